@@ -1,0 +1,114 @@
+"""Settings read from the environment (and a `.env` file when present), parsed and validated."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dotenv import load_dotenv
+
+from smscrm.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///instance/smscrm.db"
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+DEV_AUTH_TOKEN = "dev-auth-token"
+BACKENDS = ("console", "twilio")
+ENVIRONMENTS = ("production", "development", "testing")
+
+
+def _flag(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _url(name: str, raw: str) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL such as https://sms.example.com, got {raw!r}")
+    return raw.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one deployment. Build with `from_env()`."""
+
+    env: str = "production"
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str = ""
+    sms_backend: str = "console"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_api_base_url: str = ""
+    twilio_timeout_seconds: float = 10.0
+    public_url: str = ""
+    validate_signatures: bool = True
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def signing_token(self) -> str:
+        """The token webhooks are signed with: Twilio's auth token, or a fixed one in development."""
+        return self.twilio_auth_token or ("" if self.is_production else DEV_AUTH_TOKEN)
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None, *, dotenv_path: str | Path | None = None) -> "Settings":
+        """Read SMSCRM_* and TWILIO_* variables; raise ConfigError naming the first bad one."""
+        if environ is None:
+            load_dotenv(dotenv_path or Path.cwd() / ".env", override=False)
+            environ = os.environ
+        env = environ.get("SMSCRM_ENV", "production").strip().lower()
+        if env not in ENVIRONMENTS:
+            raise ConfigError(f"SMSCRM_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+        backend = environ.get("SMSCRM_SMS_BACKEND", "console").strip().lower()
+        if backend not in BACKENDS:
+            raise ConfigError(f"SMSCRM_SMS_BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        settings = cls(
+            env=env,
+            database_url=database_url_from_env(environ),
+            secret_key=environ.get("SMSCRM_SECRET_KEY", "").strip(),
+            sms_backend=backend,
+            twilio_account_sid=environ.get("TWILIO_ACCOUNT_SID", "").strip(),
+            twilio_auth_token=environ.get("TWILIO_AUTH_TOKEN", "").strip(),
+            twilio_api_base_url=_optional_url(environ, "TWILIO_API_BASE_URL"),
+            public_url=_optional_url(environ, "SMSCRM_PUBLIC_URL"),
+            validate_signatures=_flag(
+                "SMSCRM_VALIDATE_SIGNATURES", environ.get("SMSCRM_VALIDATE_SIGNATURES", "true")
+            ),
+        )
+        return settings.validated()
+
+    def validated(self) -> "Settings":
+        """Fill development defaults, or refuse to start production with a missing setting."""
+        if not self.is_production:
+            return replace(self, secret_key=self.secret_key or DEV_SECRET_KEY)
+        if not self.secret_key:
+            raise ConfigError("SMSCRM_SECRET_KEY is required in production (a long random string)")
+        if len(self.secret_key) < 16:
+            raise ConfigError("SMSCRM_SECRET_KEY must be at least 16 characters long")
+        if self.sms_backend == "twilio" and not self.twilio_account_sid.startswith("AC"):
+            raise ConfigError("TWILIO_ACCOUNT_SID is required for the twilio backend (it starts with AC)")
+        if (self.sms_backend == "twilio" or self.validate_signatures) and not self.twilio_auth_token:
+            raise ConfigError("TWILIO_AUTH_TOKEN is required to send with Twilio and to check webhook signatures")
+        if self.validate_signatures and not self.public_url:
+            raise ConfigError("SMSCRM_PUBLIC_URL is required to check webhook signatures (the URL Twilio calls)")
+        return self
+
+
+def database_url_from_env(environ=None) -> str:
+    """Just the database URL, for commands (migrations) that need nothing else."""
+    if environ is None:
+        load_dotenv(Path.cwd() / ".env", override=False)
+        environ = os.environ
+    return environ.get("SMSCRM_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+
+
+def _optional_url(environ, name: str) -> str:
+    raw = environ.get(name, "").strip()
+    return _url(name, raw) if raw else ""

@@ -1,0 +1,38 @@
+"""Errors the domain raises; web, API, webhook and CLI handlers translate them."""
+from __future__ import annotations
+
+
+class SmscrmError(Exception):
+    """Base class: `code` is a stable machine-readable name, the message is for people."""
+
+    code = "error"
+    http_status = 400
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class ConfigError(SmscrmError):
+    code = "invalid_configuration"
+
+
+class ValidationError(SmscrmError):
+    code = "invalid_input"
+    http_status = 400
+
+
+class InvalidPhone(ValidationError):
+    code = "invalid_phone"
+
+
+class NotFound(SmscrmError):
+    code = "not_found"
+    http_status = 404
+
+
+class Conflict(SmscrmError):
+    code = "conflict"
+    http_status = 409

@@ -1,0 +1,38 @@
+"""One error shape for machines (`{"error": {"code", "message"}}`) and a plain page for people."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from smscrm.errors import SmscrmError
+
+log = logging.getLogger(__name__)
+MACHINE_PREFIXES = ("/api/", "/sms/", "/healthz")
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(MACHINE_PREFIXES) or request.accept_mimetypes.best == "application/json"
+
+
+def _respond(status: int, code: str, message: str):
+    if _wants_json():
+        return jsonify(error={"code": code, "message": message}), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return _respond(exc.code or 500, code, exc.description or exc.name)
+
+    @app.errorhandler(SmscrmError)
+    def domain_error(exc: SmscrmError):
+        return _respond(exc.http_status, exc.code, exc.message)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _respond(500, "internal_error", InternalServerError.description)

@@ -1,0 +1,274 @@
+"""What shoppers text us: keyword parsing (pure) and `handle`, which acts on it and says what to reply.
+
+Keywords are matched case- and width-insensitively (NFKC folds full-width letters and spaces).
+Opt-out and opt-in words count only when they are the whole message; other keywords are the
+first word, and Chinese keywords may run straight into their argument (入会张三).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from smscrm import consent, members, outbox, phones, texts
+from smscrm.errors import InvalidPhone, NotFound
+from smscrm.merchants import merchant_for_number
+from smscrm.models import (
+    ConsentAction,
+    ConsentChannel,
+    InboundMessage,
+    Intent,
+    Language,
+    Member,
+    Merchant,
+    OutboundMessage,
+)
+
+OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "TD", "T", "R", "退订", "取消"}
+OPT_IN_WORDS = {"START", "UNSTOP", "YES"}
+CHINESE_OPT_OUT = {"TD", "T", "R", "退订", "取消"}
+FIRST_WORD_KEYWORDS = {
+    "JOIN": (Intent.JOIN, Language.EN),
+    "入会": (Intent.JOIN, Language.ZH),
+    "HELP": (Intent.HELP, Language.EN),
+    "INFO": (Intent.HELP, Language.EN),
+    "帮助": (Intent.HELP, Language.ZH),
+    "BAL": (Intent.BALANCE, Language.EN),
+    "POINTS": (Intent.BALANCE, Language.EN),
+    "积分": (Intent.BALANCE, Language.ZH),
+    "BDAY": (Intent.BIRTHDAY, Language.EN),
+    "生日": (Intent.BIRTHDAY, Language.ZH),
+    "LIKE": (Intent.INTEREST, Language.EN),
+    "兴趣": (Intent.INTEREST, Language.ZH),
+}
+CHINESE_KEYWORDS = tuple(k for k in FIRST_WORD_KEYWORDS if not k.isascii())
+_TRAILING_PUNCTUATION = ".,!?;:。，！？；：~…"
+_BIRTHDAY = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+MAX_BODY_CHARS = 1600
+
+
+@dataclass(frozen=True)
+class Command:
+    """An inbound text, understood: the intent, its argument, and the language it was written in."""
+
+    intent: Intent
+    argument: str = ""
+    language: str | None = None
+    keyword: str = ""
+
+
+def parse(body: str) -> Command:
+    """Understand a text. Pure: no database, no clock."""
+    text = unicodedata.normalize("NFKC", body or "").strip()
+    whole = text.strip(_TRAILING_PUNCTUATION + " ").upper()
+    if whole in OPT_OUT_WORDS:
+        language = Language.ZH if whole in CHINESE_OPT_OUT else Language.EN
+        return Command(Intent.OPT_OUT, language=language, keyword=whole)
+    if whole in OPT_IN_WORDS:
+        return Command(Intent.OPT_IN, language=Language.EN, keyword=whole)
+    for keyword in CHINESE_KEYWORDS:
+        if text.startswith(keyword):
+            intent, language = FIRST_WORD_KEYWORDS[keyword]
+            return Command(intent, _argument(text[len(keyword):]), language, keyword)
+    first, rest = (text.split(None, 1) + ["", ""])[:2]
+    word = first.rstrip(_TRAILING_PUNCTUATION).upper()
+    if word in FIRST_WORD_KEYWORDS:
+        intent, language = FIRST_WORD_KEYWORDS[word]
+        return Command(intent, _argument(rest), language, word)
+    return Command(Intent.FEEDBACK, text, Language.ZH if _CJK.search(text) else None)
+
+
+def _argument(rest: str) -> str:
+    return " ".join(rest.split()).strip(_TRAILING_PUNCTUATION + " :：")
+
+
+def parse_birthday(text: str) -> tuple[int, int] | None:
+    """(month, day) from 03-08, 3/8, 3.8 or 3月8日; None when it is not a real date (Feb 29 is)."""
+    match = _BIRTHDAY.match(unicodedata.normalize("NFKC", text or "").strip())
+    if not match:
+        return None
+    month, day = int(match.group(1)), int(match.group(2))
+    try:
+        date(2000, month, day)  # a leap year, so 02-29 is accepted
+    except ValueError:
+        return None
+    return month, day
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """The fields of Twilio's Messaging webhook that we act on."""
+
+    message_sid: str
+    from_number: str
+    to_number: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to answer in TwiML; None means answer with silence."""
+
+    body: str | None
+
+
+def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
+    """Act on an inbound text once (a repeated MessageSid returns the first reply) and say what to reply.
+
+    Raises NotFound when no merchant has the number that was texted.
+    """
+    seen = session.scalar(select(InboundMessage).where(InboundMessage.message_sid == sms.message_sid))
+    if seen is not None:
+        return Reply(seen.reply.body if seen.reply else None)
+    merchant = merchant_for_number(session, _to_e164(sms.to_number))
+    if merchant is None:
+        raise NotFound(f"no merchant has the number {phones.mask(sms.to_number)}")
+    body = (sms.body or "")[:MAX_BODY_CHARS]
+    command = parse(body)
+    record = InboundMessage(
+        merchant_id=merchant.id,
+        message_sid=sms.message_sid,
+        from_phone=(sms.from_number or "")[:40],
+        to_phone=_to_e164(sms.to_number),
+        body=body,
+        intent=command.intent,
+        received_at=now,
+    )
+    session.add(record)
+    try:
+        phone = phones.normalise(sms.from_number, merchant.country)
+    except InvalidPhone:
+        session.flush()  # kept, but a sender we cannot text back (short code, alphanumeric) gets no reply
+        return Reply(None)
+    record.from_phone = phone
+    member = members.find(session, merchant.id, phone)
+    conversation = _Conversation(session, merchant, phone, member, command, record, now)
+    reply_key, values = conversation.respond()
+    record.member_id = conversation.member.id if conversation.member else None
+    if reply_key is None:
+        session.flush()
+        return Reply(None)
+    language = conversation.member.language if conversation.member else (command.language or merchant.default_language)
+    body = texts.render(merchant, reply_key, language, **values)
+    record.reply = outbox.record_reply(
+        session, merchant, to_phone=phone, from_phone=record.to_phone, body=body,
+        purpose=reply_key, now=now, member=conversation.member,
+    )
+    session.flush()
+    return Reply(body)
+
+
+def _to_e164(number: str) -> str:
+    try:
+        return phones.normalise(number)
+    except InvalidPhone:
+        return (number or "")[:20]
+
+
+@dataclass
+class _Conversation:
+    """One inbound text being answered: picks the action for the intent and the reply key."""
+
+    session: Session
+    merchant: Merchant
+    phone: str
+    member: Member | None
+    command: Command
+    record: InboundMessage
+    now: datetime
+
+    def respond(self) -> tuple[str | None, dict]:
+        intent = self.command.intent
+        opted_out = consent.is_opted_out(self.session, self.merchant.id, self.phone)
+        if opted_out and intent not in (Intent.OPT_IN, Intent.JOIN):
+            return None, {}  # silence after the one confirmation, until they opt back in
+        if intent is Intent.OPT_OUT:
+            self._consent(ConsentAction.OPT_OUT)
+            return "opted_out", {}
+        if intent is Intent.JOIN:
+            return self._join(opted_out)
+        if intent is Intent.OPT_IN:
+            if opted_out:
+                self._consent(ConsentAction.OPT_IN)
+                return "opted_in", {}
+            return ("opted_in", {}) if self._is_member else self._join_hint()
+        if intent is Intent.HELP:
+            return "help", {}
+        if not self._is_member:
+            return self._join_hint()
+        if intent is Intent.BALANCE:
+            return "balance", {"points": self.member.points_balance}
+        if intent is Intent.BIRTHDAY:
+            return self._birthday()
+        if intent is Intent.INTEREST:
+            return self._interest()
+        return self._feedback()
+
+    @property
+    def _is_member(self) -> bool:
+        return self.member is not None and self.member.is_joined
+
+    def _consent(self, action: ConsentAction) -> None:
+        consent.record_consent(
+            self.session, merchant_id=self.merchant.id, phone=self.phone, action=action,
+            keyword=self.command.keyword, channel=ConsentChannel.SMS, now=self.now,
+            source_sid=self.record.message_sid,
+        )
+
+    def _join(self, opted_out: bool) -> tuple[str, dict]:
+        was_member = self._is_member
+        language = self.command.language if not was_member else self.member.language
+        self.member = members.join(
+            self.session, self.merchant, self.phone, name=self.command.argument, language=language, now=self.now
+        )
+        if opted_out or not was_member:
+            self._consent(ConsentAction.OPT_IN)
+        if was_member:
+            return "already_member", {}
+        name = self.member.name
+        suffix = "" if not name else (f", {name}" if language == Language.EN else name)
+        return "welcome", {"name_suffix": suffix}
+
+    def _join_hint(self) -> tuple[str | None, dict]:
+        if self._replied_today("join_hint"):
+            return None, {}
+        return "join_hint", {}
+
+    def _birthday(self) -> tuple[str, dict]:
+        parsed = parse_birthday(self.command.argument)
+        if parsed is None:
+            return "birthday_invalid", {}
+        members.set_birthday(self.member, *parsed)
+        return "birthday_saved", {"birthday": f"{parsed[0]:02d}-{parsed[1]:02d}"}
+
+    def _interest(self) -> tuple[str, dict]:
+        topic = members.add_interest(self.session, self.member, self.command.argument, now=self.now)
+        if topic is None:
+            return "interest_invalid", {}
+        return "interest_saved", {"topic": topic}
+
+    def _feedback(self) -> tuple[str | None, dict]:
+        """Kept in the inbox; at most one automatic acknowledgement a day, so a chat is not answered by a bot."""
+        if self._replied_today("feedback_ack"):
+            return None, {}
+        return "feedback_ack", {}
+
+    def _replied_today(self, purpose: str) -> bool:
+        local_midnight = datetime.combine(self.now.astimezone(ZoneInfo(self.merchant.timezone)).date(), time(0))
+        since = local_midnight.replace(tzinfo=ZoneInfo(self.merchant.timezone))
+        return self.session.scalar(
+            select(OutboundMessage.id)
+            .where(
+                OutboundMessage.merchant_id == self.merchant.id,
+                OutboundMessage.to_phone == self.phone,
+                OutboundMessage.purpose == purpose,
+                OutboundMessage.created_at >= since,
+            )
+            .limit(1)
+        ) is not None

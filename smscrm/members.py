@@ -1,0 +1,50 @@
+"""Memberships: joining, and what a member tells us about themselves."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from smscrm.models import Member, MemberInterest, Merchant
+
+MAX_NAME_CHARS = 80
+MAX_TOPIC_CHARS = 40
+
+
+def find(session: Session, merchant_id: int, phone: str) -> Member | None:
+    return session.scalar(select(Member).where(Member.merchant_id == merchant_id, Member.phone == phone))
+
+
+def join(session: Session, merchant: Merchant, phone: str, *, name: str, language: str, now: datetime) -> Member:
+    """Make `phone` a member (or finish a pending membership). Joining again only updates the name."""
+    member = find(session, merchant.id, phone)
+    name = " ".join((name or "").split())[:MAX_NAME_CHARS] or None
+    if member is None:
+        member = Member(
+            merchant_id=merchant.id, phone=phone, language=language or merchant.default_language,
+            created_at=now, points_balance=0, is_opted_out=False,
+        )
+        session.add(member)
+    if member.joined_at is None:
+        member.joined_at = now
+        member.language = language or member.language
+    if name:
+        member.name = name
+    session.flush()
+    return member
+
+
+def set_birthday(member: Member, month: int, day: int) -> None:
+    member.birthday_month, member.birthday_day = month, day
+
+
+def add_interest(session: Session, member: Member, topic: str, *, now: datetime) -> str | None:
+    """Tag the member with a topic (lower-cased, trimmed); None when there is no topic."""
+    topic = " ".join((topic or "").split()).lower()[:MAX_TOPIC_CHARS]
+    if not topic:
+        return None
+    if topic not in {interest.topic for interest in member.interests}:
+        member.interests.append(MemberInterest(topic=topic, created_at=now))
+        session.flush()
+    return topic

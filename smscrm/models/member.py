@@ -1,0 +1,54 @@
+"""Memberships: one phone number at one merchant is one member, the phone number is the card."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, SmallInteger, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from smscrm.db import Base
+
+
+class Member(Base):
+    """A shopper's membership at a merchant.
+
+    `is_opted_out` mirrors the latest consent event for the phone; the consent table is the
+    evidence, this column lets segment queries filter without a join.
+    """
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("merchant_id", "phone"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str | None] = mapped_column(String(80))
+    language: Mapped[str] = mapped_column(String(2))
+    joined_at: Mapped[datetime | None]
+    is_opted_out: Mapped[bool] = mapped_column(default=False)
+    points_balance: Mapped[int] = mapped_column(default=0)
+    birthday_month: Mapped[int | None] = mapped_column(SmallInteger)
+    birthday_day: Mapped[int | None] = mapped_column(SmallInteger)
+    created_at: Mapped[datetime]
+
+    interests: Mapped[list["MemberInterest"]] = relationship(
+        back_populates="member", order_by="MemberInterest.topic", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_joined(self) -> bool:
+        return self.joined_at is not None
+
+
+class MemberInterest(Base):
+    """A topic a member said they like (`LIKE green tea`), for segments."""
+
+    __tablename__ = "member_interests"
+    __table_args__ = (UniqueConstraint("member_id", "topic"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    topic: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+
+    member: Mapped[Member] = relationship(back_populates="interests")

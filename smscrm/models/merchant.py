@@ -1,0 +1,68 @@
+"""Merchants, the numbers they text from, and the people who sign in for them."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from smscrm.db import Base
+
+
+class Language(StrEnum):
+    EN = "en"
+    ZH = "zh"
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    STAFF = "staff"
+
+
+class Merchant(Base):
+    """A shop using smscrm. `texts` holds the shopper texts it has customised: {key: {lang: text}}."""
+
+    __tablename__ = "merchants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    signature: Mapped[str] = mapped_column(String(40))
+    default_language: Mapped[str] = mapped_column(String(2), default=Language.EN)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    country: Mapped[str] = mapped_column(String(2), default="US")
+    texts: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+
+    numbers: Mapped[list["SenderNumber"]] = relationship(back_populates="merchant", order_by="SenderNumber.id")
+
+    @property
+    def primary_number(self) -> str:
+        return self.numbers[0].number
+
+
+class SenderNumber(Base):
+    """A phone number (E.164) a merchant sends from and receives on; unique across merchants."""
+
+    __tablename__ = "sender_numbers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+
+    merchant: Mapped[Merchant] = relationship(back_populates="numbers")
+
+
+class StaffUser(Base):
+    """Someone who signs in to the merchant web app; the password is an argon2 hash."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10), default=Role.OWNER)
+    created_at: Mapped[datetime]
+
+    merchant: Mapped[Merchant] = relationship()

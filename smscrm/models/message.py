@@ -1,0 +1,95 @@
+"""Every text in and out: the inbound log and the outbox."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from smscrm.db import Base
+
+
+class Intent(StrEnum):
+    """What an inbound text was understood to ask for."""
+
+    JOIN = "join"
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+    BALANCE = "balance"
+    BIRTHDAY = "birthday"
+    INTEREST = "interest"
+    FEEDBACK = "feedback"
+
+
+class Category(StrEnum):
+    """Why a text is sent; marketing and care obey opt-out, quiet hours and caps."""
+
+    REPLY = "reply"
+    TRANSACTIONAL = "transactional"
+    MARKETING = "marketing"
+    CARE = "care"
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"  # claimed by a worker, the provider call may be in flight
+    SENT = "sent"  # accepted by the provider
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"  # never sent: the member opted out before it left
+    REPLIED = "replied"  # returned in the webhook's TwiML response, not through a transport
+
+
+class OutboundMessage(Base):
+    """An outbox row: written with the change that caused it, then delivered by a worker."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "dedupe_key"),
+        Index("ix_outbound_messages_due", "status", "send_after"),
+        Index("ix_outbound_messages_member_created", "member_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    to_phone: Mapped[str] = mapped_column(String(20))
+    from_phone: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED)
+    dedupe_key: Mapped[str | None] = mapped_column(String(120))
+    send_after: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    error_code: Mapped[int | None]
+    error_message: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    status_updated_at: Mapped[datetime | None]
+
+
+class InboundMessage(Base):
+    """A text a shopper sent. `message_sid` makes Twilio's retries harmless."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (Index("ix_inbound_messages_merchant_intent", "merchant_id", "intent", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_phone: Mapped[str] = mapped_column(String(40))
+    to_phone: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str] = mapped_column(String(16))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    reply_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"))
+    received_at: Mapped[datetime]
+
+    reply: Mapped[OutboundMessage | None] = relationship()

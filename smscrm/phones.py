@@ -1,0 +1,65 @@
+"""Phone numbers: parsed once at the boundary with phonenumbers, E.164 everywhere inside."""
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import timezone as phone_timezones
+
+from smscrm.errors import InvalidPhone
+
+
+def normalise(raw: str, country: str = "US") -> str:
+    """E.164 for `raw`, read as a local number of `country` when it has no +prefix.
+
+    Raises InvalidPhone with a message a person can act on.
+    """
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidPhone("a phone number is required")
+    if len(text) > 40:
+        raise InvalidPhone("that is too long to be a phone number")
+    try:
+        number = phonenumbers.parse(text, country.upper())
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone(f"{text!r} is not a phone number ({exc._msg})") from None
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidPhone(f"{text!r} is not a possible phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_valid(raw: str, country: str = "US") -> bool:
+    try:
+        normalise(raw, country)
+    except InvalidPhone:
+        return False
+    return True
+
+
+def mask(e164: str) -> str:
+    """For logs: country code and area kept, the middle hidden: +1415•••0100."""
+    if not e164 or len(e164) < 9:
+        return "•••"
+    return f"{e164[:5]}•••{e164[-4:]}"
+
+
+def mask_for_staff(e164: str) -> str:
+    """For the merchant's screens: only the last four digits show."""
+    return f"•••• {e164[-4:]}" if e164 else ""
+
+
+def region_of(e164: str) -> str | None:
+    """The ISO country of a number, or None when phonenumbers cannot tell."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def timezone_of(e164: str) -> str | None:
+    """The number's timezone when its region has exactly one, else None (the caller falls back)."""
+    try:
+        zones = phone_timezones.time_zones_for_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return None
+    if len(zones) == 1 and zones[0] != phone_timezones.UNKNOWN_TIMEZONE:
+        return zones[0]
+    return None
