@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 09:37:40.294406
+Create Date: 2026-11-25 09:39:51.067965
 """
 from alembic import op
 import sqlalchemy as sa
@@ -28,6 +28,22 @@ def upgrade() -> None:
     sa.Column('created_at', smscrm.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_merchants'))
     )
+    op.create_table('api_keys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('merchant_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('prefix', sa.String(length=16), nullable=False),
+    sa.Column('key_hash', sa.String(length=128), nullable=False),
+    sa.Column('created_at', smscrm.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', smscrm.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', smscrm.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_api_keys_merchant_id_merchants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_keys')),
+    sa.UniqueConstraint('prefix', name=op.f('uq_api_keys_prefix'))
+    )
+    with op.batch_alter_table('api_keys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_keys_merchant_id'), ['merchant_id'], unique=False)
+
     op.create_table('members',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('merchant_id', sa.Integer(), nullable=False),
@@ -190,5 +206,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_members_merchant_id'))
 
     op.drop_table('members')
+    with op.batch_alter_table('api_keys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_keys_merchant_id'))
+
+    op.drop_table('api_keys')
     op.drop_table('merchants')
     # ### end Alembic commands ###
