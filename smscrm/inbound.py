@@ -123,20 +123,20 @@ def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
 
     Raises NotFound when no merchant has the number that was texted.
     """
+    sms = _storable(sms)
     seen = session.scalar(select(InboundMessage).where(InboundMessage.message_sid == sms.message_sid))
     if seen is not None:
         return Reply(seen.reply.body if seen.reply else None)
     merchant = merchant_for_number(session, _to_e164(sms.to_number))
     if merchant is None:
         raise NotFound(f"no merchant has the number {phones.mask(sms.to_number)}")
-    body = (sms.body or "")[:MAX_BODY_CHARS]
-    command = parse(body)
+    command = parse(sms.body)
     record = InboundMessage(
         merchant_id=merchant.id,
         message_sid=sms.message_sid,
-        from_phone=(sms.from_number or "")[:40],
+        from_phone=sms.from_number,
         to_phone=_to_e164(sms.to_number),
-        body=body,
+        body=sms.body,
         intent=command.intent,
         received_at=now,
     )
@@ -162,6 +162,20 @@ def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
     )
     session.flush()
     return Reply(body)
+
+
+def _storable(sms: InboundSms) -> InboundSms:
+    """The message without NUL characters (PostgreSQL text cannot hold them), cut to column sizes."""
+
+    def clean(value: str, limit: int) -> str:
+        return (value or "").replace("\x00", "")[:limit]
+
+    return InboundSms(
+        message_sid=clean(sms.message_sid, 64),
+        from_number=clean(sms.from_number, 40),
+        to_number=clean(sms.to_number, 40),
+        body=clean(sms.body, MAX_BODY_CHARS),
+    )
 
 
 def _to_e164(number: str) -> str:

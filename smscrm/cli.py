@@ -1,0 +1,186 @@
+"""The `smscrm` command: database, merchants, the worker, the scheduler, and a shopper simulator."""
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import uuid
+
+import click
+
+from smscrm.config import Settings
+from smscrm.errors import ConfigError, SmscrmError
+
+log = logging.getLogger("smscrm")
+
+DEMO_MERCHANT = {
+    "name": "Demo Tea House",
+    "number": "+15005550006",
+    "email": "owner@demo.test",
+    "password": "demo-password",
+    "signature": "演示茶馆",
+}
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a bad one stops the command with one clear line."""
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc.message}") from None
+
+
+def open_sessionmaker(settings: Settings):
+    from smscrm.db import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine(settings.database_url, pool_pre_ping=True))
+
+
+@click.group()
+def main() -> None:
+    """smscrm: SMS membership and loyalty for small merchants."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration not yet applied (creates the SQLite file if needed)."""
+    from smscrm.config import database_url_from_env
+    from smscrm.migrate import upgrade
+
+    upgrade(database_url_from_env())
+    click.echo("database is up to date")
+
+
+@main.group()
+def merchant() -> None:
+    """Merchants and their owner logins."""
+
+
+@merchant.command("create")
+@click.option("--name", required=True)
+@click.option("--number", required=True, help="the sender number, E.164 (+14155550000)")
+@click.option("--language", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--timezone", "timezone_", default="UTC", show_default=True, help="IANA name, e.g. Asia/Shanghai")
+@click.option("--country", default="US", show_default=True, help="for reading local numbers")
+@click.option("--signature", default=None, help="shown as 【signature】 in Chinese texts (default: the name)")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+def merchant_create(name, number, language, timezone_, country, signature, email, password) -> None:
+    """Create a merchant and its owner login; prints the merchant id on the last line."""
+    from smscrm.db import utcnow
+    from smscrm.merchants import create_merchant
+
+    settings = load_settings()
+    with open_sessionmaker(settings)() as session:
+        try:
+            created = create_merchant(
+                session, name=name, number=number, email=email, password=password, now=utcnow(),
+                language=language, timezone=timezone_, country=country, signature=signature,
+            )
+        except SmscrmError as exc:
+            raise click.ClickException(exc.message) from None
+        session.commit()
+        click.echo(f"created merchant {created.name!r} with number {created.primary_number}, owner {email}")
+        click.echo(created.id)
+
+
+@main.command()
+def demo() -> None:
+    """Seed a demo merchant when the database has none (used by `make run`)."""
+    from smscrm.db import utcnow
+    from smscrm.merchants import create_merchant, has_merchants
+
+    settings = load_settings()
+    with open_sessionmaker(settings)() as session:
+        if has_merchants(session):
+            click.echo("demo: the database already has merchants, nothing seeded")
+            return
+        create_merchant(session, now=utcnow(), timezone="America/Los_Angeles", **DEMO_MERCHANT)
+        session.commit()
+    click.echo(
+        f"demo merchant {DEMO_MERCHANT['name']!r} on {DEMO_MERCHANT['number']}: "
+        f"sign in as {DEMO_MERCHANT['email']} / {DEMO_MERCHANT['password']}"
+    )
+
+
+def start_worker_thread(settings: Settings, stop: threading.Event) -> threading.Thread:
+    from smscrm import delivery
+    from smscrm.sms import make_transport
+
+    thread = threading.Thread(
+        target=delivery.run_worker,
+        args=(open_sessionmaker(settings), make_transport(settings)),
+        kwargs={"stop": stop, "worker_id": f"serve-{uuid.uuid4().hex[:8]}"},
+        name="delivery-worker",
+        daemon=True,
+    )
+    thread.start()
+    return thread
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Development: the web app, the delivery worker and the scheduler in one process."""
+    from werkzeug.serving import run_simple
+
+    from smscrm import create_app
+
+    settings = load_settings()
+    app = create_app(settings)
+    stop = threading.Event()
+    start_worker_thread(settings, stop)
+    click.echo(f"smscrm on http://{host}:{port} (SMS backend: {settings.sms_backend})")
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        stop.set()
+
+
+@main.command()
+@click.option("--worker-id", default=None, help="a name for this worker in the outbox (default: random)")
+def worker(worker_id: str | None) -> None:
+    """Deliver queued texts until interrupted. Several may run side by side on PostgreSQL."""
+    from smscrm import delivery
+    from smscrm.sms import make_transport
+
+    settings = load_settings()
+    stop = threading.Event()
+    worker_id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
+    click.echo(f"{worker_id}: delivering with the {settings.sms_backend} backend")
+    try:
+        delivery.run_worker(open_sessionmaker(settings), make_transport(settings), stop=stop, worker_id=worker_id)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@main.command()
+@click.option("--to", "to_number", required=True, help="the merchant's number, E.164")
+@click.option("--from", "from_number", required=True, help="the shopper's number, E.164")
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="the running server")
+@click.option("--token", default=None, help="signing token (default: TWILIO_AUTH_TOKEN, or the development token)")
+@click.argument("body")
+def simulate(to_number: str, from_number: str, url: str, token: str | None, body: str) -> None:
+    """Text BODY to a running server as Twilio would (signed webhook) and print the reply."""
+    from smscrm.simulator import send_text
+
+    settings = load_settings()
+    try:
+        reply = send_text(
+            url, to_number=to_number, from_number=from_number, body=body,
+            token=token or settings.signing_token, signed_base=settings.public_url or url,
+        )
+    except SmscrmError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(reply if reply else "(no reply)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

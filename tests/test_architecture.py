@@ -1,0 +1,54 @@
+"""Imports point one way: edges (web, api, webhooks, cli, jobs) -> domain -> models/db.
+The domain never imports flask, and models never import the domain."""
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "smscrm"
+EDGE_MODULES = {"__init__", "webhooks", "cli", "jobs", "request_db", "http_errors", "health", "simulator"}
+EDGE_PACKAGES = {"web", "api"}
+
+
+def imports_of(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def modules(where: Path):
+    for path in sorted(where.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        yield path, relative.parts[0].removesuffix(".py"), relative
+
+
+def is_edge(top: str) -> bool:
+    return top in EDGE_MODULES or top in EDGE_PACKAGES
+
+
+def test_domain_never_imports_flask_or_edges():
+    offenders = []
+    for path, top, relative in modules(PACKAGE):
+        if is_edge(top):
+            continue
+        for name in imports_of(path):
+            root = name.split(".")[0]
+            parts = name.split(".")
+            if root in ("flask", "flask_wtf", "flask_login", "werkzeug") or (
+                root == "smscrm" and len(parts) > 1 and is_edge(parts[1])
+            ):
+                offenders.append(f"{relative} imports {name}")
+    assert offenders == []
+
+
+def test_models_import_only_models_and_db():
+    offenders = [
+        f"{relative} imports {name}"
+        for path, _top, relative in modules(PACKAGE / "models")
+        for name in imports_of(path)
+        if name.startswith("smscrm.") and not name.startswith(("smscrm.models", "smscrm.db"))
+    ]
+    assert offenders == []

@@ -1,0 +1,265 @@
+"""The inbound webhook end to end: signatures, routing, every keyword in both languages,
+idempotency on MessageSid, consent evidence, silence after opt-out, and bad input."""
+import unicodedata
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from smscrm import inbound
+from smscrm.models import ConsentEvent, InboundMessage, Member, OutboundMessage, Status
+from smscrm.simulator import reply_text
+from tests.conftest import MERCHANT_NUMBER, PUBLIC_URL, twilio_signature
+
+ANN = "+14155550100"
+LI = "+14155550101"
+
+
+def reply(response) -> str | None:
+    assert response.status_code == 200, response.data
+    assert response.mimetype == "text/xml"
+    return reply_text(response.get_data(as_text=True))
+
+
+def member(session, phone=ANN) -> Member:
+    session.expire_all()
+    return session.scalar(select(Member).where(Member.phone == phone))
+
+
+def consent_trail(session, phone=ANN):
+    session.expire_all()
+    return [
+        (event.action, event.keyword, event.channel)
+        for event in session.scalars(select(ConsentEvent).where(ConsentEvent.phone == phone).order_by(ConsentEvent.id))
+    ]
+
+
+def count(session, model) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(model))
+
+
+class TestSignature:
+    def test_missing_signature_is_refused_and_nothing_is_stored(self, client, session, merchant):
+        response = client.post("/sms/inbound", data={"MessageSid": "SM1", "From": ANN, "To": MERCHANT_NUMBER, "Body": "JOIN"})
+        assert response.status_code == 403
+        assert count(session, InboundMessage) == 0 and count(session, Member) == 0
+
+    def test_wrong_signature_is_refused(self, post_signed, session, merchant):
+        data = {"MessageSid": "SM1", "From": ANN, "To": MERCHANT_NUMBER, "Body": "JOIN"}
+        assert post_signed("/sms/inbound", data, token="someone-elses-token").status_code == 403
+        assert count(session, InboundMessage) == 0
+
+    def test_signature_for_other_parameters_is_refused(self, client, session, merchant):
+        data = {"MessageSid": "SM1", "From": ANN, "To": MERCHANT_NUMBER, "Body": "JOIN"}
+        signature = twilio_signature(PUBLIC_URL + "/sms/inbound", {**data, "Body": "HELP"})
+        response = client.post("/sms/inbound", data=data, headers={"X-Twilio-Signature": signature})
+        assert response.status_code == 403
+
+    def test_signature_is_checked_against_the_public_url_not_the_internal_one(self, client, merchant):
+        data = {"MessageSid": "SM1", "From": ANN, "To": MERCHANT_NUMBER, "Body": "JOIN"}
+        internal = twilio_signature("http://localhost/sms/inbound", data)
+        assert client.post("/sms/inbound", data=data, headers={"X-Twilio-Signature": internal}).status_code == 403
+
+
+class TestRouting:
+    def test_unknown_to_number_is_404_and_logged(self, text_in, session, merchant, caplog):
+        response = text_in("JOIN", to="+14155559999")
+        assert response.status_code == 404
+        assert response.json["error"]["code"] == "not_found"
+        assert "unknown number" in caplog.text and "+1415•••9999" in caplog.text
+        assert count(session, InboundMessage) == 0
+
+    @pytest.mark.parametrize("missing", ["MessageSid", "From", "To"])
+    def test_missing_fields_are_400_with_a_message(self, post_signed, merchant, missing):
+        data = {"MessageSid": "SM1", "From": ANN, "To": MERCHANT_NUMBER, "Body": "JOIN"}
+        del data[missing]
+        response = post_signed("/sms/inbound", data)
+        assert response.status_code == 400
+        assert missing in response.json["error"]["message"]
+
+    def test_local_from_number_is_normalised_with_the_merchants_country(self, text_in, session, merchant):
+        reply(text_in("JOIN", sender="(415) 555-0100"))
+        assert member(session).phone == ANN
+
+    def test_sender_that_is_not_a_phone_number_is_kept_without_reply(self, text_in, session, merchant):
+        assert reply(text_in("JOIN", sender="VODAFONE")) is None
+        session.expire_all()
+        assert session.scalar(select(InboundMessage.from_phone)) == "VODAFONE"
+        assert count(session, Member) == 0
+
+
+class TestJoin:
+    def test_join_in_english(self, text_in, session, merchant):
+        text = reply(text_in("JOIN Ann"))
+        assert "Welcome to Green Leaf Tea, Ann" in text
+        assert "HELP" in text and "Reply STOP to opt out" in text
+        joined = member(session)
+        assert (joined.name, joined.language, joined.is_joined, joined.is_opted_out) == ("Ann", "en", True, False)
+        assert consent_trail(session) == [("opt_in", "JOIN", "sms")]
+
+    def test_join_in_chinese_answers_in_chinese_with_signature(self, text_in, session, merchant):
+        text = reply(text_in("入会 李四", sender=LI))
+        assert text.startswith("【绿叶茶馆】欢迎加入Green Leaf Tea会员李四")
+        assert "帮助" in text and "回复TD退订" in text
+        assert member(session, LI).language == "zh"
+
+    def test_full_width_join(self, text_in, session, merchant):
+        assert "Welcome" in reply(text_in("ｊｏｉｎ　Ann"))
+
+    def test_joining_twice_is_harmless(self, text_in, session, merchant):
+        reply(text_in("JOIN Ann"))
+        text = reply(text_in("JOIN"))
+        assert "already a member" in text
+        assert count(session, Member) == 1
+        assert consent_trail(session) == [("opt_in", "JOIN", "sms")]
+        assert member(session).name == "Ann"
+
+    def test_language_stays_the_one_joined_with(self, text_in, session, merchant):
+        reply(text_in("入会"))
+        assert reply(text_in("BAL")).startswith("【绿叶茶馆】")
+        assert member(session).language == "zh"
+
+    def test_merchant_can_customise_a_text(self, text_in, session, merchant):
+        merchant.texts = {"welcome": {"en": "Hi{name_suffix}, welcome to {merchant}! {opt_out}"}}
+        session.commit()
+        assert reply(text_in("JOIN Ann")) == "Hi, Ann, welcome to Green Leaf Tea! Reply STOP to opt out."
+
+
+class TestOptOut:
+    @pytest.mark.parametrize("word", ["STOP", "stop", "ＳＴＯＰ", "UNSUBSCRIBE", "QUIT", "TD", "退订", "取消"])
+    def test_opt_out_confirms_once_then_silence(self, text_in, session, merchant, word):
+        reply(text_in("JOIN Ann"))
+        confirmation = reply(text_in(word))
+        assert confirmation and ("unsubscribed" in confirmation or "退订" in confirmation)
+        assert member(session).is_opted_out
+        for later in ("BAL", "HELP", "hello?", word, "BDAY 03-08"):
+            assert reply(text_in(later)) is None
+        keyword = unicodedata.normalize("NFKC", word).upper()
+        assert consent_trail(session) == [("opt_in", "JOIN", "sms"), ("opt_out", keyword, "sms")]
+
+    def test_chinese_member_gets_chinese_confirmation(self, text_in, session, merchant):
+        reply(text_in("入会"))
+        assert reply(text_in("TD")).startswith("【绿叶茶馆】您已退订")
+
+    def test_opt_in_after_opt_out(self, text_in, session, merchant):
+        reply(text_in("JOIN Ann"))
+        reply(text_in("STOP"))
+        text = reply(text_in("START"))
+        assert "subscribed to Green Leaf Tea again" in text
+        assert not member(session).is_opted_out
+        assert [e[:2] for e in consent_trail(session)] == [("opt_in", "JOIN"), ("opt_out", "STOP"), ("opt_in", "START")]
+        assert "0 points" in reply(text_in("BAL"))
+
+    def test_join_after_opt_out_opts_back_in(self, text_in, session, merchant):
+        reply(text_in("JOIN Ann"))
+        reply(text_in("STOP"))
+        assert "already a member" in reply(text_in("JOIN"))
+        assert not member(session).is_opted_out
+        assert consent_trail(session)[-1][:2] == ("opt_in", "JOIN")
+
+    def test_non_member_opt_out_is_kept_as_evidence(self, text_in, session, merchant):
+        assert "unsubscribed" in reply(text_in("STOP"))
+        assert consent_trail(session) == [("opt_out", "STOP", "sms")]
+        assert reply(text_in("hello")) is None
+
+    def test_consent_events_keep_the_source_message(self, text_in, session, merchant):
+        text_in("JOIN", sid="SMjoin")
+        text_in("STOP", sid="SMstop")
+        session.expire_all()
+        assert session.scalars(select(ConsentEvent.source_sid).order_by(ConsentEvent.id)).all() == ["SMjoin", "SMstop"]
+
+
+class TestOtherKeywords:
+    def test_help_in_both_languages(self, text_in, merchant):
+        assert "Text JOIN to join" in reply(text_in("HELP"))
+        assert "Reply STOP to opt out" in reply(text_in("INFO"))
+        assert reply(text_in("帮助")).startswith("【绿叶茶馆】Green Leaf Tea会员服务")
+
+    def test_balance(self, text_in, merchant):
+        reply(text_in("JOIN"))
+        assert reply(text_in("BAL")) == "Green Leaf Tea: you have 0 points."
+        reply(text_in("入会", sender=LI))
+        assert reply(text_in("积分", sender=LI)) == "【绿叶茶馆】您在Green Leaf Tea的积分为0分。"
+
+    def test_balance_from_a_non_member_hints_to_join(self, text_in, merchant):
+        assert "Text JOIN" in reply(text_in("BAL"))
+
+    def test_birthday_english_and_chinese(self, text_in, session, merchant):
+        reply(text_in("JOIN"))
+        assert "03-08" in reply(text_in("BDAY 03-08"))
+        assert (member(session).birthday_month, member(session).birthday_day) == (3, 8)
+        reply(text_in("入会", sender=LI))
+        assert "12-25" in reply(text_in("生日 12月25日", sender=LI))
+        assert (member(session, LI).birthday_month, member(session, LI).birthday_day) == (12, 25)
+
+    def test_impossible_birthday_gets_help(self, text_in, session, merchant):
+        reply(text_in("JOIN"))
+        assert "BDAY MM-DD" in reply(text_in("BDAY 02-30"))
+        assert member(session).birthday_month is None
+
+    def test_interests(self, text_in, session, merchant):
+        reply(text_in("JOIN"))
+        assert "green tea" in reply(text_in("LIKE Green  Tea"))
+        reply(text_in("LIKE green tea"))
+        reply(text_in("兴趣 绿茶"))
+        assert [i.topic for i in member(session).interests] == ["green tea", "绿茶"]
+        assert "LIKE green tea" in reply(text_in("LIKE"))
+
+
+class TestFeedback:
+    def test_feedback_is_kept_and_acknowledged_once_a_day(self, text_in, session, merchant):
+        reply(text_in("JOIN"))
+        assert "get back to you" in reply(text_in("Do you have oolong?"))
+        assert reply(text_in("And jasmine?")) is None
+        session.expire_all()
+        kept = session.scalars(select(InboundMessage.body).where(InboundMessage.intent == "feedback")).all()
+        assert kept == ["Do you have oolong?", "And jasmine?"]
+
+    def test_acknowledgement_again_the_next_local_day(self, session, merchant, now):
+        sms = lambda sid, body: inbound.InboundSms(sid, ANN, MERCHANT_NUMBER, body)  # noqa: E731
+        inbound.handle(session, sms("SM1", "JOIN"), now)
+        assert inbound.handle(session, sms("SM2", "hi"), now).body
+        assert inbound.handle(session, sms("SM3", "hi"), now + timedelta(hours=2)).body is None
+        assert inbound.handle(session, sms("SM4", "hi"), now + timedelta(days=1)).body
+
+    def test_non_member_gets_a_join_hint_once_a_day(self, text_in, merchant):
+        assert "Text JOIN" in reply(text_in("hello"))
+        assert reply(text_in("hello?")) is None
+
+
+class TestIdempotency:
+    def test_retry_gives_the_same_reply_and_no_second_effect(self, text_in, session, merchant):
+        first = reply(text_in("JOIN Ann", sid="SMretry"))
+        second = reply(text_in("JOIN Ann", sid="SMretry"))
+        assert first == second and "Welcome" in first
+        assert count(session, InboundMessage) == 1
+        assert count(session, ConsentEvent) == 1
+        assert count(session, OutboundMessage) == 1
+
+    def test_retry_of_a_silent_message_stays_silent(self, text_in, session, merchant):
+        text_in("STOP")
+        assert reply(text_in("hello", sid="SMquiet")) is None
+        assert reply(text_in("hello", sid="SMquiet")) is None
+        assert count(session, InboundMessage) == 2
+
+    def test_replies_are_logged_in_the_outbox_as_replied(self, text_in, session, merchant):
+        reply(text_in("JOIN"))
+        session.expire_all()
+        logged = session.scalar(select(OutboundMessage))
+        assert (logged.status, logged.category, logged.to_phone, logged.from_phone) == (
+            Status.REPLIED, "reply", ANN, MERCHANT_NUMBER)
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        "body",
+        ["", " ", "😀😀😀", "\x00", "A" * 20000, "é" * 1000, "<Response>&amp;</Response>", "JOIN " + "x" * 500,
+         "BDAY 99-99", "\ud7ff", "ＢＡＬ"],
+    )
+    def test_any_body_is_answered_without_error(self, text_in, merchant, body):
+        assert text_in(body).status_code == 200
+
+    def test_long_names_are_cut_to_fit(self, text_in, session, merchant):
+        reply(text_in("JOIN " + "Anna" * 50))
+        assert len(member(session).name) == 80
