@@ -153,3 +153,18 @@ def text_in(post_signed):
         return post_signed("/sms/inbound", {"MessageSid": sid, "From": sender, "To": to, "Body": body})
 
     return send
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served on a free loopback port in a background thread; yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
