@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 09:39:51.067965
+Create Date: 2026-11-25 09:43:49.783096
 """
 from alembic import op
 import sqlalchemy as sa
@@ -133,6 +133,7 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('claimed_by', sa.String(length=64), nullable=True),
     sa.Column('lease_expires_at', smscrm.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('first_attempt_at', smscrm.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('provider_sid', sa.String(length=64), nullable=True),
     sa.Column('error_code', sa.Integer(), nullable=True),
     sa.Column('error_message', sa.String(length=255), nullable=True),

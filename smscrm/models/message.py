@@ -67,6 +67,7 @@ class OutboundMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None]
+    first_attempt_at: Mapped[datetime | None]  # a retry first asks the provider what it got since then
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     error_code: Mapped[int | None]
     error_message: Mapped[str | None] = mapped_column(String(255))
