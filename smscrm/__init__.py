@@ -10,7 +10,7 @@ from smscrm.config import Settings
 
 def create_app(config: Settings | None = None) -> Flask:
     """The web application: merchant web app, REST API, Twilio webhooks and health check."""
-    from smscrm import health, http_errors, request_db, webhooks, web
+    from smscrm import api, health, http_errors, request_db, webhooks, web
 
     settings = config or Settings.from_env()
     app = Flask(__name__)
@@ -30,4 +30,5 @@ def create_app(config: Settings | None = None) -> Flask:
     health.init_app(app)
     webhooks.init_app(app)
     web.init_app(app)
+    api.init_app(app)
     return app

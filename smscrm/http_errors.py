@@ -26,7 +26,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        return _respond(exc.code or 500, code, exc.description or exc.name)
+        body, status = _respond(exc.code or 500, code, exc.description or exc.name)
+        headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
+        return body, status, headers  # keeps Allow (405), WWW-Authenticate (401), Retry-After
 
     @app.errorhandler(SmscrmError)
     def domain_error(exc: SmscrmError):

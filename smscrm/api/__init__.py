@@ -1,0 +1,18 @@
+"""The REST API for shop systems (POS) at `/api/v1`: JSON in and out, one bearer key per merchant.
+
+Every error is `{"error": {"code", "message"}}` with a 4xx status (see smscrm.http_errors).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from smscrm.api import auth, members, openapi  # noqa: E402,F401  (the views register themselves)
+
+
+def init_app(app: Flask) -> None:
+    from smscrm.web import csrf
+
+    csrf.exempt(blueprint)  # keys authenticate API calls; there is no browser session to forge
+    app.register_blueprint(blueprint)

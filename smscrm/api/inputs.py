@@ -1,0 +1,116 @@
+"""Reading API requests: the JSON body, query parameters and headers, checked with messages a
+POS developer can act on. Everything here raises ValidationError (400) or aborts with 415."""
+from __future__ import annotations
+
+from flask import abort, request
+
+from smscrm import phones
+from smscrm.errors import InvalidPhone, ValidationError
+from smscrm.models import Merchant
+
+MAX_AMOUNT_MINOR = 100_000_000  # 1,000,000.00 in a two-decimal currency: above that it is a typo
+MAX_REFERENCE_CHARS = 64
+MAX_IDEMPOTENCY_KEY_CHARS = 100
+MAX_PAGE = 1_000_000
+
+
+def json_body(*, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict:
+    """The request's JSON object, with every required field present and no unknown field."""
+    if not request.is_json:
+        abort(415, "send the body as JSON with the header Content-Type: application/json")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ValidationError("the body is not valid JSON", code="invalid_json")
+    if not isinstance(data, dict):
+        raise ValidationError("the body must be a JSON object, such as {\"phone\": \"+14155550100\"}", code="invalid_json")
+    known = required + optional
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValidationError(
+            f"unknown field {unknown[0]!r}; the fields are {', '.join(known)}", code="unknown_field"
+        )
+    missing = [name for name in required if data.get(name) is None]
+    if missing:
+        raise ValidationError(f"the field {missing[0]!r} is required", code="missing_field")
+    return data
+
+
+def phone(raw: object, merchant: Merchant, *, field: str = "phone") -> str:
+    """E.164 for a phone given in full (+14155550100) or as a local number of the merchant's country."""
+    if not isinstance(raw, str):
+        raise InvalidPhone(f"{field} must be a string such as \"+14155550100\"")
+    try:
+        return phones.normalise(raw, merchant.country)
+    except InvalidPhone as exc:
+        raise InvalidPhone(
+            f"{exc.message}; send it in international form such as +14155550100, "
+            f"or as a local number of {merchant.country}"
+        ) from None
+
+
+def amount_minor(raw: object) -> int:
+    """A purchase amount: a JSON integer of minor units (cents), at least 1."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        raise ValidationError("amount must be a whole number of minor units, e.g. 1250 for 12.50", code="invalid_amount")
+    if isinstance(raw, str):
+        raise ValidationError(
+            f"amount must be a JSON number, not the string {raw[:20]!r}; send minor units, e.g. 1250 for 12.50",
+            code="invalid_amount",
+        )
+    if isinstance(raw, float):
+        raise ValidationError(
+            f"amount must be a whole number of minor units, not {raw!r}; send 1250 for 12.50", code="invalid_amount"
+        )
+    if raw < 1:
+        raise ValidationError(f"amount must be at least 1 (minor units), got {raw}", code="invalid_amount")
+    if raw > MAX_AMOUNT_MINOR:
+        raise ValidationError(
+            f"amount {raw} is above the limit of {MAX_AMOUNT_MINOR} minor units; amounts are in cents, not a total "
+            "of several purchases",
+            code="invalid_amount",
+        )
+    return raw
+
+
+def text(raw: object, *, field: str, max_chars: int) -> str:
+    """A short single-line string: trimmed, 1 to `max_chars` characters, printable."""
+    if not isinstance(raw, str):
+        raise ValidationError(f"{field} must be a string", code=f"invalid_{field}")
+    value = raw.strip()
+    if not value or len(value) > max_chars or not value.isprintable():
+        raise ValidationError(
+            f"{field} must be 1 to {max_chars} printable characters on one line", code=f"invalid_{field}"
+        )
+    return value
+
+
+def positive_int(raw: object, *, field: str, maximum: int) -> int:
+    """A whole number from 1 to `maximum`, given as a JSON integer."""
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= maximum:
+        raise ValidationError(f"{field} must be a whole number from 1 to {maximum}", code=f"invalid_{field}")
+    return raw
+
+
+def query_int(name: str, *, default: int | None, maximum: int) -> int | None:
+    """A query parameter holding a whole number from 1 to `maximum`."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise ValidationError(f"{name} must be a whole number from 1 to {maximum}", code=f"invalid_{name}")
+    return int(raw)
+
+
+def idempotency_key() -> str | None:
+    """The optional `Idempotency-Key` header: 1 to 100 printable ASCII characters."""
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    value = raw.strip()
+    if not value or len(value) > MAX_IDEMPOTENCY_KEY_CHARS or not (value.isascii() and value.isprintable()):
+        raise ValidationError(
+            f"the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters, "
+            "such as a UUID",
+            code="invalid_idempotency_key",
+        )
+    return value

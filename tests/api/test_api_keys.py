@@ -1,0 +1,76 @@
+"""API keys (smscrm.apikeys): created once, stored only as a hash, checked, revoked."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from smscrm import apikeys
+from smscrm.apikeys import KeyCheck
+from smscrm.errors import NotFound, ValidationError
+from smscrm.models import ApiKey
+
+
+def test_a_new_key_is_stored_only_as_its_hash(session, merchant, now):
+    row, key = apikeys.create(session, merchant, name="till 1", now=now)
+    session.commit()
+    assert apikeys.KEY_PATTERN.match(key)
+    assert key.startswith(row.prefix + "_")
+    stored = session.get(ApiKey, row.id)
+    assert stored.key_hash == apikeys.hash_key(key)
+    assert key not in (stored.key_hash, stored.prefix, stored.name)
+    assert (stored.merchant_id, stored.name, stored.created_at, stored.revoked_at) == (merchant.id, "till 1", now, None)
+
+
+def test_every_key_is_different(session, merchant, now):
+    keys = [apikeys.create(session, merchant, now=now)[1] for _ in range(20)]
+    assert len(set(keys)) == 20
+    assert len({key.split("_")[1] for key in keys}) == 20
+
+
+def test_the_name_defaults_and_is_bounded(session, merchant, now):
+    assert apikeys.create(session, merchant, name="  ", now=now)[0].name == apikeys.DEFAULT_NAME
+    with pytest.raises(ValidationError, match="at most 80"):
+        apikeys.create(session, merchant, name="x" * 81, now=now)
+
+
+def test_the_right_key_authenticates_and_records_when_it_was_used(session, merchant, now):
+    row, key = apikeys.create(session, merchant, now=now)
+    checked = apikeys.authenticate(session, key, now=now + timedelta(hours=1))
+    assert checked.api_key is row and checked.refusal is None
+    assert row.last_used_at == now + timedelta(hours=1)
+
+
+def test_last_used_is_refreshed_at_most_once_a_minute(session, merchant, now):
+    row, key = apikeys.create(session, merchant, now=now)
+    apikeys.authenticate(session, key, now=now)
+    apikeys.authenticate(session, key, now=now + timedelta(seconds=59))
+    assert row.last_used_at == now
+    apikeys.authenticate(session, key, now=now + timedelta(seconds=60))
+    assert row.last_used_at == now + timedelta(seconds=60)
+
+
+@pytest.mark.parametrize("presented", ["", "secret", "Bearer x", "sk_0123456789ab", "sk_0123456789ab_" + "a" * 42])
+def test_malformed_keys_are_refused_without_a_lookup(session, merchant, now, presented):
+    assert apikeys.authenticate(session, presented, now=now) == apikeys.Authentication(None, KeyCheck.MALFORMED)
+
+
+def test_a_wrong_secret_behind_a_real_prefix_is_refused(session, merchant, now):
+    row, key = apikeys.create(session, merchant, now=now)
+    forged = key[:-1] + ("A" if key[-1] != "A" else "B")
+    assert apikeys.authenticate(session, forged, now=now).refusal is KeyCheck.UNKNOWN
+    assert apikeys.authenticate(session, "sk_ffffffffffff_" + key.split("_", 2)[2], now=now).refusal is KeyCheck.UNKNOWN
+    assert row.last_used_at is None
+
+
+def test_a_revoked_key_stops_working_and_keeps_its_first_revocation_time(session, merchant, now):
+    row, key = apikeys.create(session, merchant, now=now)
+    assert apikeys.revoke(session, row.prefix, now=now) is row
+    apikeys.revoke(session, row.prefix, now=now + timedelta(days=1))
+    assert row.revoked_at == now
+    assert apikeys.authenticate(session, key, now=now).refusal is KeyCheck.REVOKED
+
+
+def test_revoking_an_unknown_prefix_says_what_a_prefix_looks_like(session, merchant, now):
+    with pytest.raises(NotFound, match="sk_0123456789ab"):
+        apikeys.revoke(session, "sk_nothere", now=now)

@@ -1,0 +1,119 @@
+"""Looking up, listing and searching members through the API; other merchants' members stay invisible."""
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import quote
+
+import pytest
+
+from smscrm import members
+from smscrm.directory import PER_PAGE
+from smscrm.merchants import create_merchant
+from smscrm.models import Member
+
+
+@pytest.fixture
+def ada(session, merchant, now):
+    member = members.join(session, merchant, "+14155550100", name="Ada Lovelace", language="en", now=now)
+    session.commit()
+    return member
+
+
+@pytest.fixture
+def other_merchant(session, now):
+    merchant = create_merchant(
+        session, name="Blue Door Salon", number="+14155559999", email="owner@salon.example",
+        password="another good password", now=now, country="US",
+    )
+    session.commit()
+    return merchant
+
+
+def test_look_up_a_member_by_phone_in_e164(api, ada, now):
+    response = api.get(f"/api/v1/members/{quote(ada.phone)}")
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "id": ada.id,
+        "phone": "+14155550100",
+        "name": "Ada Lovelace",
+        "language": "en",
+        "status": "joined",
+        "joined_at": now.isoformat(),
+        "is_opted_out": False,
+        "points_balance": 0,
+        "created_at": now.isoformat(),
+    }
+
+
+@pytest.mark.parametrize("written", ["+14155550100", "%2B14155550100", "(415) 555-0100", "4155550100", "+1 415 555 0100"])
+def test_a_phone_is_read_in_the_merchants_country(api, ada, written):
+    response = api.get(f"/api/v1/members/{written}")
+    assert response.status_code == 200
+    assert response.get_json()["id"] == ada.id
+
+
+def test_a_pending_member_is_reported_as_pending(api, session, merchant, now):
+    session.add(Member(merchant_id=merchant.id, phone="+14155550111", language="en", created_at=now))
+    session.commit()
+    body = api.get("/api/v1/members/+14155550111").get_json()
+    assert (body["status"], body["joined_at"]) == ("pending", None)
+
+
+def test_an_unknown_phone_is_404(api, ada):
+    response = api.get("/api/v1/members/+14155550199")
+    assert response.status_code == 404
+    assert response.get_json()["error"] == {"code": "member_not_found", "message": "no member has the phone +14155550199"}
+
+
+def test_another_merchants_member_is_404(client, api, session, other_merchant, now):
+    members.join(session, other_merchant, "+14155550122", name="Grace", language="en", now=now)
+    session.commit()
+    assert api.get("/api/v1/members/+14155550122").status_code == 404
+    assert api.get("/api/v1/members?q=Grace").get_json()["members"] == []
+
+
+@pytest.mark.parametrize("written", ["abc", "12", "+999 1234", "1" * 41])
+def test_a_bad_phone_is_400_with_an_actionable_message(api, written):
+    response = api.get(f"/api/v1/members/{written}")
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_phone"
+    assert "+14155550100" in error["message"] and "US" in error["message"]
+
+
+def test_list_members_newest_first_with_pages(api, session, merchant, now):
+    for index in range(PER_PAGE + 3):
+        session.add(
+            Member(merchant_id=merchant.id, phone=f"+1415555{index:04d}", language="en",
+                   created_at=now + timedelta(minutes=index), joined_at=now)
+        )
+    session.commit()
+    first = api.get("/api/v1/members").get_json()
+    assert (first["page"], first["per_page"], first["total"], first["pages"], first["next_page"]) == (
+        1, PER_PAGE, PER_PAGE + 3, 2, 2,
+    )
+    assert [member["phone"] for member in first["members"][:2]] == ["+14155550052", "+14155550051"]
+    second = api.get("/api/v1/members?page=2").get_json()
+    assert [member["phone"] for member in second["members"]] == ["+14155550002", "+14155550001", "+14155550000"]
+    assert second["next_page"] is None
+    past_the_end = api.get("/api/v1/members?page=3").get_json()
+    assert (past_the_end["members"], past_the_end["page"], past_the_end["next_page"]) == ([], 3, None)
+
+
+def test_search_by_name_or_last_digits(api, session, merchant, ada, now):
+    members.join(session, merchant, "+14155550177", name="Charles Babbage", language="en", now=now)
+    session.commit()
+    assert [m["name"] for m in api.get("/api/v1/members?q=lovelace").get_json()["members"]] == ["Ada Lovelace"]
+    assert [m["name"] for m in api.get("/api/v1/members?q=0177").get_json()["members"]] == ["Charles Babbage"]
+    assert api.get("/api/v1/members?q=100%25").get_json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "query, code",
+    [("page=0", "invalid_page"), ("page=x", "invalid_page"), ("page=-1", "invalid_page"), ("page=１", "invalid_page"),
+     ("q=" + "x" * 81, "invalid_q"), ("q=a%00b", "invalid_q")],
+)
+def test_bad_list_parameters_are_400(api, query, code):
+    response = api.get(f"/api/v1/members?{query}")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == code
