@@ -20,4 +20,4 @@ def upgrade(database_url: str) -> None:
     """Create the SQLite file's folder if needed, then run every migration not yet applied."""
     if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:///:memory:"):
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(database_url), "head")
+    command.upgrade(alembic_config(database_url), "heads")
