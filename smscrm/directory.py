@@ -1,0 +1,128 @@
+"""What the merchant's screens list: members (newest first, searchable), feedback texts, and counts.
+
+Every query takes the merchant's id and returns only that merchant's rows.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+from sqlalchemy import Row, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from smscrm.models import InboundMessage, Intent, Member
+
+PER_PAGE = 50
+FEEDBACK_WINDOW = timedelta(days=7)
+_NOT_DIGITS = re.compile(r"\D")
+_PHONE_LIKE = re.compile(r"^[\d\s().+•-]+$")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing; `number` counts from 1 and is always within 1..pages."""
+
+    items: list[T]
+    number: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return _page_count(self.total, self.per_page)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def _page_count(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
+
+
+def paginate(session: Session, statement: Select, number: int, per_page: int = PER_PAGE) -> Page[Row]:
+    """The rows of an ordered `statement` on page `number`; a number past either end gives the nearest page."""
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    number = min(max(1, number), _page_count(total, per_page))
+    rows = session.execute(statement.limit(per_page).offset((number - 1) * per_page)).all()
+    return Page(items=list(rows), number=number, per_page=per_page, total=total)
+
+
+def list_members(session: Session, merchant_id: int, *, search: str = "", page: int = 1) -> Page[Member]:
+    """The merchant's members, newest first. `search` matches part of a name, or the last digits of a phone."""
+    statement = select(Member).where(Member.merchant_id == merchant_id)
+    search = " ".join((search or "").split())
+    if search:
+        matches = [Member.name.icontains(search, autoescape=True)]
+        digits = _NOT_DIGITS.sub("", search)
+        if digits and _PHONE_LIKE.match(search):
+            matches.append(Member.phone.endswith(digits))
+        statement = statement.where(or_(*matches))
+    rows = paginate(session, statement.order_by(Member.created_at.desc(), Member.id.desc()), page)
+    return replace(rows, items=[row.Member for row in rows.items])
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A feedback text for the inbox: who sent it (the member, if they are one) and when."""
+
+    id: int
+    body: str
+    received_at: datetime
+    phone: str
+    member_id: int | None
+    member_name: str | None
+
+
+def list_feedback(session: Session, merchant_id: int, *, page: int = 1) -> Page[Feedback]:
+    """Texts that were not a keyword (questions, comments, ratings), newest first."""
+    statement = (
+        select(InboundMessage, Member)
+        .outerjoin(Member, and_(Member.id == InboundMessage.member_id, Member.merchant_id == merchant_id))
+        .where(InboundMessage.merchant_id == merchant_id, InboundMessage.intent == Intent.FEEDBACK)
+        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+    )
+    rows = paginate(session, statement, page)
+    return replace(rows, items=[_feedback(message, member) for message, member in rows.items])
+
+
+def _feedback(message: InboundMessage, member: Member | None) -> Feedback:
+    return Feedback(
+        id=message.id,
+        body=message.body,
+        received_at=message.received_at,
+        phone=member.phone if member else message.from_phone,
+        member_id=member.id if member else None,
+        member_name=member.name if member else None,
+    )
+
+
+@dataclass(frozen=True)
+class Summary:
+    members: int
+    opted_out: int
+    recent_feedback: int
+
+
+def summarise(session: Session, merchant_id: int, *, now: datetime) -> Summary:
+    """Joined members, how many of them opted out, and feedback texts in the last 7 days."""
+    joined = select(
+        func.count(Member.id), func.count(Member.id).filter(Member.is_opted_out.is_(True))
+    ).where(Member.merchant_id == merchant_id, Member.joined_at.is_not(None))
+    members, opted_out = session.execute(joined).one()
+    recent_feedback = session.scalar(
+        select(func.count(InboundMessage.id)).where(
+            InboundMessage.merchant_id == merchant_id,
+            InboundMessage.intent == Intent.FEEDBACK,
+            InboundMessage.received_at >= now - FEEDBACK_WINDOW,
+        )
+    )
+    return Summary(members=members, opted_out=opted_out, recent_feedback=recent_feedback or 0)

@@ -1,0 +1,18 @@
+"""The dashboard: the first page after signing in."""
+from __future__ import annotations
+
+from flask import render_template
+from flask_login import current_user
+
+from smscrm import directory
+from smscrm.db import utcnow
+from smscrm.request_db import db_session
+from smscrm.web.auth import protected_blueprint
+
+blueprint = protected_blueprint("home", __name__)
+
+
+@blueprint.get("/")
+def dashboard():
+    summary = directory.summarise(db_session(), current_user.merchant_id, now=utcnow())
+    return render_template("home.html", summary=summary)
