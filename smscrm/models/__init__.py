@@ -4,6 +4,9 @@ from smscrm.models.consent import ConsentAction, ConsentChannel, ConsentEvent
 from smscrm.models.member import Member, MemberInterest
 from smscrm.models.merchant import Language, Merchant, Role, SenderNumber, StaffUser
 from smscrm.models.message import Category, InboundMessage, Intent, OutboundMessage, Status
+from smscrm.models.points import EntryKind, LoyaltySettings, PointsEntry, Purchase, Stage, ValueClass
+from smscrm.models.referral import Referral, ReferralChannel, ReferralStatus
+from smscrm.models.reward import Redemption, RedemptionChannel, RedemptionStatus, Reward
 
 __all__ = [
     "ApiKey",
@@ -11,15 +14,28 @@ __all__ = [
     "ConsentAction",
     "ConsentChannel",
     "ConsentEvent",
+    "EntryKind",
     "InboundMessage",
     "Intent",
     "Language",
+    "LoyaltySettings",
     "Member",
     "MemberInterest",
     "Merchant",
     "OutboundMessage",
+    "PointsEntry",
+    "Purchase",
+    "Redemption",
+    "RedemptionChannel",
+    "RedemptionStatus",
+    "Referral",
+    "ReferralChannel",
+    "ReferralStatus",
+    "Reward",
     "Role",
     "SenderNumber",
     "StaffUser",
+    "Stage",
     "Status",
+    "ValueClass",
 ]

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, SmallInteger, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from smscrm.db import Base
+from smscrm.models.points import Stage
 
 
 class Member(Base):
@@ -17,7 +18,11 @@ class Member(Base):
     """
 
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("merchant_id", "phone"),)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "phone"),
+        UniqueConstraint("merchant_id", "referral_code"),
+        CheckConstraint("points_balance >= 0", name="points_balance_nonnegative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
@@ -30,6 +35,15 @@ class Member(Base):
     birthday_month: Mapped[int | None] = mapped_column(SmallInteger)
     birthday_day: Mapped[int | None] = mapped_column(SmallInteger)
     created_at: Mapped[datetime]
+    # loyalty (smscrm.points, smscrm.segmentation): the ladder stage, the value class, visit statistics
+    stage: Mapped[str] = mapped_column(String(16), default=Stage.JOINED, server_default=Stage.JOINED.value)
+    value_class: Mapped[str | None] = mapped_column(String(1))
+    first_visit_at: Mapped[datetime | None]
+    last_visit_at: Mapped[datetime | None]
+    visit_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    total_spend_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    typical_visit_gap_days: Mapped[float | None] = mapped_column(Float)
+    referral_code: Mapped[str | None] = mapped_column(String(12))
 
     interests: Mapped[list["MemberInterest"]] = relationship(
         back_populates="member", order_by="MemberInterest.topic", cascade="all, delete-orphan"

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from smscrm.db import Base
+from smscrm.models.points import LoyaltySettings
 
 
 class Language(StrEnum):
@@ -20,8 +21,11 @@ class Role(StrEnum):
     STAFF = "staff"
 
 
-class Merchant(Base):
-    """A shop using smscrm. `texts` holds the shopper texts it has customised: {key: {lang: text}}."""
+class Merchant(LoyaltySettings, Base):
+    """A shop using smscrm. `texts` holds the shopper texts it has customised: {key: {lang: text}}.
+
+    Its earn rules and segmentation thresholds are the `LoyaltySettings` columns.
+    """
 
     __tablename__ = "merchants"
 
