@@ -2,6 +2,8 @@
 POS developer can act on. Everything here raises ValidationError (400) or aborts with 415."""
 from __future__ import annotations
 
+import re
+
 from flask import abort, request
 
 from smscrm import phones
@@ -12,6 +14,8 @@ MAX_AMOUNT_MINOR = 100_000_000  # 1,000,000.00 in a two-decimal currency: above 
 MAX_REFERENCE_CHARS = 64
 MAX_IDEMPOTENCY_KEY_CHARS = 100
 MAX_PAGE = 1_000_000
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u001f\\u007f]*$"  # the same rule, as the OpenAPI document writes it
 
 
 def json_body(*, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict:
@@ -72,14 +76,15 @@ def amount_minor(raw: object) -> int:
     return raw
 
 
-def text(raw: object, *, field: str, max_chars: int) -> str:
-    """A short single-line string: trimmed, 1 to `max_chars` characters, printable."""
+def text(raw: object, *, field: str, max_chars: int, min_chars: int = 1) -> str:
+    """A short single-line string: `min_chars` to `max_chars` characters, no control characters, trimmed."""
     if not isinstance(raw, str):
         raise ValidationError(f"{field} must be a string", code=f"invalid_{field}")
     value = raw.strip()
-    if not value or len(value) > max_chars or not value.isprintable():
+    if len(raw) > max_chars or len(value) < min_chars or CONTROL_CHARACTERS.search(raw):
         raise ValidationError(
-            f"{field} must be 1 to {max_chars} printable characters on one line", code=f"invalid_{field}"
+            f"{field} must be {min_chars} to {max_chars} characters on one line, without control characters",
+            code=f"invalid_{field}",
         )
     return value
 
@@ -89,6 +94,14 @@ def positive_int(raw: object, *, field: str, maximum: int) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= maximum:
         raise ValidationError(f"{field} must be a whole number from 1 to {maximum}", code=f"invalid_{field}")
     return raw
+
+
+def only_query_parameters(*names: str) -> None:
+    """Refuse a query parameter the operation does not know (most often a typo such as `pgae`)."""
+    unknown = sorted(set(request.args) - set(names))
+    if unknown:
+        known = f"the parameters are {', '.join(names)}" if names else "it takes no query parameters"
+        raise ValidationError(f"unknown query parameter {unknown[0]!r}; {known}", code="unknown_parameter")
 
 
 def query_int(name: str, *, default: int | None, maximum: int) -> int | None:

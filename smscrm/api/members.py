@@ -6,7 +6,7 @@ from flask import jsonify, request
 from smscrm import directory, members
 from smscrm.api import blueprint, inputs
 from smscrm.api.auth import current_merchant
-from smscrm.errors import NotFound, ValidationError
+from smscrm.errors import NotFound
 from smscrm.models import Member
 from smscrm.request_db import db_session
 
@@ -43,14 +43,14 @@ def member_by_phone(raw_phone: str) -> Member:
 
 @blueprint.get("/members/<phone>")
 def get_member(phone: str):
+    inputs.only_query_parameters()
     return jsonify(member_json(member_by_phone(phone)))
 
 
 @blueprint.get("/members")
 def list_members():
-    search = request.args.get("q", "")
-    if len(search) > MAX_SEARCH_CHARS or not search.isprintable():
-        raise ValidationError(f"q must be at most {MAX_SEARCH_CHARS} printable characters", code="invalid_q")
+    inputs.only_query_parameters("q", "page")
+    search = inputs.text(request.args.get("q", ""), field="q", max_chars=MAX_SEARCH_CHARS, min_chars=0)
     number = inputs.query_int("page", default=1, maximum=inputs.MAX_PAGE)
     page = directory.list_members(db_session(), current_merchant().id, search=search, page=number)
     is_past_end = number > page.pages

@@ -56,7 +56,7 @@ SEARCH_PARAMETER = {
     "name": "q",
     "in": "query",
     "description": "Part of a name, or the last digits of a phone number.",
-    "schema": {"type": "string", "maxLength": 80},
+    "schema": {"type": "string", "maxLength": 80, "pattern": inputs.NO_CONTROL_CHARACTERS},
 }
 
 SCHEMAS = {
@@ -110,6 +110,14 @@ SCHEMAS = {
 }
 
 PATHS = {
+    "/openapi.json": {
+        "get": {
+            "operationId": "getOpenApiDocument",
+            "summary": "This document (no key needed)",
+            "security": [],
+            "responses": {"200": {"description": "The OpenAPI 3 document", "content": json_content({"type": "object"})}},
+        }
+    },
     "/members": {
         "get": {
             "operationId": "listMembers",

@@ -117,3 +117,12 @@ def test_bad_list_parameters_are_400(api, query, code):
     response = api.get(f"/api/v1/members?{query}")
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == code
+
+
+def test_an_unknown_query_parameter_is_400_naming_the_known_ones(api, ada):
+    response = api.get("/api/v1/members?pgae=2")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == {
+        "code": "unknown_parameter", "message": "unknown query parameter 'pgae'; the parameters are q, page",
+    }
+    assert api.get(f"/api/v1/members/{ada.phone}?verbose=1").get_json()["error"]["code"] == "unknown_parameter"
