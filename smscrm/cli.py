@@ -90,6 +90,51 @@ def merchant_create(name, number, language, timezone_, country, signature, email
         click.echo(created.id)
 
 
+@main.group()
+def apikey() -> None:
+    """API keys for shop systems (REST API at /api/v1)."""
+
+
+@apikey.command("create")
+@click.option("--merchant", "merchant_id", required=True, type=int, help="the merchant's id")
+@click.option("--name", default=None, help="what the key is for, e.g. 'till 1' (default: API key)")
+def apikey_create(merchant_id: int, name: str | None) -> None:
+    """Create a key; it is printed once, on the last line, and cannot be shown again."""
+    from smscrm import apikeys
+    from smscrm.db import utcnow
+    from smscrm.models import Merchant
+
+    settings = load_settings()
+    with open_sessionmaker(settings)() as session:
+        found = session.get(Merchant, merchant_id)
+        if found is None:
+            raise click.ClickException(f"there is no merchant with id {merchant_id}")
+        try:
+            row, key = apikeys.create(session, found, name=name, now=utcnow())
+        except SmscrmError as exc:
+            raise click.ClickException(exc.message) from None
+        session.commit()
+        click.echo(f"API key {row.prefix} ({row.name}) for {found.name!r}; store it now, it is not shown again:")
+        click.echo(key)
+
+
+@apikey.command("revoke")
+@click.argument("prefix")
+def apikey_revoke(prefix: str) -> None:
+    """Revoke the key whose prefix (sk_ and 12 characters, the start of the key) is PREFIX."""
+    from smscrm import apikeys
+    from smscrm.db import utcnow
+
+    settings = load_settings()
+    with open_sessionmaker(settings)() as session:
+        try:
+            row = apikeys.revoke(session, prefix, now=utcnow())
+        except SmscrmError as exc:
+            raise click.ClickException(exc.message) from None
+        session.commit()
+        click.echo(f"API key {row.prefix} ({row.name}) revoked at {row.revoked_at:%Y-%m-%d %H:%M} UTC")
+
+
 @main.command()
 def demo() -> None:
     """Seed a demo merchant when the database has none (used by `make run`)."""
