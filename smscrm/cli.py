@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import uuid
 
 import click
 
-from smscrm.config import Settings
+from smscrm.config import DEV_AUTH_TOKEN, Settings
 from smscrm.errors import ConfigError, SmscrmError
 
 log = logging.getLogger("smscrm")
@@ -40,6 +41,7 @@ def open_sessionmaker(settings: Settings):
 def main() -> None:
     """smscrm: SMS membership and loyalty for small merchants."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 @main.group()
@@ -214,13 +216,16 @@ def worker(worker_id: str | None) -> None:
 @click.argument("body")
 def simulate(to_number: str, from_number: str, url: str, token: str | None, body: str) -> None:
     """Text BODY to a running server as Twilio would (signed webhook) and print the reply."""
+    from dotenv import load_dotenv
+
     from smscrm.simulator import send_text
 
-    settings = load_settings()
+    load_dotenv(".env")
     try:
         reply = send_text(
             url, to_number=to_number, from_number=from_number, body=body,
-            token=token or settings.signing_token, signed_base=settings.public_url or url,
+            token=token or os.environ.get("TWILIO_AUTH_TOKEN") or DEV_AUTH_TOKEN,
+            signed_base=os.environ.get("SMSCRM_PUBLIC_URL") or url,
         )
     except SmscrmError as exc:
         raise click.ClickException(exc.message) from None
