@@ -1,5 +1,6 @@
 """The database models, one module per domain; import them from here."""
 from smscrm.models.apikey import ApiKey
+from smscrm.models.campaign import Campaign, CampaignHoldout, CampaignSettings, CampaignStatus, Segment
 from smscrm.models.consent import ConsentAction, ConsentChannel, ConsentEvent
 from smscrm.models.member import Member, MemberInterest
 from smscrm.models.merchant import Language, Merchant, Role, SenderNumber, StaffUser
@@ -10,6 +11,10 @@ from smscrm.models.reward import Redemption, RedemptionChannel, RedemptionStatus
 
 __all__ = [
     "ApiKey",
+    "Campaign",
+    "CampaignHoldout",
+    "CampaignSettings",
+    "CampaignStatus",
     "Category",
     "ConsentAction",
     "ConsentChannel",
@@ -33,6 +38,7 @@ __all__ = [
     "ReferralStatus",
     "Reward",
     "Role",
+    "Segment",
     "SenderNumber",
     "StaffUser",
     "Stage",

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from smscrm.db import Base
+from smscrm.models.campaign import CampaignSettings
 from smscrm.models.points import LoyaltySettings
 
 
@@ -21,10 +22,11 @@ class Role(StrEnum):
     STAFF = "staff"
 
 
-class Merchant(LoyaltySettings, Base):
+class Merchant(LoyaltySettings, CampaignSettings, Base):
     """A shop using smscrm. `texts` holds the shopper texts it has customised: {key: {lang: text}}.
 
-    Its earn rules and segmentation thresholds are the `LoyaltySettings` columns.
+    Its earn rules and segmentation thresholds are the `LoyaltySettings` columns, its sending window,
+    weekly cap and SMS price the `CampaignSettings` columns.
     """
 
     __tablename__ = "merchants"

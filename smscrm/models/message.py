@@ -20,6 +20,8 @@ class Intent(StrEnum):
     BALANCE = "balance"
     BIRTHDAY = "birthday"
     INTEREST = "interest"
+    REDEEM = "redeem"
+    REFER = "refer"
     FEEDBACK = "feedback"
 
 

@@ -1,0 +1,40 @@
+"""Time arithmetic in SQL that reads the same on SQLite and PostgreSQL.
+
+Both backends store UTC (SQLite as naive text, PostgreSQL as timestamptz), so a moment's distance
+from the Unix epoch in days is comparable across rows and with a moment computed in Python.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import Float
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+SECONDS_PER_DAY = 86400.0
+_JULIAN_DAY_OF_EPOCH = 2440587.5
+
+
+class epoch_days(FunctionElement):
+    """Days (fractional) from 1970-01-01 UTC to a timestamp column: `epoch_days(b) - epoch_days(a)` is
+    the number of days from a to b."""
+
+    type = Float()
+    inherit_cache = True
+    name = "epoch_days"
+
+
+@compiles(epoch_days, "postgresql")
+def _epoch_days_postgresql(element, compiler, **kw):
+    return f"(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) / {SECONDS_PER_DAY})"
+
+
+@compiles(epoch_days, "sqlite")
+def _epoch_days_sqlite(element, compiler, **kw):
+    return f"(julianday({compiler.process(element.clauses, **kw)}) - {_JULIAN_DAY_OF_EPOCH})"
+
+
+def days_from_epoch(moment: datetime) -> float:
+    """The Python side of `epoch_days`, for a moment such as `now`."""
+    return (moment - EPOCH).total_seconds() / SECONDS_PER_DAY
