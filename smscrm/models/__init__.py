@@ -1,7 +1,9 @@
 """The database models, one module per domain; import them from here."""
 from smscrm.models.apikey import ApiKey
 from smscrm.models.campaign import Campaign, CampaignHoldout, CampaignSettings, CampaignStatus, Segment
+from smscrm.models.care import CareHoldout, CareKind, CareRule, ClassMark, VisitSurvey
 from smscrm.models.consent import ConsentAction, ConsentChannel, ConsentEvent
+from smscrm.models.inbox import InboxItem, InboxKind, InboxReply
 from smscrm.models.member import Member, MemberInterest
 from smscrm.models.merchant import Language, Merchant, Role, SenderNumber, StaffUser
 from smscrm.models.message import Category, InboundMessage, Intent, OutboundMessage, Status
@@ -15,12 +17,19 @@ __all__ = [
     "CampaignHoldout",
     "CampaignSettings",
     "CampaignStatus",
+    "CareHoldout",
+    "CareKind",
+    "CareRule",
     "Category",
+    "ClassMark",
     "ConsentAction",
     "ConsentChannel",
     "ConsentEvent",
     "EntryKind",
     "InboundMessage",
+    "InboxItem",
+    "InboxKind",
+    "InboxReply",
     "Intent",
     "Language",
     "LoyaltySettings",
@@ -44,4 +53,5 @@ __all__ = [
     "Stage",
     "Status",
     "ValueClass",
+    "VisitSurvey",
 ]

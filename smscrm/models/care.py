@@ -1,0 +1,100 @@
+"""Care: the rules a merchant turns on, the holdouts they keep, the visit surveys, and the inbox."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from smscrm.db import Base
+
+
+class CareKind(StrEnum):
+    """What a care rule remembers a member for."""
+
+    WELCOME = "welcome"  # on joining
+    WELCOME_FOLLOW_UP = "welcome_follow_up"  # N days after joining, if they have not visited yet
+    BIRTHDAY = "birthday"
+    ANNIVERSARY = "anniversary"  # of joining
+    HOLIDAY = "holiday"  # one rule per holiday the merchant chose
+    AFTER_VISIT = "after_visit"  # thank-you and a 1-5 satisfaction question
+    WIN_BACK = "win_back"  # a member of a chosen class who is at risk
+    POINTS_EXPIRING = "points_expiring"
+    CLASS_UPGRADE = "class_upgrade"
+
+
+class CareRule(Base):
+    """One kind of care a merchant sends, with its texts per language and its timing.
+
+    Which settings apply depends on the kind: `send_hour` (local hour of day-based greetings),
+    `delay_hours` (after joining or a purchase), `days` (follow-up after, win-back at most once per,
+    expiry reminder before, survey at most once per), `value_class` and `holdout_pct` (win-back).
+    `grace_hours`: how late an occurrence missed during downtime is still sent; later ones are skipped.
+    `holiday` names the holiday of a holiday rule ("" for every other kind).
+    """
+
+    __tablename__ = "care_rules"
+    __table_args__ = (UniqueConstraint("merchant_id", "kind", "holiday"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    holiday: Mapped[str] = mapped_column(String(80), default="")
+    is_enabled: Mapped[bool] = mapped_column(default=False)
+    texts: Mapped[dict] = mapped_column(JSON, default=dict)  # {language: the merchant's wording}
+    bonus_points: Mapped[int] = mapped_column(default=0)
+    send_hour: Mapped[int | None] = mapped_column(SmallInteger)
+    delay_hours: Mapped[int | None]
+    days: Mapped[int | None]
+    value_class: Mapped[str | None] = mapped_column(String(1))
+    holdout_pct: Mapped[int] = mapped_column(SmallInteger, default=0)
+    grace_hours: Mapped[int]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CareHoldout(Base):
+    """A member drawn into a rule's holdout for one occurrence: recorded, and not sent.
+
+    `dedupe_key` is the key the text would have had in the outbox, so a member is either sent or held out.
+    """
+
+    __tablename__ = "care_holdouts"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "dedupe_key"),
+        Index("ix_care_holdouts_member_purpose", "member_id", "purpose", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    purpose: Mapped[str] = mapped_column(String(32))
+    dedupe_key: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+
+
+class ClassMark(Base):
+    """The value class a member was last seen in by the class-upgrade rule, to notice a move up."""
+
+    __tablename__ = "care_class_marks"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    value_class: Mapped[str | None] = mapped_column(String(1))
+    seen_at: Mapped[datetime]
+
+
+class VisitSurvey(Base):
+    """The satisfaction question about one purchase, and the member's 1-5 answer (the visit's rating)."""
+
+    __tablename__ = "visit_surveys"
+    __table_args__ = (Index("ix_visit_surveys_member_asked", "member_id", "asked_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("purchases.id"), unique=True)
+    asked_at: Mapped[datetime]
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    rated_at: Mapped[datetime | None]
