@@ -36,3 +36,28 @@ class NotFound(SmscrmError):
 class Conflict(SmscrmError):
     code = "conflict"
     http_status = 409
+
+
+class InsufficientPoints(Conflict):
+    code = "insufficient_points"
+
+
+class RewardUnavailable(Conflict):
+    """The reward is switched off or out of stock."""
+
+    code = "reward_unavailable"
+
+
+class RedemptionCodeInvalid(NotFound):
+    code = "redemption_code_invalid"
+
+
+class RedemptionCodeUsed(Conflict):
+    code = "redemption_code_used"
+
+
+class RedemptionCodeExpired(SmscrmError):
+    """The code was not used in time; its points go back to the member (see rewards.release_expired_redemptions)."""
+
+    code = "redemption_code_expired"
+    http_status = 410

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smscrm import consent, members, outbox, phones, texts
+from smscrm import consent, members, outbox, phones, points, referrals, rewards, texts
 from smscrm.errors import InvalidPhone, NotFound
 from smscrm.merchants import merchant_for_number
 from smscrm.models import (
@@ -45,6 +45,10 @@ FIRST_WORD_KEYWORDS = {
     "生日": (Intent.BIRTHDAY, Language.ZH),
     "LIKE": (Intent.INTEREST, Language.EN),
     "兴趣": (Intent.INTEREST, Language.ZH),
+    "REDEEM": (Intent.REDEEM, Language.EN),
+    "兑换": (Intent.REDEEM, Language.ZH),
+    "REFER": (Intent.REFER, Language.EN),
+    "推荐": (Intent.REFER, Language.ZH),
 }
 CHINESE_KEYWORDS = tuple(k for k in FIRST_WORD_KEYWORDS if not k.isascii())
 _TRAILING_PUNCTUATION = ".,!?;:。，！？；：~…"
@@ -222,6 +226,12 @@ class _Conversation:
             return self._birthday()
         if intent is Intent.INTEREST:
             return self._interest()
+        if intent is Intent.REDEEM:
+            return rewards.answer_redeem_text(self.session, self.merchant, self.member, self.command.argument,
+                                              now=self.now)
+        if intent is Intent.REFER:
+            return referrals.answer_refer_text(self.session, self.merchant, self.member, self.command.argument,
+                                               now=self.now)
         return self._feedback()
 
     @property
@@ -238,13 +248,16 @@ class _Conversation:
     def _join(self, opted_out: bool) -> tuple[str, dict]:
         was_member = self._is_member
         language = self.command.language if not was_member else self.member.language
+        referrer = referrals.referrer_for_code(self.session, self.merchant, self.command.argument)  # JOIN <code>
         self.member = members.join(
-            self.session, self.merchant, self.phone, name=self.command.argument, language=language, now=self.now
+            self.session, self.merchant, self.phone, name="" if referrer else self.command.argument,
+            language=language, now=self.now,
         )
         if opted_out or not was_member:
             self._consent(ConsentAction.OPT_IN)
         if was_member:
             return "already_member", {}
+        points.on_join(self.session, self.merchant, self.member, referrer=referrer, now=self.now)
         name = self.member.name
         suffix = "" if not name else (f", {name}" if language == Language.EN else name)
         return "welcome", {"name_suffix": suffix}

@@ -100,6 +100,86 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         Language.ZH: "您兑换{reward}的兑换码为{code}，请于{expires}前到{merchant}出示。已预留{cost}积分，剩余{balance}积分。",
     },
     "refer_sent": {
+        Language.EN: "Thanks! We invited {phone}. When they join and make a first purchase, you both get "
+        "{bonus} points.",
+        Language.ZH: "谢谢推荐！我们已邀请{phone}。对方入会并首次消费后，您和对方各得{bonus}积分。",
+    },
+    "refer_sent_no_bonus": {
+        Language.EN: "Thanks! We invited {phone} to join {merchant}.",
+        Language.ZH: "谢谢推荐！我们已邀请{phone}加入{merchant}会员。",
+    },
+    "refer_not_sent": {
+        Language.EN: "Thanks! We cannot send an invitation to {phone}, but your friend can text JOIN {code} "
+        "to {number}.",
+        Language.ZH: "谢谢推荐！我们无法向{phone}发送邀请，您的好友可发送“入会 {code}”到{number}加入。",
+    },
+    "refer_usage": {
+        Language.EN: "Invite a friend: text REFER and their phone number, e.g. REFER 415 555 0123. Or share your "
+        "code {code}: friends text JOIN {code} to {number}.",
+        Language.ZH: "邀请好友：发送“推荐 好友手机号”，或分享您的推荐码{code}，好友发送“入会 {code}”到{number}即可加入。",
+    },
+    "refer_self": {
+        Language.EN: "That is your own number. Text REFER and a friend's phone number.",
+        Language.ZH: "这是您自己的号码，请发送“推荐 好友手机号”。",
+    },
+    "refer_limit": {
+        Language.EN: "You have sent {limit} invitations today; please try again tomorrow.",
+        Language.ZH: "您今天已发送{limit}条邀请，请明天再试。",
+    },
+    "refer_invitation": {
+        Language.EN: "Your friend {friend} (phone ending {last4}) invites you to the {merchant} members club: "
+        "reply JOIN {code} to join and earn points on every visit. {opt_out}",
+        Language.ZH: "您的好友{friend}（手机尾号{last4}）邀请您加入{merchant}会员：回复“入会 {code}”即可加入，"
+        "每次消费均可积分。{opt_out}",
+    },
+    "refer_invitation_unnamed": {
+        Language.EN: "Your friend with the phone ending {last4} invites you to the {merchant} members club: "
+        "reply JOIN {code} to join and earn points on every visit. {opt_out}",
+        Language.ZH: "您手机尾号{last4}的好友邀请您加入{merchant}会员：回复“入会 {code}”即可加入，每次消费均可积分。{opt_out}",
+    },
+    "referral_rewarded": {
+        Language.EN: "A friend you invited made their first purchase at {merchant}: +{points} bonus points, "
+        "you now have {balance} points.",
+        Language.ZH: "您邀请的好友已在{merchant}首次消费，您获得{points}积分奖励，当前共{balance}积分。",
+    },
+    # points texts (smscrm.points, smscrm.rewards, smscrm.referrals)
+    "purchase_receipt": {
+        Language.EN: "Thanks for visiting {merchant}! +{points} points, you now have {balance} points.",
+        Language.ZH: "感谢光临{merchant}！本次获得{points}积分，当前共{balance}积分。",
+    },
+    "purchase_invite": {
+        Language.EN: "Thanks for visiting {merchant}! {points} points are waiting for you: reply JOIN to become "
+        "a member and collect them. {opt_out}",
+        Language.ZH: "感谢光临{merchant}！您有{points}积分待领取，回复“入会”成为会员即可领取。{opt_out}",
+    },
+    "redeem_catalog": {
+        Language.EN: "Rewards at {merchant} (points): {catalog}. Text REDEEM and a code, e.g. REDEEM {example}. "
+        "You have {balance} points.",
+        Language.ZH: "{merchant}可兑换礼品（所需积分）：{catalog}。发送“兑换 代码”兑换，例如：兑换 {example}。"
+        "您有{balance}积分。",
+    },
+    "redeem_no_rewards": {
+        Language.EN: "{merchant} has no rewards to redeem right now.",
+        Language.ZH: "{merchant}暂无可兑换的礼品。",
+    },
+    "redeem_unknown": {
+        Language.EN: "There is no reward {code}. Rewards (points): {catalog}.",
+        Language.ZH: "没有代码为{code}的礼品。可兑换礼品（所需积分）：{catalog}。",
+    },
+    "redeem_insufficient": {
+        Language.EN: "{reward} needs {cost} points and you have {balance}. Keep collecting!",
+        Language.ZH: "兑换{reward}需要{cost}积分，您目前有{balance}积分。",
+    },
+    "redeem_unavailable": {
+        Language.EN: "Sorry, {reward} is not available right now.",
+        Language.ZH: "抱歉，{reward}暂时无法兑换。",
+    },
+    "redemption_code": {
+        Language.EN: "Your code for {reward} is {code}: show it at {merchant} by {expires}. "
+        "{cost} points are set aside, {balance} points left.",
+        Language.ZH: "您兑换{reward}的兑换码为{code}，请于{expires}前到{merchant}出示。已预留{cost}积分，剩余{balance}积分。",
+    },
+    "refer_sent": {
         Language.EN: "Thanks! We invited {phone}. When they join and make a first purchase, you both get {bonus} points.",
         Language.ZH: "谢谢推荐！我们已邀请{phone}。对方入会并首次消费后，您和对方各得{bonus}积分。",
     },

@@ -143,7 +143,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('multiplier_a_pct', sa.Integer(), server_default='100', nullable=False))
         batch_op.add_column(sa.Column('multiplier_b_pct', sa.Integer(), server_default='100', nullable=False))
         batch_op.add_column(sa.Column('multiplier_c_pct', sa.Integer(), server_default='100', nullable=False))
-        batch_op.add_column(sa.Column('welcome_bonus', sa.Integer(), server_default='10', nullable=False))
+        batch_op.add_column(sa.Column('welcome_bonus', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('birthday_bonus', sa.Integer(), server_default='50', nullable=False))
         batch_op.add_column(sa.Column('referral_bonus', sa.Integer(), server_default='50', nullable=False))
         batch_op.add_column(sa.Column('points_expiry_months', sa.Integer(), nullable=True))

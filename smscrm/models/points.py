@@ -49,7 +49,7 @@ class LoyaltySettings:
     multiplier_a_pct: Mapped[int] = mapped_column(default=100, server_default="100")
     multiplier_b_pct: Mapped[int] = mapped_column(default=100, server_default="100")
     multiplier_c_pct: Mapped[int] = mapped_column(default=100, server_default="100")
-    welcome_bonus: Mapped[int] = mapped_column(default=10, server_default="10")
+    welcome_bonus: Mapped[int] = mapped_column(default=0, server_default="0")
     birthday_bonus: Mapped[int] = mapped_column(default=50, server_default="50")
     referral_bonus: Mapped[int] = mapped_column(default=50, server_default="50")
     points_expiry_months: Mapped[int | None]  # None: points never expire

@@ -1,0 +1,174 @@
+"""Who a member is to the merchant: their stage on the loyalty ladder, their value class, their visit statistics.
+
+Each purchase, join and referral updates the member's stage and visit statistics as it happens;
+`recompute` rebuilds all of them, and the value classes, from the purchases in one set-based statement.
+
+Value classes rank a merchant's joined members by spend over the trailing 12 months (ties by join
+order): A = the top members who together bring `class_a_revenue_pct` % of that revenue, but at most
+`class_a_max_members_pct` % of the members (rounded down); B = the next `class_b_members_pct` % of
+the members (rounded down) who spent something; C = everyone else. Pending members have no class.
+
+A visit is a purchase. The typical gap between visits is their average: (last − first) / (visits − 1) days.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, case, cast, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.types import Float
+
+from smscrm.models import Member, Merchant, Purchase, Referral, Stage
+from smscrm.periods import months_before
+
+CLASS_WINDOW_MONTHS = 12
+SECONDS_PER_DAY = 86400.0
+_SEGMENT_COLUMNS = (
+    "stage", "value_class", "visit_count", "total_spend_minor", "first_visit_at", "last_visit_at",
+    "typical_visit_gap_days",
+)
+
+
+def stage_for(*, is_joined: bool, visit_count: int, is_advocate: bool) -> Stage:
+    """The ladder: pending → joined → first_purchase → repeat; advocate once a referred friend joined and bought."""
+    if not is_joined:
+        return Stage.PENDING
+    if is_advocate:
+        return Stage.ADVOCATE
+    if visit_count >= 2:
+        return Stage.REPEAT
+    if visit_count == 1:
+        return Stage.FIRST_PURCHASE
+    return Stage.JOINED
+
+
+def refresh_stage(member: Member, *, is_advocate: bool = False) -> None:
+    """Move the member to the stage their membership and visits say (an advocate stays one)."""
+    member.stage = stage_for(
+        is_joined=member.is_joined,
+        visit_count=member.visit_count,
+        is_advocate=is_advocate or member.stage == Stage.ADVOCATE,
+    )
+
+
+def record_visit(member: Member, amount_minor: int, at: datetime) -> None:
+    """Count a purchase in the member's visit statistics (the caller holds the member's row lock)."""
+    member.visit_count = (member.visit_count or 0) + 1
+    member.total_spend_minor = (member.total_spend_minor or 0) + amount_minor
+    member.first_visit_at = min(member.first_visit_at or at, at)
+    member.last_visit_at = max(member.last_visit_at or at, at)
+    if member.visit_count >= 2:
+        span = (member.last_visit_at - member.first_visit_at).total_seconds() / SECONDS_PER_DAY
+        member.typical_visit_gap_days = span / (member.visit_count - 1)
+
+
+def recompute(session: Session, *, now: datetime) -> int:
+    """Rebuild every member's visit statistics, stage and value class from the purchases; the number changed.
+
+    One UPDATE … FROM over the whole membership (window functions rank members within each merchant);
+    only rows whose values differ are written. Stamps each merchant's `classes_computed_at` with `now`.
+    """
+    computed = _segments(session, since=months_before(now, CLASS_WINDOW_MONTHS)).subquery("computed")
+    changed = or_(*(getattr(Member, name).is_distinct_from(computed.c[name]) for name in _SEGMENT_COLUMNS))
+    result = session.execute(
+        update(Member)
+        .where(Member.id == computed.c.member_id, changed)
+        .values({name: computed.c[name] for name in _SEGMENT_COLUMNS})
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(update(Merchant).values(classes_computed_at=now).execution_options(synchronize_session=False))
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, (Member, Merchant)):
+            session.expire(loaded)
+    return result.rowcount
+
+
+def _segments(session: Session, *, since: datetime):
+    """Per member: the visit statistics, stage and value class the purchases and referrals say."""
+    visits = (
+        select(
+            Purchase.member_id,
+            func.count().label("visits"),
+            func.sum(Purchase.amount_minor).label("spend"),
+            func.min(Purchase.created_at).label("first_at"),
+            func.max(Purchase.created_at).label("last_at"),
+            func.sum(case((Purchase.created_at >= since, Purchase.amount_minor), else_=0)).label("recent"),
+        )
+        .group_by(Purchase.member_id)
+        .subquery("visits")
+    )
+    friend = aliased(Member)
+    advocates = (
+        select(Referral.referrer_id)
+        .join(friend, friend.id == Referral.referred_id)
+        .where(friend.joined_at.is_not(None), exists().where(Purchase.member_id == friend.id))
+        .group_by(Referral.referrer_id)
+        .subquery("advocates")
+    )
+    is_joined = Member.joined_at.is_not(None)
+    recent = func.coalesce(visits.c.recent, 0)
+    ranking = {"partition_by": (Member.merchant_id, is_joined), "order_by": (recent.desc(), Member.id)}
+    ranked = (
+        select(
+            Member.id.label("member_id"),
+            Member.merchant_id,
+            is_joined.label("is_joined"),
+            func.coalesce(visits.c.visits, 0).label("visit_count"),
+            func.coalesce(visits.c.spend, 0).label("total_spend_minor"),
+            visits.c.first_at.label("first_visit_at"),
+            visits.c.last_at.label("last_visit_at"),
+            advocates.c.referrer_id.is_not(None).label("is_advocate"),
+            recent.label("recent"),
+            func.row_number().over(**ranking).label("rank"),
+            (func.sum(recent).over(**ranking, rows=(None, 0)) - recent).label("spend_before"),
+            func.sum(recent).over(partition_by=ranking["partition_by"]).label("total"),
+            func.count().over(partition_by=ranking["partition_by"]).label("members"),
+        )
+        .outerjoin(visits, visits.c.member_id == Member.id)
+        .outerjoin(advocates, advocates.c.referrer_id == Member.id)
+        .subquery("ranked")
+    )
+    is_a = and_(
+        ranked.c.recent > 0,
+        ranked.c.spend_before * 100 < ranked.c.total * Merchant.class_a_revenue_pct,
+        ranked.c.rank * 100 <= ranked.c.members * Merchant.class_a_max_members_pct,
+    )
+    flagged = (
+        select(ranked, case((is_a, 1), else_=0).label("is_a"), Merchant.class_b_members_pct)
+        .join(Merchant, Merchant.id == ranked.c.merchant_id)
+        .subquery("flagged")
+    )
+    a_count = func.sum(flagged.c.is_a).over(partition_by=(flagged.c.merchant_id, flagged.c.is_joined))
+    counted = select(flagged, a_count.label("a_count")).subquery("counted")
+    c = counted.c
+    is_b = and_(c.recent > 0, (c.rank - c.a_count) * 100 <= c.members * c.class_b_members_pct)
+    visit_count = c.visit_count
+    return select(
+        c.member_id,
+        case(
+            (~c.is_joined, Stage.PENDING.value),
+            (c.is_advocate, Stage.ADVOCATE.value),
+            (visit_count >= 2, Stage.REPEAT.value),
+            (visit_count == 1, Stage.FIRST_PURCHASE.value),
+            else_=Stage.JOINED.value,
+        ).label("stage"),
+        case((~c.is_joined, None), (c.is_a == 1, "A"), (is_b, "B"), else_="C").label("value_class"),
+        visit_count.label("visit_count"),
+        c.total_spend_minor,
+        c.first_visit_at,
+        c.last_visit_at,
+        case(
+            (
+                visit_count >= 2,
+                cast(_days_between(session, c.first_visit_at, c.last_visit_at), Float) / (visit_count - 1),
+            ),
+            else_=None,
+        ).label("typical_visit_gap_days"),
+    )
+
+
+def _days_between(session: Session, start, end):
+    """Days from `start` to `end` as a fraction, in the database's own date arithmetic."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", end - start) / SECONDS_PER_DAY
+    return func.julianday(end) - func.julianday(start)
