@@ -43,6 +43,8 @@ class Status(StrEnum):
     FAILED = "failed"
     SUPPRESSED = "suppressed"  # never sent: the member opted out before it left
     REPLIED = "replied"  # returned in the webhook's TwiML response, not through a transport
+    HELD = "held"  # its campaign is paused: not claimed until the campaign resumes (back to queued)
+    CANCELLED = "cancelled"  # its campaign was cancelled before it left: never sent
 
 
 class OutboundMessage(Base):
@@ -53,11 +55,13 @@ class OutboundMessage(Base):
         UniqueConstraint("merchant_id", "dedupe_key"),
         Index("ix_outbound_messages_due", "status", "send_after"),
         Index("ix_outbound_messages_member_created", "member_id", "created_at"),
+        Index("ix_outbound_messages_campaign_status", "campaign_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))  # smscrm.broadcast fan-out
     to_phone: Mapped[str] = mapped_column(String(20))
     from_phone: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
