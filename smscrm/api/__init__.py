@@ -8,7 +8,7 @@ from flask import Blueprint, Flask
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from smscrm.api import auth, members, openapi  # noqa: E402,F401  (the views register themselves)
+from smscrm.api import auth, members, openapi, purchases, redemptions  # noqa: E402,F401  (the views register themselves)
 
 
 def init_app(app: Flask) -> None:

@@ -2,17 +2,16 @@
 POS developer can act on. Everything here raises ValidationError (400) or aborts with 415."""
 from __future__ import annotations
 
+import json
 import re
 
 from flask import abort, request
 
-from smscrm import phones
+from smscrm import phones, points
 from smscrm.errors import InvalidPhone, ValidationError
 from smscrm.models import Merchant
 
-MAX_AMOUNT_MINOR = 100_000_000  # 1,000,000.00 in a two-decimal currency: above that it is a typo
-MAX_REFERENCE_CHARS = 64
-MAX_IDEMPOTENCY_KEY_CHARS = 100
+IDEMPOTENCY_KEY_PATTERN = f"^[!-~]{{1,{points.MAX_KEY_CHARS}}}$"  # visible ASCII, no spaces: a UUID fits
 MAX_PAGE = 1_000_000
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u001f\\u007f]*$"  # the same rule, as the OpenAPI document writes it
@@ -53,47 +52,32 @@ def phone(raw: object, merchant: Merchant, *, field: str = "phone") -> str:
 
 
 def amount_minor(raw: object) -> int:
-    """A purchase amount: a JSON integer of minor units (cents), at least 1."""
-    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
-        raise ValidationError("amount must be a whole number of minor units, e.g. 1250 for 12.50", code="invalid_amount")
-    if isinstance(raw, str):
-        raise ValidationError(
-            f"amount must be a JSON number, not the string {raw[:20]!r}; send minor units, e.g. 1250 for 12.50",
-            code="invalid_amount",
-        )
-    if isinstance(raw, float):
-        raise ValidationError(
-            f"amount must be a whole number of minor units, not {raw!r}; send 1250 for 12.50", code="invalid_amount"
-        )
+    """A purchase amount: a JSON integer of minor units (cents), from 1 to points.MAX_AMOUNT_MINOR."""
+    how = "send minor units as a JSON integer, e.g. 1250 for 12.50"
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        shown = f"the string {raw[:20]!r}" if isinstance(raw, str) else json.dumps(raw)[:20]
+        raise ValidationError(f"amount must be a whole number, not {shown}; {how}", code="invalid_amount")
     if raw < 1:
-        raise ValidationError(f"amount must be at least 1 (minor units), got {raw}", code="invalid_amount")
-    if raw > MAX_AMOUNT_MINOR:
+        raise ValidationError(f"amount must be at least 1, got {raw}; {how}", code="invalid_amount")
+    if raw > points.MAX_AMOUNT_MINOR:
         raise ValidationError(
-            f"amount {raw} is above the limit of {MAX_AMOUNT_MINOR} minor units; amounts are in cents, not a total "
-            "of several purchases",
+            f"amount {raw} is above the limit of {points.MAX_AMOUNT_MINOR}; amounts are in minor units (cents) "
+            "of one purchase",
             code="invalid_amount",
         )
     return raw
 
 
 def text(raw: object, *, field: str, max_chars: int, min_chars: int = 1) -> str:
-    """A short single-line string: `min_chars` to `max_chars` characters, no control characters, trimmed."""
+    """A short single-line string of `min_chars` to `max_chars` characters without control characters, trimmed."""
     if not isinstance(raw, str):
         raise ValidationError(f"{field} must be a string", code=f"invalid_{field}")
-    value = raw.strip()
-    if len(raw) > max_chars or len(value) < min_chars or CONTROL_CHARACTERS.search(raw):
+    if not min_chars <= len(raw) <= max_chars or CONTROL_CHARACTERS.search(raw):
         raise ValidationError(
             f"{field} must be {min_chars} to {max_chars} characters on one line, without control characters",
             code=f"invalid_{field}",
         )
-    return value
-
-
-def positive_int(raw: object, *, field: str, maximum: int) -> int:
-    """A whole number from 1 to `maximum`, given as a JSON integer."""
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= maximum:
-        raise ValidationError(f"{field} must be a whole number from 1 to {maximum}", code=f"invalid_{field}")
-    return raw
+    return raw.strip()
 
 
 def only_query_parameters(*names: str) -> None:
@@ -115,15 +99,14 @@ def query_int(name: str, *, default: int | None, maximum: int) -> int | None:
 
 
 def idempotency_key() -> str | None:
-    """The optional `Idempotency-Key` header: 1 to 100 printable ASCII characters."""
+    """The optional `Idempotency-Key` header."""
     raw = request.headers.get("Idempotency-Key")
     if raw is None:
         return None
-    value = raw.strip()
-    if not value or len(value) > MAX_IDEMPOTENCY_KEY_CHARS or not (value.isascii() and value.isprintable()):
+    if not re.match(IDEMPOTENCY_KEY_PATTERN, raw):
         raise ValidationError(
-            f"the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters, "
-            "such as a UUID",
+            f"the Idempotency-Key header must be 1 to {points.MAX_KEY_CHARS} visible ASCII characters without "
+            "spaces, such as a UUID",
             code="invalid_idempotency_key",
         )
-    return value
+    return raw

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from smscrm import directory, members
+from smscrm import directory, members, points
 from smscrm.api import blueprint, inputs
 from smscrm.api.auth import current_merchant
 from smscrm.errors import NotFound
-from smscrm.models import Member
+from smscrm.models import Member, PointsEntry
 from smscrm.request_db import db_session
 
 MAX_SEARCH_CHARS = 80
+LEDGER_PAGE = 50
+MAX_LEDGER_PAGE = 100  # below points.MAX_LEDGER_PAGE: one more entry is read to tell whether a next page exists
+MAX_ENTRY_ID = 2**31 - 1  # entry ids are 32-bit integers on PostgreSQL
 
 
 def iso(moment) -> str | None:
@@ -23,10 +26,14 @@ def member_json(member: Member) -> dict:
         "phone": member.phone,
         "name": member.name,
         "language": member.language,
-        "status": "joined" if member.is_joined else "pending",
+        "stage": member.stage,
         "joined_at": iso(member.joined_at),
         "is_opted_out": member.is_opted_out,
         "points_balance": member.points_balance,
+        "value_class": member.value_class,
+        "visit_count": member.visit_count,
+        "total_spend": member.total_spend_minor,
+        "last_visit_at": iso(member.last_visit_at),
         "created_at": iso(member.created_at),
     }
 
@@ -61,4 +68,34 @@ def list_members():
         total=page.total,
         pages=page.pages,
         next_page=number + 1 if number < page.pages else None,
+    )
+
+
+def entry_json(entry: PointsEntry) -> dict:
+    return {
+        "id": entry.id,
+        "kind": entry.kind,
+        "points": entry.points,
+        "balance_after": entry.balance_after,
+        "note": entry.note,
+        "purchase_id": entry.purchase_id,
+        "redemption_id": entry.redemption_id,
+        "created_at": iso(entry.created_at),
+    }
+
+
+@blueprint.get("/members/<phone>/ledger")
+def member_ledger(phone: str):
+    """The member's points entries, newest first; `next_before` fetches the next (older) page."""
+    inputs.only_query_parameters("limit", "before")
+    limit = inputs.query_int("limit", default=LEDGER_PAGE, maximum=MAX_LEDGER_PAGE)
+    before = inputs.query_int("before", default=None, maximum=MAX_ENTRY_ID)
+    member = member_by_phone(phone)
+    entries = points.ledger(db_session(), member, limit=limit + 1, before_id=before)
+    page, has_more = entries[:limit], len(entries) > limit
+    return jsonify(
+        phone=member.phone,
+        points_balance=member.points_balance,
+        entries=[entry_json(entry) for entry in page],
+        next_before=page[-1].id if has_more else None,
     )

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from smscrm import apikeys
+from smscrm import apikeys, members, points
+from smscrm.merchants import create_merchant
+
+ADA = "+14155550100"
 
 
 @pytest.fixture
@@ -28,3 +31,28 @@ def api(client, api_key):
             return call
 
     return Api()
+
+
+@pytest.fixture
+def loyal_merchant(session, merchant):
+    """The test merchant with stated earn rules: 1 point per whole currency unit, no welcome bonus."""
+    points.update_settings(merchant, points_per_unit=1, earn_unit_minor=100, welcome_bonus=0)
+    session.commit()
+    return merchant
+
+
+@pytest.fixture
+def ada(session, loyal_merchant, now):
+    member = members.join(session, loyal_merchant, ADA, name="Ada Lovelace", language="en", now=now)
+    session.commit()
+    return member
+
+
+@pytest.fixture
+def other_merchant(session, now):
+    merchant = create_merchant(
+        session, name="Blue Door Salon", number="+14155559999", email="owner@salon.example",
+        password="another good password", now=now, country="US",
+    )
+    session.commit()
+    return merchant

@@ -8,25 +8,7 @@ import pytest
 
 from smscrm import members
 from smscrm.directory import PER_PAGE
-from smscrm.merchants import create_merchant
-from smscrm.models import Member
-
-
-@pytest.fixture
-def ada(session, merchant, now):
-    member = members.join(session, merchant, "+14155550100", name="Ada Lovelace", language="en", now=now)
-    session.commit()
-    return member
-
-
-@pytest.fixture
-def other_merchant(session, now):
-    merchant = create_merchant(
-        session, name="Blue Door Salon", number="+14155559999", email="owner@salon.example",
-        password="another good password", now=now, country="US",
-    )
-    session.commit()
-    return merchant
+from smscrm.models import Member, Stage
 
 
 def test_look_up_a_member_by_phone_in_e164(api, ada, now):
@@ -37,10 +19,14 @@ def test_look_up_a_member_by_phone_in_e164(api, ada, now):
         "phone": "+14155550100",
         "name": "Ada Lovelace",
         "language": "en",
-        "status": "joined",
+        "stage": "joined",
         "joined_at": now.isoformat(),
         "is_opted_out": False,
         "points_balance": 0,
+        "value_class": None,
+        "visit_count": 0,
+        "total_spend": 0,
+        "last_visit_at": None,
         "created_at": now.isoformat(),
     }
 
@@ -53,10 +39,10 @@ def test_a_phone_is_read_in_the_merchants_country(api, ada, written):
 
 
 def test_a_pending_member_is_reported_as_pending(api, session, merchant, now):
-    session.add(Member(merchant_id=merchant.id, phone="+14155550111", language="en", created_at=now))
+    session.add(Member(merchant_id=merchant.id, phone="+14155550111", language="en", created_at=now, stage=Stage.PENDING))
     session.commit()
     body = api.get("/api/v1/members/+14155550111").get_json()
-    assert (body["status"], body["joined_at"]) == ("pending", None)
+    assert (body["stage"], body["joined_at"]) == ("pending", None)
 
 
 def test_an_unknown_phone_is_404(api, ada):
