@@ -47,6 +47,9 @@ class Settings:
     twilio_timeout_seconds: float = 10.0
     public_url: str = ""
     validate_signatures: bool = True
+    send_rate: float = 100.0  # texts per second for the whole Twilio account, shared by every worker
+    number_send_rate: float = 1.0  # texts per second from one sender number (a US long code sends 1)
+    send_concurrency: int = 32  # provider calls one worker keeps in flight
 
     @property
     def is_production(self) -> bool:
@@ -81,6 +84,9 @@ class Settings:
             validate_signatures=_flag(
                 "SMSCRM_VALIDATE_SIGNATURES", environ.get("SMSCRM_VALIDATE_SIGNATURES", "true")
             ),
+            send_rate=_number(environ, "SMSCRM_SEND_RATE", cls.send_rate, low=0.01, high=10_000),
+            number_send_rate=_number(environ, "SMSCRM_NUMBER_SEND_RATE", cls.number_send_rate, low=0.01, high=10_000),
+            send_concurrency=_number(environ, "SMSCRM_SEND_CONCURRENCY", cls.send_concurrency, low=1, high=512, whole=True),
         )
         return settings.validated()
 
@@ -107,6 +113,21 @@ def database_url_from_env(environ=None) -> str:
         load_dotenv(Path.cwd() / ".env", override=False)
         environ = os.environ
     return environ.get("SMSCRM_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+
+
+def _number(environ, name: str, default: float, *, low: float, high: float, whole: bool = False) -> float:
+    """A number in [low, high] (a whole one with `whole`), or `default` when the variable is unset."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        kind = "a whole number" if whole else "a number"
+        raise ConfigError(f"{name} must be {kind} from {low:g} to {high:g}, got {raw!r}")
+    return value
 
 
 def _optional_url(environ, name: str) -> str:

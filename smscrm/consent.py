@@ -1,9 +1,10 @@
 """Opt-in and opt-out, kept as evidence: each change is a new ConsentEvent, never an edit."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from smscrm.models import ConsentAction, ConsentEvent, Member
@@ -11,13 +12,25 @@ from smscrm.models import ConsentAction, ConsentEvent, Member
 
 def is_opted_out(session: Session, merchant_id: int, phone: str) -> bool:
     """True when the latest consent event for this phone at this merchant is an opt-out."""
-    latest = session.scalar(
-        select(ConsentEvent.action)
-        .where(ConsentEvent.merchant_id == merchant_id, ConsentEvent.phone == phone)
-        .order_by(ConsentEvent.id.desc())
-        .limit(1)
+    return (merchant_id, phone) in opted_out_among(session, [(merchant_id, phone)])
+
+
+def opted_out_among(session: Session, pairs: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+    """The (merchant_id, phone) pairs whose latest consent event is an opt-out, in one query."""
+    pairs = set(pairs)
+    if not pairs:
+        return set()
+    latest = (
+        select(func.max(ConsentEvent.id))
+        .where(tuple_(ConsentEvent.merchant_id, ConsentEvent.phone).in_(pairs))
+        .group_by(ConsentEvent.merchant_id, ConsentEvent.phone)
     )
-    return latest == ConsentAction.OPT_OUT
+    rows = session.execute(
+        select(ConsentEvent.merchant_id, ConsentEvent.phone).where(
+            ConsentEvent.id.in_(latest), ConsentEvent.action == ConsentAction.OPT_OUT
+        )
+    )
+    return {(merchant_id, phone) for merchant_id, phone in rows}
 
 
 def record_consent(

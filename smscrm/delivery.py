@@ -1,47 +1,86 @@
-"""Delivery: the worker that takes due outbox rows to the SMS transport, and the provider's status reports.
+"""Delivery: the worker that takes due outbox rows to the SMS transport.
 
-One pass (`deliver_due`):
-1. rows whose worker died mid-send (lease expired) go back to the queue;
-2. due rows are claimed with SELECT … FOR UPDATE SKIP LOCKED, so workers never share a row, and the
-   claim is committed before any provider call;
-3. each row is sent unless its phone has opted out (checked now, whatever queued it), and the outcome
-   is recorded: sent with the provider's sid, retried later with exponential backoff, or failed.
+A worker runs one loop (`Courier`), and any number of workers may run side by side on PostgreSQL:
+1. claim: due rows are locked with SELECT … FOR UPDATE SKIP LOCKED (replies and transactional texts
+   first), so workers never share a row; in the same transaction each is judged — already sent
+   (a stored sid), opted out (suppressed), quiet hours at the recipient (deferred to the window's
+   opening), over the weekly marketing cap (skipped) — and the rest become `sending`, this worker's,
+   under a short lease. The claim is committed before any provider call.
+2. lease: while the worker lives it renews its leases every few seconds; when it dies, its rows go
+   back to the queue once the lease runs out (`recover_expired_leases`, run by every worker and by
+   the scheduler), within a minute.
+3. dispatch: texts are handed to a pool of threads, so that many provider calls are in flight at
+   once, as fast as the shared send-rate buckets allow (`smscrm.send_rate`), one text at a time
+   per recipient (they arrive in order, and a carrier opt-out stops the next). The opt-out and the
+   sending window are checked again just before the call, and the attempt is committed first.
+4. outcome: sent with the provider's sid (stored whatever became of the lease, since it is a fact),
+   retried later with exponential backoff, or failed.
 A row attempted before is first looked up at the provider, so a text that reached the provider
-before its worker died or timed out is never sent twice.
+before its worker died or timed out is not sent twice.
 """
 from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from smscrm import consent, phones
+from smscrm import consent, courtesy, phones, send_rate
 from smscrm.db import utcnow
-from smscrm.models import ConsentAction, ConsentChannel, OutboundMessage, Status
+from smscrm.models import Category, OutboundMessage, Status
+from smscrm.provider_status import UNSUBSCRIBED, apply_early_reports, opt_out_unsubscribed, record_status
+from smscrm.send_rate import SendLimits
 from smscrm.sms import PermanentSendError, SendError, TransientSendError, Transport
+
+__all__ = ["Courier", "deliver_due", "recover_expired_leases", "record_status", "retry_delay", "run_worker"]
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8  # with the backoff below, about an hour of retries
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
-LEASE_MARGIN = timedelta(minutes=2)
-UNSUBSCRIBED = 21610  # Twilio: the recipient texted STOP to this sender
+LEASE = timedelta(seconds=30)  # a dead worker's rows wait at most this long
+RENEW_EVERY = timedelta(seconds=10)
+MAINTAIN_EVERY = timedelta(seconds=5)
+HOLD_SECONDS = 2.0  # texts of one sender number held beyond what it can send in this time stay queued
+DEFAULT_CONCURRENCY = 8
+URGENT = (Category.REPLY, Category.TRANSACTIONAL)  # claimed before marketing and care
 
-STATUS_RANK = {
-    Status.QUEUED: 0, Status.SENDING: 1, Status.SENT: 2,
-    Status.DELIVERED: 3, Status.UNDELIVERED: 3, Status.FAILED: 3,
-}
-FINAL_RANK = 3
-PROVIDER_STATUSES = {  # Twilio's MessageStatus values in our terms
-    "accepted": Status.QUEUED, "scheduled": Status.QUEUED, "queued": Status.QUEUED,
-    "sending": Status.SENDING, "sent": Status.SENT,
-    "delivered": Status.DELIVERED, "read": Status.DELIVERED,
-    "undelivered": Status.UNDELIVERED, "failed": Status.FAILED, "canceled": Status.FAILED,
-}
+
+@dataclass
+class Claim:
+    """A row this worker holds, as plain data the sending threads can read."""
+
+    id: int
+    merchant_id: int
+    to_phone: str
+    from_phone: str
+    body: str
+    category: str
+    attempts: int  # attempts before this one
+    first_attempt_at: datetime | None
+    dispatched_at: datetime | None = None
+
+    @property
+    def recipient(self) -> tuple[int, str]:
+        return self.merchant_id, self.to_phone
+
+    @property
+    def is_last_check(self) -> bool:
+        """Every attempt is spent: only ask the provider whether the last one got through."""
+        return self.attempts >= MAX_ATTEMPTS
+
+
+@dataclass
+class Outcome:
+    claim: Claim
+    sid: str | None = None
+    error: SendError | None = None
 
 
 def run_worker(
@@ -53,44 +92,355 @@ def run_worker(
     clock=utcnow,
     poll_seconds: float = 1.0,
     batch_size: int = 50,
+    limits: SendLimits | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
 ) -> None:
-    """Deliver until `stop` is set. A failed pass (database away, …) is logged and retried after a
-    pause; after a full batch the next pass starts at once."""
+    """Deliver until `stop` is set; then finish the calls in flight and give back unsent rows.
+    A failed step (database away, …) is logged and tried again after a pause."""
     log.info("delivery worker %s started with the %s transport", worker_id, transport.name)
-    while not stop.is_set():
+    with Courier(sessionmaker, transport, worker_id=worker_id, batch_size=batch_size, limits=limits,
+                 concurrency=concurrency, poll_seconds=poll_seconds) as courier:
+        while not stop.is_set():
+            try:
+                courier.step(clock())
+                pause = courier.seconds_to_wait(clock())
+            except Exception:
+                log.exception("delivery worker %s: the pass failed; trying again in %ss", worker_id, poll_seconds)
+                pause = poll_seconds
+            courier.wait(pause, stop)
         try:
-            handled = deliver_due(sessionmaker, transport, now=clock(), worker_id=worker_id, batch_size=batch_size)
+            courier.finish(clock)
         except Exception:
-            log.exception("delivery worker %s: the pass failed; trying again in %ss", worker_id, poll_seconds)
-            handled = 0
-        if handled < batch_size:
-            stop.wait(poll_seconds)
+            log.exception("delivery worker %s: could not give back its rows; their leases will expire", worker_id)
     log.info("delivery worker %s stopped", worker_id)
 
 
 def deliver_due(
-    sessionmaker: sessionmaker, transport: Transport, *, now: datetime, worker_id: str, batch_size: int = 50
+    sessionmaker: sessionmaker,
+    transport: Transport,
+    *,
+    now: datetime,
+    worker_id: str,
+    batch_size: int = 50,
+    limits: SendLimits | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
 ) -> int:
-    """One pass: recover expired leases, claim up to `batch_size` due rows, send them, record the
-    outcomes. Returns how many rows it handled."""
-    with sessionmaker() as session:
-        recover_expired_leases(session, now=now)
-        claimed = claim_due(session, now=now, worker_id=worker_id, batch_size=batch_size,
-                            lease=lease_for(transport, batch_size))
-        session.commit()
-        for message in claimed:
-            _deliver(session, transport, message, now=now, worker_id=worker_id)
+    """One pass at the moment `now`: recover expired leases, claim up to `batch_size` due rows, send
+    what the rate limits allow now, record the outcomes, give back the rest. Returns how many rows it
+    settled (sent, retried, failed, suppressed, skipped or deferred)."""
+    with Courier(sessionmaker, transport, worker_id=worker_id, batch_size=batch_size, limits=limits,
+                 concurrency=concurrency) as courier:
+        courier.maintain(now)
+        settled = courier.claim(now)
+        while True:
+            progress = courier.record(now) + courier.dispatch(now)
+            settled += progress
+            if courier.in_flight:
+                courier.wait(None, None)
+            elif not progress:
+                break
+        courier.release(now)
+    return settled
+
+
+class Courier:
+    """One worker's state between steps: rows held, calls in flight, outcomes to record."""
+
+    def __init__(
+        self, sessionmaker: sessionmaker, transport: Transport, *, worker_id: str, batch_size: int,
+        limits: SendLimits | None, concurrency: int, poll_seconds: float = 1.0,
+    ):
+        self.sessionmaker = sessionmaker
+        self.transport = transport
+        self.worker_id = worker_id
+        self.batch_size = batch_size
+        self.limits = limits
+        self.concurrency = concurrency
+        self.poll = timedelta(seconds=poll_seconds)
+        self.pending: list[Claim] = []
+        self.in_flight: dict[Future, Claim] = {}
+        self.finished: list[Outcome] = []
+        self.rules: dict[int, courtesy.MerchantRules] = {}
+        self.next_claim_at = self.next_renewal_at = self.next_maintenance_at = None
+        self.tokens_at: datetime | None = None  # when the rate limits next let held texts go
+        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"send-{worker_id}")
+
+    def __enter__(self) -> "Courier":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.pool.shutdown(wait=True)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def step(self, now: datetime) -> int:
+        """Whatever is due at `now`: record outcomes, maintenance, lease renewal, claims, dispatch."""
+        settled = self.record(now)
+        if self.next_maintenance_at is None or now >= self.next_maintenance_at:
+            self.maintain(now)
+        if self.next_renewal_at is None or now >= self.next_renewal_at:
+            self.renew(now)
+        if len(self.pending) <= self.batch_size // 2 and (self.next_claim_at is None or now >= self.next_claim_at):
+            settled += self.claim(now)
+        return settled + self.dispatch(now)
+
+    def seconds_to_wait(self, now: datetime) -> float:
+        """Until the next thing worth doing: a claim, renewal, maintenance, or tokens for held texts
+        (a finished call ends the wait earlier)."""
+        moments = [self.next_maintenance_at, self.next_renewal_at]
+        if len(self.pending) <= self.batch_size // 2:
+            moments.append(self.next_claim_at)
+        if self.pending and len(self.in_flight) < self.concurrency and self._ready():
+            moments.append(self.tokens_at or now)
+        return max(0.0, min(((m or now) - now).total_seconds() for m in moments))
+
+    def wait(self, seconds: float | None, stop: threading.Event | None) -> None:
+        """Until a call in flight finishes, `seconds` pass or `stop` is set."""
+        if self.in_flight:
+            wait(list(self.in_flight), timeout=seconds, return_when=FIRST_COMPLETED)
+        elif stop is not None:
+            stop.wait(seconds)
+
+    def finish(self, clock) -> None:
+        """Wait for the calls in flight, record them and give back the rows not yet sent."""
+        while self.in_flight:
+            self.wait(None, None)
+            self.record(clock())
+        self.record(clock())
+        self.release(clock())
+
+    # -- the steps -----------------------------------------------------------------------------
+
+    def maintain(self, now: datetime) -> None:
+        """Work for everyone: dead workers' rows back to the queue, early status reports applied."""
+        with self.sessionmaker() as session:
+            recover_expired_leases(session, now=now)
+            apply_early_reports(session, now=now)
             session.commit()
-    return len(claimed)
+        self.next_maintenance_at = now + MAINTAIN_EVERY
 
+    def renew(self, now: datetime) -> None:
+        """Extend the lease of every row this worker holds: it is alive."""
+        with self.sessionmaker() as session:
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.status == Status.SENDING, OutboundMessage.claimed_by == self.worker_id)
+                .values(lease_expires_at=now + LEASE)
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+        self.next_renewal_at = now + RENEW_EVERY
 
-def lease_for(transport: Transport, batch_size: int) -> timedelta:
-    """Long enough for a whole batch of provider calls, so a live worker's claim never expires."""
-    return LEASE_MARGIN + timedelta(seconds=batch_size * transport.max_send_seconds)
+    def claim(self, now: datetime) -> int:
+        """Claim due rows up to the batch size, judge them, keep the sendable ones. Returns how many
+        were settled at once (suppressed, skipped, deferred, already sent)."""
+        room = self.batch_size - len(self.pending)
+        if room <= 0:
+            return 0
+        with self.sessionmaker() as session:
+            rows = self._lock_due(session, now, room)
+            settled, claims = self._judge(session, rows, now)
+            session.commit()
+        urgent = [claim for claim in claims if claim.category in URGENT]
+        self.pending = urgent + self.pending + [claim for claim in claims if claim.category not in URGENT]
+        self.next_claim_at = now if len(rows) == room else now + self.poll
+        return settled
+
+    def dispatch(self, now: datetime) -> int:
+        """Hand texts to the pool as far as the concurrency and the rate limits allow. Returns how
+        many were settled instead (opted out or the window closed while they were held)."""
+        ready = self._ready()[: self.concurrency - len(self.in_flight)]
+        if not ready:
+            return 0
+        chosen = self._within_limits(ready, now)
+        if not chosen:
+            return 0
+        with self.sessionmaker() as session:
+            settled, sendable = self._recheck(session, chosen, now)
+            _mark_attempts(session, [claim for claim in sendable if not claim.is_last_check], now=now)
+            session.commit()
+        chosen_ids = {claim.id for claim in chosen}
+        self.pending = [claim for claim in self.pending if claim.id not in chosen_ids]
+        for claim in sendable:
+            claim.dispatched_at = now
+            self.in_flight[self.pool.submit(self._attempt, claim)] = claim
+        return settled
+
+    def record(self, now: datetime) -> int:
+        """Write the outcomes of the calls that finished, in one transaction. Returns how many."""
+        for future in [future for future in self.in_flight if future.done()]:
+            self.finished.append(future.result())
+            del self.in_flight[future]
+        if not self.finished:
+            return 0
+        with self.sessionmaker() as session:
+            for outcome in self.finished:
+                _record(session, outcome, self.worker_id, now=now)
+            apply_early_reports(session, now=now, sids=[outcome.sid for outcome in self.finished if outcome.sid])
+            session.commit()
+        recorded, self.finished = len(self.finished), []
+        return recorded
+
+    def release(self, now: datetime) -> None:
+        """Give back the rows held but not sent (no attempt was made: nothing to look up later)."""
+        if not self.pending:
+            return
+        with self.sessionmaker() as session:
+            session.execute(
+                update(OutboundMessage)
+                .where(
+                    OutboundMessage.id.in_([claim.id for claim in self.pending]),
+                    OutboundMessage.status == Status.SENDING,
+                    OutboundMessage.claimed_by == self.worker_id,
+                )
+                .values(status=Status.QUEUED, claimed_by=None, lease_expires_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+        self.pending = []
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _ready(self) -> list[Claim]:
+        """Held texts that may go next: the first one of each recipient with nothing in flight."""
+        busy = {claim.recipient for claim in self.in_flight.values()}
+        busy.update(outcome.claim.recipient for outcome in self.finished)
+        ready = []
+        for claim in self.pending:
+            if claim.recipient not in busy:
+                ready.append(claim)
+            busy.add(claim.recipient)
+        return ready
+
+    def _lock_due(self, session: Session, now: datetime, room: int) -> list[OutboundMessage]:
+        """Lock due rows, replies and transactional texts first; a sender number gets no more rows
+        than it can send soon (the others stay unlocked for other workers)."""
+        held = Counter(claim.from_phone for claim in self.pending)
+        cap = self.limits.pending_cap(HOLD_SECONDS) if self.limits else room
+        full = [number for number, count in held.items() if count >= cap]
+        rows: list[OutboundMessage] = []
+        for urgent in (True, False):
+            category = OutboundMessage.category.in_(URGENT) if urgent else OutboundMessage.category.not_in(URGENT)
+            rows += session.scalars(
+                select(OutboundMessage)
+                .where(
+                    OutboundMessage.status == Status.QUEUED, category, OutboundMessage.send_after <= now,
+                    OutboundMessage.from_phone.not_in(full),
+                )
+                .order_by(OutboundMessage.send_after, OutboundMessage.id)
+                .limit(room - len(rows))
+                .with_for_update(skip_locked=True)
+            ).all()
+            if len(rows) >= room:
+                break
+        kept = []
+        for row in rows:
+            if held[row.from_phone] < cap:
+                held[row.from_phone] += 1
+                kept.append(row)
+        return kept
+
+    def _judge(self, session: Session, rows: list[OutboundMessage], now: datetime) -> tuple[int, list[Claim]]:
+        """Settle what must not be sent now, make the rest this worker's; returns (settled, claims)."""
+        self.rules.update(courtesy.merchant_rules(session, {row.merchant_id for row in rows}))
+        opted_out = consent.opted_out_among(session, {(row.merchant_id, row.to_phone) for row in rows})
+        capped = {row.id for row in rows if _counts_toward_cap(row)}  # a retry was counted at its first attempt
+        members = {row.member_id for row in rows if row.id in capped}
+        courtesy.lock_cap_checks(session, members)
+        counts = Counter(courtesy.marketing_counts(session, members, now=now))
+        settled, claims = 0, []
+        for row in rows:
+            rules = self.rules[row.merchant_id]
+            due_at = rules.due_at(row.category, row.to_phone, now=now)
+            if row.provider_sid:
+                _settle(row, now, status=Status.SENT)  # an earlier worker stored the sid, then died
+            elif (row.merchant_id, row.to_phone) in opted_out:
+                _suppress(row, now)
+            elif due_at > now:
+                _defer(row, due_at)
+            elif row.id in capped and counts[row.member_id] >= rules.weekly_cap:
+                log.info("message %s to %s skipped: the weekly cap of %d is reached", row.id,
+                         phones.mask(row.to_phone), rules.weekly_cap)
+                _settle(row, now, status=Status.SKIPPED, skip_reason=courtesy.FREQUENCY_CAP)
+            else:
+                counts[row.member_id] += row.id in capped
+                row.status, row.claimed_by, row.lease_expires_at = Status.SENDING, self.worker_id, now + LEASE
+                claims.append(Claim(
+                    id=row.id, merchant_id=row.merchant_id, to_phone=row.to_phone, from_phone=row.from_phone,
+                    body=row.body, category=row.category, attempts=row.attempts, first_attempt_at=row.first_attempt_at,
+                ))
+                continue
+            settled += 1
+        session.flush()
+        return settled, claims
+
+    def _within_limits(self, ready: list[Claim], now: datetime) -> list[Claim]:
+        """The ready texts the send-rate buckets let go now, in order."""
+        if self.limits is None:
+            return ready
+        with self.sessionmaker() as session:
+            grant = send_rate.take(session, self.limits, Counter(claim.from_phone for claim in ready), now=now)
+            session.commit()
+        self.tokens_at = now + timedelta(seconds=grant.wait_seconds) if grant.wait_seconds else None
+        allowance = Counter(grant.granted)
+        chosen = []
+        for claim in ready:
+            if allowance[claim.from_phone] > 0:
+                allowance[claim.from_phone] -= 1
+                chosen.append(claim)
+        return chosen
+
+    def _recheck(self, session: Session, claims: list[Claim], now: datetime) -> tuple[int, list[Claim]]:
+        """The opt-out and the sending window once more, right before the call."""
+        opted_out = consent.opted_out_among(session, {claim.recipient for claim in claims})
+        settled, sendable = 0, []
+        for claim in claims:
+            due_at = self.rules[claim.merchant_id].due_at(claim.category, claim.to_phone, now=now)
+            if claim.recipient in opted_out or due_at > now:
+                row = session.get(OutboundMessage, claim.id, with_for_update=True)
+                if row.status == Status.SENDING and row.claimed_by == self.worker_id:
+                    _suppress(row, now) if claim.recipient in opted_out else _defer(row, due_at)
+                    settled += 1
+            else:
+                sendable.append(claim)
+        session.flush()
+        return settled, sendable
+
+    def _attempt(self, claim: Claim) -> Outcome:
+        """One provider call (in a pool thread; no database session is shared)."""
+        try:
+            if claim.attempts:
+                earlier = self._earlier_send(claim)
+                if earlier:
+                    log.info("message %s: the provider already has it as %s; not sending again", claim.id, earlier)
+                    return Outcome(claim, sid=earlier)
+            if claim.is_last_check:
+                return Outcome(claim, error=SendError(f"its worker stopped during all {MAX_ATTEMPTS} attempts"))
+            return Outcome(claim, sid=self.transport.send(to=claim.to_phone, from_=claim.from_phone, body=claim.body))
+        except SendError as exc:
+            return Outcome(claim, error=exc)
+        except Exception as exc:  # a bug or a surprise from a library: retried like a timeout
+            log.exception("message %s: the send raised %s", claim.id, exc.__class__.__name__)
+            return Outcome(claim, error=TransientSendError(f"unexpected {exc.__class__.__name__}"))
+
+    def _earlier_send(self, claim: Claim) -> str | None:
+        """The sid of an earlier attempt that reached the provider and that no row holds yet (an
+        identical text to the same phone may be another row's)."""
+        found = self.transport.find_sent(
+            to=claim.to_phone, from_=claim.from_phone, body=claim.body, since=claim.first_attempt_at
+        )
+        if not found:
+            return None
+        with self.sessionmaker() as session:
+            recorded = set(session.scalars(
+                select(OutboundMessage.provider_sid).where(OutboundMessage.provider_sid.in_(found))
+            ))
+        return next((sid for sid in found if sid not in recorded), None)
 
 
 def recover_expired_leases(session: Session, *, now: datetime) -> int:
-    """Put rows whose worker died mid-send back in the queue; returns how many."""
+    """Put rows whose worker died mid-send back in the queue; returns how many. The domain flushes,
+    the caller commits (the scheduler runs this too)."""
     result = session.execute(
         update(OutboundMessage)
         .where(OutboundMessage.status == Status.SENDING, OutboundMessage.lease_expires_at < now)
@@ -102,144 +452,79 @@ def recover_expired_leases(session: Session, *, now: datetime) -> int:
     return result.rowcount
 
 
-def claim_due(
-    session: Session, *, now: datetime, worker_id: str, batch_size: int, lease: timedelta
-) -> list[OutboundMessage]:
-    """Mark up to `batch_size` due rows as this worker's (rows another worker holds are skipped);
-    the caller commits the claim before sending."""
-    messages = session.scalars(
-        select(OutboundMessage)
-        .where(OutboundMessage.status == Status.QUEUED, OutboundMessage.send_after <= now)
-        .order_by(OutboundMessage.send_after, OutboundMessage.id)
-        .limit(batch_size)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for message in messages:
-        message.status = Status.SENDING
-        message.claimed_by = worker_id
-        message.lease_expires_at = now + lease
-        message.attempts += 1
-        message.first_attempt_at = message.first_attempt_at or now
-    session.flush()
-    return list(messages)
-
-
-def retry_delay(attempts: int, retry_after: float | None = None) -> timedelta:
+def retry_delay(attempts: int, error: TransientSendError | None = None, *, now: datetime | None = None) -> timedelta:
     """Exponential backoff (30 s, 1 min, 2 min, … capped at an hour), never sooner than the
-    provider's Retry-After."""
-    backoff = min(RETRY_BASE * 2 ** (attempts - 1), RETRY_CAP)
-    return max(backoff, timedelta(seconds=retry_after or 0))
+    provider's Retry-After (seconds, or a date)."""
+    delay = min(RETRY_BASE * 2 ** (attempts - 1), RETRY_CAP)
+    if error is not None and error.retry_after:
+        delay = max(delay, timedelta(seconds=error.retry_after))
+    if error is not None and error.retry_at and now is not None:
+        delay = max(delay, error.retry_at - now)
+    return delay
 
 
-def record_status(session: Session, *, provider_sid: str, status: str, error_code: int | None, now: datetime) -> bool:
-    """Apply a provider's status report. Reports come late, out of order and repeated: a row only
-    moves forward (queued < sending < sent < delivered/undelivered/failed) and its first final
-    status stays. Error 21610 opts the recipient out. False when the sid is unknown."""
-    message = session.scalar(
-        select(OutboundMessage).where(OutboundMessage.provider_sid == provider_sid).with_for_update()
+def _counts_toward_cap(row: OutboundMessage) -> bool:
+    return row.category in courtesy.CAPPED_CATEGORIES and row.member_id is not None and row.attempts == 0
+
+
+def _mark_attempts(session: Session, claims: list[Claim], *, now: datetime) -> None:
+    """Count the attempt before the call, so a row found in flight later is looked up first."""
+    if not claims:
+        return
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id.in_([claim.id for claim in claims]))
+        .values(
+            attempts=OutboundMessage.attempts + 1,
+            first_attempt_at=func.coalesce(OutboundMessage.first_attempt_at, now),
+        )
+        .execution_options(synchronize_session=False)
     )
-    if message is None:
-        log.info("status %r for unknown message %s ignored", status, provider_sid)
-        return False
-    reported = PROVIDER_STATUSES.get(status.strip().lower())
-    if reported is None:
-        log.warning("unknown status %r for message %s ignored", status, provider_sid)
-    elif STATUS_RANK[reported] > STATUS_RANK.get(message.status, FINAL_RANK):
-        message.status = reported
-        message.status_updated_at = now
-    if error_code is not None and message.error_code is None:
-        message.error_code = error_code
-        if error_code == UNSUBSCRIBED:
-            _opt_out(session, message, now=now)
-    session.flush()
-    return True
+    for claim in claims:
+        claim.first_attempt_at = claim.first_attempt_at or now
 
 
-def _deliver(session: Session, transport: Transport, message: OutboundMessage, *, now: datetime, worker_id: str):
-    """Send one claimed row and record what happened."""
-    if message.provider_sid:
-        _finish(session, message, worker_id, status=Status.SENT, status_updated_at=now)
-        return
-    if consent.is_opted_out(session, message.merchant_id, message.to_phone):
-        log.info("message %s to %s suppressed: the phone opted out", message.id, phones.mask(message.to_phone))
-        _finish(session, message, worker_id, status=Status.SUPPRESSED, status_updated_at=now)
-        return
-    if message.attempts > MAX_ATTEMPTS:
-        _fail(session, message, worker_id, SendError(f"its worker stopped during all {MAX_ATTEMPTS} attempts"), now=now)
-        return
-    session.commit()  # no transaction stays open during the provider call
-    try:
-        sid = _send_once(session, transport, message)
-    except TransientSendError as exc:
-        _retry_later(session, message, worker_id, exc, now=now)
-    except PermanentSendError as exc:
-        _fail(session, message, worker_id, exc, now=now)
+def _record(session: Session, outcome: Outcome, worker_id: str, *, now: datetime) -> None:
+    claim, error = outcome.claim, outcome.error
+    attempts = claim.attempts if claim.is_last_check else claim.attempts + 1
+    if outcome.sid:
+        _store_sid(session, claim, outcome.sid, now=now)
+    elif isinstance(error, TransientSendError) and attempts < MAX_ATTEMPTS:
+        delay = retry_delay(attempts, error, now=now)
+        log.info("message %s: attempt %d failed (%s); retrying in %s", claim.id, attempts, error.message, delay)
+        _finish(session, claim, worker_id, status=Status.QUEUED, send_after=now + delay,
+                error_code=error.code, error_message=error.message[:255])
     else:
-        _finish(
-            session, message, worker_id, status=Status.SENT, provider_sid=sid, sent_at=now,
-            status_updated_at=now, error_code=None, error_message=None,
+        log.warning("message %s to %s failed: %s (code %s)", claim.id, phones.mask(claim.to_phone), error.message,
+                    error.code)
+        if _finish(session, claim, worker_id, status=Status.FAILED, status_updated_at=now, error_code=error.code,
+                   error_message=error.message[:255]) and error.code == UNSUBSCRIBED:
+            opt_out_unsubscribed(session, session.get(OutboundMessage, claim.id), now=now)
+
+
+def _store_sid(session: Session, claim: Claim, sid: str, *, now: datetime) -> None:
+    """The provider took the text: record it whatever became of this worker's lease (the sid is a
+    fact; a row recovered meanwhile is then not sent again), unless the row has a sid already."""
+    result = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == claim.id, OutboundMessage.provider_sid.is_(None))
+        .values(
+            status=Status.SENT, provider_sid=sid, sent_at=claim.dispatched_at, status_updated_at=now,
+            lease_expires_at=None, error_code=None, error_message=None,
         )
-
-
-def _send_once(session: Session, transport: Transport, message: OutboundMessage) -> str:
-    """The provider's sid: of an earlier attempt that reached it (not yet recorded), else of a new send."""
-    if message.attempts > 1:
-        found = transport.find_sent(
-            to=message.to_phone, from_=message.from_phone, body=message.body, since=message.first_attempt_at
-        )
-        earlier = _first_unrecorded(session, found)
-        if earlier:
-            log.info("message %s: the provider already has it as %s; not sending again", message.id, earlier)
-            return earlier
-    return transport.send(to=message.to_phone, from_=message.from_phone, body=message.body)
-
-
-def _first_unrecorded(session: Session, sids: list[str]) -> str | None:
-    """The first sid no other row holds (an identical text to the same phone may be another row's)."""
-    if not sids:
-        return None
-    recorded = set(session.scalars(select(OutboundMessage.provider_sid).where(OutboundMessage.provider_sid.in_(sids))))
-    session.commit()  # end the read before the provider is called again
-    return next((sid for sid in sids if sid not in recorded), None)
-
-
-def _retry_later(session: Session, message: OutboundMessage, worker_id: str, exc: TransientSendError, *, now):
-    if message.attempts >= MAX_ATTEMPTS:
-        _fail(session, message, worker_id, exc, now=now)
-        return
-    delay = retry_delay(message.attempts, exc.retry_after)
-    log.info("message %s: attempt %d failed (%s); retrying in %s", message.id, message.attempts, exc.message, delay)
-    _finish(
-        session, message, worker_id, status=Status.QUEUED, send_after=now + delay,
-        error_code=exc.code, error_message=exc.message[:255],
+        .execution_options(synchronize_session=False)
     )
+    if result.rowcount == 0:
+        log.warning("message %s was sent twice: %s came after another sid was stored", claim.id, sid)
 
 
-def _fail(session: Session, message: OutboundMessage, worker_id: str, exc: SendError, *, now: datetime):
-    log.warning("message %s to %s failed: %s (code %s)", message.id, phones.mask(message.to_phone), exc.message, exc.code)
-    _finish(
-        session, message, worker_id, status=Status.FAILED, status_updated_at=now,
-        error_code=exc.code, error_message=exc.message[:255],
-    )
-    if exc.code == UNSUBSCRIBED:
-        _opt_out(session, message, now=now)
-
-
-def _opt_out(session: Session, message: OutboundMessage, *, now: datetime) -> None:
-    """The provider says the recipient unsubscribed: that is an opt-out, kept as evidence."""
-    consent.record_consent(
-        session, merchant_id=message.merchant_id, phone=message.to_phone, action=ConsentAction.OPT_OUT,
-        channel=ConsentChannel.CARRIER, keyword=f"twilio-{UNSUBSCRIBED}", now=now, source_sid=message.provider_sid,
-    )
-
-
-def _finish(session: Session, message: OutboundMessage, worker_id: str, **values) -> None:
+def _finish(session: Session, claim: Claim, worker_id: str, **values) -> bool:
     """Record the outcome of this worker's claim, unless the lease was lost meanwhile (then the row
     is another worker's, whose provider lookup will find anything this one sent)."""
     result = session.execute(
         update(OutboundMessage)
         .where(
-            OutboundMessage.id == message.id,
+            OutboundMessage.id == claim.id,
             OutboundMessage.status == Status.SENDING,
             OutboundMessage.claimed_by == worker_id,
         )
@@ -247,4 +532,24 @@ def _finish(session: Session, message: OutboundMessage, worker_id: str, **values
         .execution_options(synchronize_session=False)
     )
     if result.rowcount == 0:
-        log.warning("message %s: lease lost before its outcome (%s) was recorded", message.id, values["status"])
+        log.warning("message %s: lease lost before its outcome (%s) was recorded", claim.id, values["status"])
+    return result.rowcount == 1
+
+
+def _settle(row: OutboundMessage, now: datetime, **values) -> None:
+    """A claimed row that leaves the queue without a provider call."""
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.status_updated_at = now
+    row.lease_expires_at = None
+
+
+def _suppress(row: OutboundMessage, now: datetime) -> None:
+    log.info("message %s to %s suppressed: the phone opted out", row.id, phones.mask(row.to_phone))
+    _settle(row, now, status=Status.SUPPRESSED)
+
+
+def _defer(row: OutboundMessage, until: datetime) -> None:
+    """Quiet hours at the recipient: back to the queue until the sending window opens."""
+    row.status, row.send_after, row.lease_expires_at = Status.QUEUED, until, None
+    row.deferrals += 1

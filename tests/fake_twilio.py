@@ -4,7 +4,8 @@ A real HTTP server on 127.0.0.1 (a free port) in a thread. It checks basic auth,
 `POST /2010-04-01/Accounts/{sid}/Messages.json` (To, From, Body, StatusCallback), lists messages
 (`GET`, filtered by To, From, DateSent, DateSent<, DateSent>), and answers the next POSTs as
 scripted (`fake.script(Answer(status=429, code=20429, retry_after=60), ...)`). Accepted messages
-are in `fake.messages`; every request is in `fake.requests`.
+are in `fake.messages`; every request is in `fake.requests`. With `latency`, every answer takes that
+long (the benchmarks use 0.1 s); `arrivals` holds the monotonic time each accepted POST arrived.
 
 Import the fixtures into a test module: `from tests.fake_twilio import fake_twilio, twilio_settings`.
 """
@@ -36,7 +37,7 @@ class Answer:
     status: int = 201
     code: int | None = None
     message: str = "scripted failure"
-    retry_after: int | None = None
+    retry_after: int | str | None = None  # seconds, or an HTTP date
     delay: float = 0.0
 
 
@@ -65,16 +66,17 @@ class FakeMessage:
 
 
 class FakeTwilio:
-    def __init__(self, account_sid: str, auth_token: str):
+    def __init__(self, account_sid: str, auth_token: str, *, latency: float = 0.0):
         self.account_sid = account_sid
         self.auth_token = auth_token
+        self.latency = latency
+        self.arrivals: list[float] = []
         self.clock = lambda: datetime.now(timezone.utc)  # tests set it to their `now`
         self.messages: list[FakeMessage] = []
         self.requests: list[tuple[str, str]] = []
         self._script: deque[Answer] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.fake = self
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
@@ -115,6 +117,7 @@ class FakeTwilio:
                 status_callback=form.get("StatusCallback"), date_created=self.clock(),
             )
             self.messages.append(message)
+            self.arrivals.append(time.monotonic())
             return answer, message
 
     def listed(self, query: dict[str, str]) -> list[FakeMessage]:
@@ -140,6 +143,11 @@ def _date_sent_matches(sent: datetime, query: dict[str, str]) -> bool:
     return not ("DateSent>" in query and sent < moment(query["DateSent>"]))
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the benchmarks open many connections at once
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "FakeTwilio/1.0"
 
@@ -155,6 +163,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self._rejected(path):
             return
         params = {key: values[-1] for key, values in parse_qs(query).items()}
+        time.sleep(self.fake.latency)
         messages = [m.as_json(self.fake.account_sid, status="sent") for m in self.fake.listed(params)]
         self._reply(200, {
             "messages": messages, "page": 0, "page_size": len(messages), "start": 0, "end": len(messages),
@@ -172,7 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, 21602 if "Body" in missing else 21604, f"missing {', '.join(missing)}")
             return
         answer, message = self.fake.accept(form)
-        time.sleep(answer.delay)
+        time.sleep(answer.delay + self.fake.latency)
         if message is None:
             headers = {"Retry-After": str(answer.retry_after)} if answer.retry_after is not None else {}
             self._error(answer.status, answer.code, answer.message, headers)

@@ -1,9 +1,10 @@
-"""Quiet hours in the recipient's local time, and the rolling 7-day cap."""
+"""Quiet hours in the recipient's local time, and the rolling 7-day count of marketing texts."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from smscrm.courtesy import SendingWindow, capped_texts_in_window, recipient_timezone
+from smscrm import members
+from smscrm.courtesy import SendingWindow, marketing_counts, recipient_timezone
 from smscrm.models import Category, Status
 from smscrm.outbox import queue_text
 
@@ -35,17 +36,26 @@ def test_recipient_timezone_from_the_number_else_the_merchant():
     assert recipient_timezone("+79001234567", "Europe/Berlin") == "Europe/Berlin"  # Russia spans many zones
 
 
-def test_cap_counts_marketing_and_care_sent_in_the_last_7_days(session, merchant, now):
-    phone = "+14155550100"
+def test_cap_counts_marketing_sent_in_the_last_7_days_and_on_its_way(session, merchant, now):
+    ann = members.join(session, merchant, "+14155550100", name="Ann", language="en", now=now)
+    ben = members.join(session, merchant, "+14155550101", name="Ben", language="en", now=now)
 
-    def sent(category, days_ago, status=Status.SENT):
-        message = queue_text(session, merchant, to_phone=phone, body="x", category=category, purpose="t", now=now)
-        message.status, message.sent_at = status, now - timedelta(days=days_ago)
+    def text(member, category, days_ago=None, status=Status.SENT):
+        message = queue_text(
+            session, merchant, to_phone=member.phone, body="x", category=category, purpose="t", now=now, member=member,
+        )
+        message.status = status
+        message.sent_at = now - timedelta(days=days_ago) if days_ago is not None else None
 
-    sent(Category.MARKETING, 1)
-    sent(Category.CARE, 6.9)
-    sent(Category.MARKETING, 7.1)  # outside the window
-    sent(Category.TRANSACTIONAL, 1)  # not capped
-    sent(Category.MARKETING, 2, status=Status.SUPPRESSED)  # never left
+    text(ann, Category.MARKETING, 1)
+    text(ann, Category.MARKETING, 6.9, status=Status.DELIVERED)
+    text(ann, Category.MARKETING, status=Status.SENDING)  # claimed by a worker: on its way
+    text(ann, Category.MARKETING, 7.1)  # outside the window
+    text(ann, Category.CARE, 1)  # care texts are not capped
+    text(ann, Category.TRANSACTIONAL, 1)  # nor transactional ones
+    text(ann, Category.MARKETING, 2, status=Status.SUPPRESSED)  # never left
+    text(ann, Category.MARKETING, status=Status.QUEUED)  # not yet
+    text(ben, Category.MARKETING, 3, status=Status.UNDELIVERED)
     session.flush()
-    assert capped_texts_in_window(session, merchant.id, phone, now=now) == 2
+    assert marketing_counts(session, [ann.id, ben.id], now=now) == {ann.id: 3, ben.id: 1}
+    assert marketing_counts(session, [], now=now) == {}

@@ -4,7 +4,7 @@ workers on PostgreSQL (every row sent exactly once)."""
 import logging
 import threading
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -21,6 +21,12 @@ ANN = "+14155550100"
 BEN = "+14155550101"
 PROMO = "Green Leaf Tea: tasting Friday 6pm. Reply STOP to opt out"
 WORKER = "worker-a"
+
+
+@pytest.fixture
+def now() -> datetime:
+    """Noon at the merchant and at its +1 415 members (Los Angeles): inside the sending window."""
+    return datetime(2026, 3, 10, 19, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ from smscrm.models.apikey import ApiKey
 from smscrm.models.campaign import Campaign, CampaignHoldout, CampaignSettings, CampaignStatus, Segment
 from smscrm.models.care import CareHoldout, CareKind, CareRule, ClassMark, VisitSurvey
 from smscrm.models.consent import ConsentAction, ConsentChannel, ConsentEvent
+from smscrm.models.delivery import EarlyStatusReport, SendRateBucket
 from smscrm.models.inbox import InboxItem, InboxKind, InboxReply
 from smscrm.models.member import Member, MemberInterest
 from smscrm.models.merchant import Language, Merchant, Role, SenderNumber, StaffUser
@@ -25,6 +26,7 @@ __all__ = [
     "ConsentAction",
     "ConsentChannel",
     "ConsentEvent",
+    "EarlyStatusReport",
     "EntryKind",
     "InboundMessage",
     "InboxItem",
@@ -48,6 +50,7 @@ __all__ = [
     "Reward",
     "Role",
     "Segment",
+    "SendRateBucket",
     "SenderNumber",
     "StaffUser",
     "Stage",

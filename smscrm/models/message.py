@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from smscrm.db import Base
@@ -45,6 +45,7 @@ class Status(StrEnum):
     REPLIED = "replied"  # returned in the webhook's TwiML response, not through a transport
     HELD = "held"  # its campaign is paused: not claimed until the campaign resumes (back to queued)
     CANCELLED = "cancelled"  # its campaign was cancelled before it left: never sent
+    SKIPPED = "skipped"  # never sent: a delivery rule said no (`skip_reason`, e.g. the weekly cap)
 
 
 class OutboundMessage(Base):
@@ -56,6 +57,7 @@ class OutboundMessage(Base):
         Index("ix_outbound_messages_due", "status", "send_after"),
         Index("ix_outbound_messages_member_created", "member_id", "created_at"),
         Index("ix_outbound_messages_campaign_status", "campaign_id", "status"),
+        Index("ix_outbound_messages_due_category", "status", "category", "send_after"),  # smscrm.delivery claims
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,6 +76,8 @@ class OutboundMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None]
     first_attempt_at: Mapped[datetime | None]  # a retry first asks the provider what it got since then
+    deferrals: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")  # waits for quiet hours to end
+    skip_reason: Mapped[str | None] = mapped_column(String(32))  # why a `skipped` row was not sent
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     error_code: Mapped[int | None]
     error_message: Mapped[str | None] = mapped_column(String(255))

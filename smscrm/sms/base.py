@@ -17,12 +17,17 @@ class SendError(Exception):
 class TransientSendError(SendError):
     """Worth trying again later: rate limited, provider trouble, timeout, no connection.
 
-    `retry_after` is the wait in seconds the provider asked for, when it asked.
+    When the provider said when to come back (Retry-After), `retry_after` is that wait in seconds,
+    or `retry_at` the moment it named.
     """
 
-    def __init__(self, message: str, *, code: int | None = None, retry_after: float | None = None):
+    def __init__(
+        self, message: str, *, code: int | None = None, retry_after: float | None = None,
+        retry_at: datetime | None = None,
+    ):
         super().__init__(message, code=code)
         self.retry_after = retry_after
+        self.retry_at = retry_at
 
 
 class PermanentSendError(SendError):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 import requests
 from twilio.base.exceptions import TwilioException
@@ -102,11 +103,21 @@ class TwilioTransport:
         code = code if isinstance(code, int) else None
         message = getattr(exc, "msg", None) or getattr(exc, "detail", None) or getattr(exc, "title", None) or str(exc)
         if status is None or status == 429 or status >= 500:
-            return TransientSendError(message, code=code, retry_after=self._retry_after())
+            response = self.client().http_client.last_response
+            value = str((response.headers or {}).get("Retry-After", "")).strip() if response else ""
+            return TransientSendError(message, code=code, **retry_after(value))
         return PermanentSendError(message, code=code)
 
-    def _retry_after(self) -> float | None:
-        """The Retry-After of the last response, when it is given in seconds."""
-        response = self.client().http_client.last_response
-        value = str((response.headers or {}).get("Retry-After", "")) if response else ""
-        return float(value) if value.strip().isdigit() else None
+
+def retry_after(value: str) -> dict:
+    """An HTTP Retry-After header as TransientSendError's arguments: a number of seconds
+    (`retry_after`) or an HTTP date (`retry_at`, UTC); nothing when it is absent or unreadable."""
+    if value.isdigit():
+        return {"retry_after": float(value)}
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return {}
+    if moment.tzinfo is None:  # RFC 9110 dates are GMT; parsedate gives "-0000" as naive
+        moment = moment.replace(tzinfo=timezone.utc)
+    return {"retry_at": moment.astimezone(timezone.utc)}
