@@ -137,6 +137,56 @@ def apikey_revoke(prefix: str) -> None:
         click.echo(f"API key {row.prefix} ({row.name}) revoked at {row.revoked_at:%Y-%m-%d %H:%M} UTC")
 
 
+@main.group("points")
+def points_group() -> None:
+    """The points ledger: checks and the nightly jobs, run by hand."""
+
+
+@points_group.command("verify")
+def points_verify() -> None:
+    """Check that every balance is the sum of its ledger entries; exits 1 and lists the mismatches if not."""
+    from smscrm import points
+
+    settings = load_settings()
+    with open_sessionmaker(settings)() as session:
+        mismatches = points.verify_balances(session)
+    for found in mismatches:
+        where = f"entry {found.entry_id}: balance_after" if found.entry_id else "balance"
+        click.echo(f"member {found.member_id} (merchant {found.merchant_id}): {where} {found.balance}, "
+                   f"but the entries add up to {found.ledger_sum}")
+    if mismatches:
+        raise click.ClickException(f"{len(mismatches)} mismatch(es) between balances and the ledger")
+    click.echo("every balance is the sum of its ledger entries")
+
+
+@points_group.command("expire")
+def points_expire() -> None:
+    """Expire points past each merchant's expiry period and give back unused expired redemption codes."""
+    from smscrm import points
+    from smscrm.db import utcnow
+
+    settings = load_settings()
+    with open_sessionmaker(settings)() as session:
+        now = utcnow()
+        expired = points.expire_points(session, now=now)
+        released = points.release_expired_redemptions(session, now=now)
+        session.commit()
+    click.echo(f"{expired} points expired; {released} expired redemption code(s) gave their points back")
+
+
+@points_group.command("recompute")
+def points_recompute() -> None:
+    """Rebuild every member's visit statistics, stage and value class now (the scheduler does it nightly)."""
+    from smscrm import segmentation
+    from smscrm.db import utcnow
+
+    settings = load_settings()
+    with open_sessionmaker(settings)() as session:
+        changed = segmentation.recompute(session, now=utcnow())
+        session.commit()
+    click.echo(f"recomputed: {changed} member(s) changed")
+
+
 @main.command()
 def demo() -> None:
     """Seed a demo merchant when the database has none (used by `make run`)."""
@@ -163,7 +213,7 @@ def start_worker_thread(settings: Settings, stop: threading.Event) -> threading.
     thread = threading.Thread(
         target=delivery.run_worker,
         args=(open_sessionmaker(settings), make_transport(settings)),
-        kwargs={"stop": stop, "worker_id": f"serve-{uuid.uuid4().hex[:8]}"},
+        kwargs={"stop": stop, "worker_id": f"serve-{uuid.uuid4().hex[:8]}", **delivery.worker_options(settings)},
         name="delivery-worker",
         daemon=True,
     )
@@ -178,17 +228,20 @@ def serve(host: str, port: int) -> None:
     """Development: the web app, the delivery worker and the scheduler in one process."""
     from werkzeug.serving import run_simple
 
-    from smscrm import create_app
+    from smscrm import create_app, jobs
 
     settings = load_settings()
     app = create_app(settings)
     stop = threading.Event()
     start_worker_thread(settings, stop)
+    background = jobs.build_scheduler(open_sessionmaker(settings))
+    background.start()
     click.echo(f"smscrm on http://{host}:{port} (SMS backend: {settings.sms_backend})")
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         stop.set()
+        background.shutdown(wait=False)
 
 
 @main.command()
@@ -203,9 +256,29 @@ def worker(worker_id: str | None) -> None:
     worker_id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
     click.echo(f"{worker_id}: delivering with the {settings.sms_backend} backend")
     try:
-        delivery.run_worker(open_sessionmaker(settings), make_transport(settings), stop=stop, worker_id=worker_id)
+        delivery.run_worker(
+            open_sessionmaker(settings), make_transport(settings), stop=stop, worker_id=worker_id,
+            **delivery.worker_options(settings),
+        )
     except KeyboardInterrupt:
         stop.set()
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the time-based jobs (care rules, due campaigns, nightly recompute, …) until interrupted.
+    Exactly one should run; each job is idempotent, so a second one by mistake sends nothing twice."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from smscrm import jobs
+
+    settings = load_settings()
+    blocking = jobs.build_scheduler(open_sessionmaker(settings), scheduler_class=BlockingScheduler)
+    click.echo("scheduler: " + ", ".join(job.id for job in jobs.JOBS))
+    try:
+        blocking.start()
+    except KeyboardInterrupt:
+        blocking.shutdown(wait=False)
 
 
 @main.command()

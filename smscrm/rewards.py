@@ -249,18 +249,23 @@ def _redeem(
         raise InsufficientPoints("only members who have joined can redeem points")
     if not reward.is_active:
         raise RewardUnavailable(f"the reward {reward.code} is switched off")
-    with session.begin_nested():
-        redemption = Redemption(
-            merchant_id=merchant.id, member_id=member.id, reward_id=reward.id, points_cost=reward.points_cost,
-            created_at=now, **fields,
-        )
-        session.add(redemption)
-        session.flush()
-        post(
-            session, member, kind=EntryKind.REDEEM, points=-reward.points_cost, key=f"redemption:{redemption.id}",
-            now=now, redemption_id=redemption.id, note=reward.name,
-        )
-        _take_stock(session, reward)
+    try:
+        with session.begin_nested():
+            redemption = Redemption(
+                merchant_id=merchant.id, member_id=member.id, reward_id=reward.id, points_cost=reward.points_cost,
+                created_at=now, **fields,
+            )
+            session.add(redemption)
+            session.flush()
+            post(
+                session, member, kind=EntryKind.REDEEM, points=-reward.points_cost,
+                key=f"redemption:{redemption.id}", now=now, redemption_id=redemption.id, note=reward.name,
+            )
+            _take_stock(session, reward)
+    except Exception:
+        session.expire(member, ["points_balance"])  # the savepoint rolled back what was read into them
+        session.expire(reward, ["stock"])
+        raise
     return redemption
 
 

@@ -233,3 +233,24 @@ class TestVisitsAndStages:
         buy(BOB, 1000)
         result = buy(BOB, 1000, days=3)
         assert (result.member.stage, result.member.visit_count) == (Stage.PENDING, 2)
+
+
+class TestSettings:
+    @pytest.mark.parametrize(
+        "changes",
+        [{"points_per_unit": -1}, {"earn_unit_minor": 0}, {"multiplier_a_pct": 1001}, {"welcome_bonus": 1.5},
+         {"points_expiry_months": 0}, {"redemption_code_days": 0}, {"class_a_revenue_pct": 0},
+         {"has_receipt_texts": "yes"}, {"no_such_setting": 1}, {"points_per_unit": 2, "referral_bonus": -5},
+         {"class_a_max_members_pct": 60, "class_b_members_pct": 50}],
+    )
+    def test_bad_settings_are_refused_and_none_applied(self, merchant, changes):
+        before = (merchant.points_per_unit, merchant.referral_bonus, merchant.class_a_max_members_pct)
+        with pytest.raises(ValidationError):
+            points.update_settings(merchant, **changes)
+        assert (merchant.points_per_unit, merchant.referral_bonus, merchant.class_a_max_members_pct) == before
+
+    def test_settings_apply_and_expiry_can_be_switched_off(self, merchant):
+        points.update_settings(merchant, points_expiry_months=18, welcome_bonus=20, has_receipt_texts=False)
+        assert (merchant.points_expiry_months, merchant.welcome_bonus, merchant.has_receipt_texts) == (18, 20, False)
+        points.update_settings(merchant, points_expiry_months=None)
+        assert merchant.points_expiry_months is None
