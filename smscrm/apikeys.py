@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from smscrm.errors import NotFound, ValidationError
 from smscrm.models import ApiKey, Merchant
@@ -37,9 +37,10 @@ class KeyCheck(StrEnum):
 
 @dataclass(frozen=True)
 class Authentication:
-    """The outcome of checking a presented key: the key, or why it was refused."""
+    """The outcome of checking a presented key: the key and its merchant, or why it was refused."""
 
     api_key: ApiKey | None
+    merchant: Merchant | None = None
     refusal: KeyCheck | None = None
 
 
@@ -61,19 +62,29 @@ def create(session: Session, merchant: Merchant, *, now: datetime, name: str | N
 
 
 def authenticate(session: Session, key: str, *, now: datetime) -> Authentication:
-    """Check a presented key in constant time; note when it was last used (once a minute at most)."""
+    """Check a presented key in constant time; note when it was last used (once a minute at most).
+
+    One query brings the key, its merchant and the merchant's sender numbers (a request that
+    queues a text needs them), since this runs before every API request.
+    """
     match = KEY_PATTERN.match(key or "")
     if match is None:
-        return Authentication(None, KeyCheck.MALFORMED)
-    api_key = session.scalar(select(ApiKey).where(ApiKey.prefix == match.group(1)))
-    if api_key is None or not hmac.compare_digest(api_key.key_hash, hash_key(key)):
-        return Authentication(None, KeyCheck.UNKNOWN)
+        return Authentication(None, refusal=KeyCheck.MALFORMED)
+    found = session.execute(
+        select(ApiKey, Merchant)
+        .join(Merchant, Merchant.id == ApiKey.merchant_id)
+        .where(ApiKey.prefix == match.group(1))
+        .options(joinedload(Merchant.numbers))
+    ).unique().first()
+    if found is None or not hmac.compare_digest(found.ApiKey.key_hash, hash_key(key)):
+        return Authentication(None, refusal=KeyCheck.UNKNOWN)
+    api_key, merchant = found
     if api_key.revoked_at is not None:
-        return Authentication(None, KeyCheck.REVOKED)
+        return Authentication(None, refusal=KeyCheck.REVOKED)
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
         api_key.last_used_at = now
         session.flush()
-    return Authentication(api_key)
+    return Authentication(api_key, merchant)
 
 
 def revoke(session: Session, prefix: str, *, now: datetime) -> ApiKey:

@@ -56,5 +56,5 @@ def require_api_key():
         return _unauthorized(*REFUSALS[checked.refusal])
     if checked.api_key.last_used_at == now:
         session.commit()  # keep the "last used" time even when the request itself writes nothing
-    g.api_merchant = session.get(Merchant, checked.api_key.merchant_id)
+    g.api_merchant = checked.merchant
     return None

@@ -37,7 +37,7 @@ def test_the_name_defaults_and_is_bounded(session, merchant, now):
 def test_the_right_key_authenticates_and_records_when_it_was_used(session, merchant, now):
     row, key = apikeys.create(session, merchant, now=now)
     checked = apikeys.authenticate(session, key, now=now + timedelta(hours=1))
-    assert checked.api_key is row and checked.refusal is None
+    assert (checked.api_key, checked.merchant, checked.refusal) == (row, merchant, None)
     assert row.last_used_at == now + timedelta(hours=1)
 
 
@@ -52,7 +52,7 @@ def test_last_used_is_refreshed_at_most_once_a_minute(session, merchant, now):
 
 @pytest.mark.parametrize("presented", ["", "secret", "Bearer x", "sk_0123456789ab", "sk_0123456789ab_" + "a" * 42])
 def test_malformed_keys_are_refused_without_a_lookup(session, merchant, now, presented):
-    assert apikeys.authenticate(session, presented, now=now) == apikeys.Authentication(None, KeyCheck.MALFORMED)
+    assert apikeys.authenticate(session, presented, now=now).refusal is KeyCheck.MALFORMED
 
 
 def test_a_wrong_secret_behind_a_real_prefix_is_refused(session, merchant, now):
