@@ -156,3 +156,16 @@ def test_the_ledger_explains_the_balance_the_api_reports(api, session, ada):
     assert sum(entry["points"] for entry in ledger["entries"]) == last["balance"] == ledger["points_balance"] == 12 + 3 + 49
     assert [entry["balance_after"] for entry in ledger["entries"]] == [64, 15, 12]
     assert points.verify_balances(session) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="points.record_purchase replays a purchase that earned no ledger entry (0 points) with the member's "
+    "current balance, not the balance right after it; the purchase row would need to keep that balance",
+)
+def test_a_retry_of_a_purchase_too_small_for_points_answers_the_same_after_the_balance_moved(api, ada):
+    headers = {"Idempotency-Key": "till-1-sale-small"}
+    first = api.post("/api/v1/purchases", json={"phone": ADA, "amount": 50}, headers=headers)
+    api.post("/api/v1/purchases", json={"phone": ADA, "amount": 1000})
+    again = api.post("/api/v1/purchases", json={"phone": ADA, "amount": 50}, headers=headers)
+    assert again.get_json() == first.get_json()

@@ -1,0 +1,266 @@
+"""Benchmark: purchases recorded through the REST API (`POST /api/v1/purchases`) on PostgreSQL,
+against a reference measured in the same run: a Flask endpoint that parses the JSON and INSERTs one row.
+
+Both apps run under gunicorn with bench/webhook's settings (2 sync workers, 127.0.0.1 only; its
+Server, BenchError and database-URL guard are reused). `wrk` posts a new sale per request (its own
+Idempotency-Key and receipt reference): nine in ten from 10,000 seeded members, who earn points and
+get a receipt text queued, one in ten from unknown phones, who become pending members invited to JOIN.
+Runs alternate reference, api, reference, api... Printed: medians of requests/s and p99 latency per
+app and the ratio api / reference. Target: ratio >= 0.5.
+
+A run only counts when every response was 201 with the expected body and wrk saw no socket error.
+
+    .venv/bin/python bench/purchase_api                    # 5 rounds of 10 s per app, about 2 minutes
+    .venv/bin/python bench/purchase_api --rounds 2 --duration 5
+
+Exit status: 0 target met, 2 target missed, 1 a run was invalid or could not be made.
+The database in --postgres-url is emptied (DROP SCHEMA public CASCADE); it must be a local database
+whose name starts with "bench".
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+try:
+    import smscrm  # noqa: F401  (only checks that we run inside the project's virtualenv)
+except ImportError:
+    if VENV_PYTHON.exists() and not os.environ.get("SMSCRM_BENCH_REEXEC"):
+        os.environ["SMSCRM_BENCH_REEXEC"] = "1"
+        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(HERE), *sys.argv[1:]])
+    sys.exit("bench/purchase_api needs the project's virtualenv: `.venv/bin/python bench/purchase_api`")
+
+import argparse
+import importlib.machinery
+import importlib.util
+import json
+import secrets
+import shutil
+import statistics
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import make_url
+
+from smscrm import apikeys
+from smscrm.db import make_engine, make_sessionmaker, utcnow
+from smscrm.merchants import create_merchant
+from smscrm.migrate import upgrade
+from smscrm.models import Member, OutboundMessage, PointsEntry, Purchase, Stage
+
+import purchase_reference  # noqa: E402  (this folder is on sys.path when run as `python bench/purchase_api`)
+
+
+def _load_webhook_bench():
+    """bench/webhook, the script, as a module: its gunicorn Server, BenchError and URL guard."""
+    loader = importlib.machinery.SourceFileLoader("bench_webhook", str(ROOT / "bench" / "webhook"))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    sys.modules[loader.name] = module  # its dataclasses look their module up there
+    loader.exec_module(module)
+    return module
+
+
+webhook_bench = _load_webhook_bench()
+BenchError, Server, check_postgres_url = webhook_bench.BenchError, webhook_bench.Server, webhook_bench.check_postgres_url
+
+LUA_SCRIPT = HERE / "purchases.lua"
+RESULTS_DIR = ROOT / "bench" / "results"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_api"
+MEMBERS = 10_000
+TARGET_RATIO = 0.5
+
+
+@dataclass
+class Run:
+    app: str
+    round: int
+    requests: int
+    seconds: float
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    bad_status: int
+    unexpected_body: int
+    socket_errors: int
+    timeouts: int
+
+    @property
+    def problems(self) -> list[str]:
+        found = []
+        if self.bad_status:
+            found.append(f"{self.bad_status} responses were not 201")
+        if self.unexpected_body:
+            found.append(f"{self.unexpected_body} responses lacked points_earned")
+        if self.socket_errors or self.timeouts:
+            found.append(f"{self.socket_errors} socket errors, {self.timeouts} timeouts")
+        return found
+
+
+def prepare_database(url: str) -> str:
+    """An empty database at the newest schema, the reference's table, one merchant with 10,000
+    joined members; returns a new API key of that merchant."""
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    upgrade(url)
+    purchase_reference.create_table(url)
+    now = utcnow()
+    with make_sessionmaker(engine)() as session:
+        merchant = create_merchant(
+            session, name="Green Leaf Tea", number="+14155550000", email="owner@bench.example",
+            password="bench password 123", now=now, timezone="America/Los_Angeles", country="US",
+        )
+        session.execute(insert(Member), [
+            {"merchant_id": merchant.id, "phone": f"+1628{n:07d}", "language": "en", "joined_at": now,
+             "created_at": now, "stage": Stage.JOINED, "is_opted_out": False, "points_balance": 0}
+            for n in range(MEMBERS)
+        ])
+        _row, key = apikeys.create(session, merchant, name="bench till", now=now)
+        session.commit()
+    engine.dispose()
+    return key
+
+
+def stored_counts(url: str) -> dict:
+    """What the API wrote, to show the requests did the real work."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        counts = {
+            "purchases": connection.scalar(select(func.count()).select_from(Purchase)),
+            "ledger_entries": connection.scalar(select(func.count()).select_from(PointsEntry)),
+            "pending_members": connection.scalar(select(func.count()).where(Member.joined_at.is_(None))),
+            "texts_by_purpose": dict(connection.execute(
+                select(OutboundMessage.purpose, func.count()).group_by(OutboundMessage.purpose)).all()),
+            "reference_rows": connection.scalar(select(func.count()).select_from(purchase_reference.purchases_received)),
+        }
+    engine.dispose()
+    return counts
+
+
+def run_wrk(server: Server, api_key: str, *, duration: int, args) -> dict:
+    command = [
+        shutil.which("wrk"), f"--threads={args.threads}", f"--connections={args.connections}",
+        f"--duration={duration}s", "--timeout=5s", f"--script={LUA_SCRIPT}", server.url + "/api/v1/purchases",
+    ]
+    env = {**os.environ, "BENCH_API_KEY": api_key, "BENCH_RUN": secrets.token_hex(4), "BENCH_MEMBERS": str(MEMBERS)}
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=duration + 120)
+    for line in finished.stdout.splitlines():
+        if line.startswith("BENCH "):
+            return json.loads(line.removeprefix("BENCH "))
+    raise BenchError(f"wrk gave no result (exit {finished.returncode}):\n{finished.stdout}\n{finished.stderr}")
+
+
+def measure(app: str, round_number: int, server: Server, api_key: str, duration: int, args) -> Run:
+    result = run_wrk(server, api_key, duration=duration, args=args)
+    seconds = result["duration_us"] / 1e6
+    return Run(
+        app=app, round=round_number, requests=result["requests"], seconds=round(seconds, 2),
+        requests_per_second=round(result["requests"] / seconds, 1), p50_ms=result["p50_us"] / 1000,
+        p99_ms=result["p99_us"] / 1000, max_ms=result["max_us"] / 1000, bad_status=result["bad_status"],
+        unexpected_body=result["unexpected_body"], socket_errors=result["socket_errors"], timeouts=result["timeouts"],
+    )
+
+
+def bench(url: str, args, workdir: Path) -> list[Run]:
+    print(f"== PostgreSQL: {make_url(url).render_as_string(hide_password=True)}", flush=True)
+    api_key = prepare_database(url)
+    servers = {
+        "reference": Server("reference", "purchase_reference:create_app()", url, workdir, ["--pythonpath", str(HERE)]),
+        "api": Server("api", "wsgi:app", url, workdir),
+    }
+    runs = []
+    try:
+        for server in servers.values():
+            server.start()
+        for app, server in servers.items():  # warm-up: imports, connection pools; not reported
+            warm = measure(app, 0, server, api_key, args.warmup, args)
+            if warm.problems:
+                raise BenchError(f"{app} warm-up: {'; '.join(warm.problems)}\n{server.log_tail()}")
+        for round_number in range(1, args.rounds + 1):
+            for app in ("reference", "api"):
+                run = measure(app, round_number, servers[app], api_key, args.duration, args)
+                runs.append(run)
+                print(
+                    f"   round {round_number} {app:9}  {run.requests_per_second:8.1f} req/s   p50 {run.p50_ms:6.1f} ms"
+                    f"   p99 {run.p99_ms:6.1f} ms   ({run.requests} requests in {run.seconds} s)",
+                    flush=True,
+                )
+                if run.problems:
+                    raise BenchError(f"{app} run {round_number} is invalid: {'; '.join(run.problems)}\n"
+                                     f"{servers[app].log_tail()}")
+    finally:
+        for server in servers.values():
+            server.stop()
+    return runs
+
+
+def median(runs: list[Run], app: str, attribute: str) -> float:
+    return statistics.median(getattr(run, attribute) for run in runs if run.app == app)
+
+
+def report(runs: list[Run], stored: dict, args) -> tuple[str, float]:
+    ratio = median(runs, "api", "requests_per_second") / median(runs, "reference", "requests_per_second")
+    met = "met" if ratio >= TARGET_RATIO else "MISSED"
+    lines = [
+        f"gunicorn 2 sync workers per app; wrk {args.threads} thread(s), {args.connections} connections, "
+        f"{args.rounds} alternating {args.duration} s runs per app; medians",
+        "",
+        "| database | reference req/s | reference p99 | API req/s | API p99 | ratio | target |",
+        "|---|---:|---:|---:|---:|---:|---|",
+        f"| PostgreSQL | {median(runs, 'reference', 'requests_per_second'):.0f} "
+        f"| {median(runs, 'reference', 'p99_ms'):.1f} ms | {median(runs, 'api', 'requests_per_second'):.0f} "
+        f"| {median(runs, 'api', 'p99_ms'):.1f} ms | {ratio:.2f}× | {met} (≥ {TARGET_RATIO}×) |",
+        "",
+        f"the API stored {stored['purchases']} purchases, {stored['ledger_entries']} ledger entries, "
+        f"{stored['pending_members']} pending members, texts {stored['texts_by_purpose']}; "
+        f"the reference stored {stored['reference_rows']} rows",
+    ]
+    return "\n".join(lines), ratio
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL, help="emptied first; must be named bench*")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating runs per app (default 5)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run (default 10)")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of unreported warm-up per app (default 3)")
+    parser.add_argument("--connections", type=int, default=4, help="concurrent wrk connections (default 4)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print(webhook_bench.WRK_INSTALL_HINT, file=sys.stderr)
+        return 1
+    if not 1 <= args.threads <= args.connections or not 1 <= args.duration <= 300 or not 1 <= args.rounds <= 50:
+        parser.error("need 1 <= threads <= connections, 1 <= duration <= 300 and 1 <= rounds <= 50")
+    try:
+        check_postgres_url(args.postgres_url)
+        with tempfile.TemporaryDirectory(prefix="smscrm-bench-") as tmp:
+            runs = bench(args.postgres_url, args, Path(tmp))
+    except BenchError as exc:
+        print(f"\nbench/purchase_api: {exc}", file=sys.stderr)
+        return 1
+    stored = stored_counts(args.postgres_url)
+    summary, ratio = report(runs, stored, args)
+    print("\n" + summary)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS_DIR / f"purchase-api-{stamp}.json").write_text(json.dumps(
+        {"settings": vars(args), "ratio": ratio, "meets_target": ratio >= TARGET_RATIO, "stored": stored,
+         "runs": [asdict(run) for run in runs]},
+        indent=2, default=str,
+    ))
+    return 0 if ratio >= TARGET_RATIO else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
