@@ -56,3 +56,9 @@ def test_a_request_records_when_the_key_was_last_used(api, session, api_key):
 
 def test_the_openapi_document_is_public(client):
     assert client.get("/api/v1/openapi.json").status_code == 200
+
+
+def test_csrf_protection_of_the_web_app_does_not_apply_to_the_key_authenticated_api(app, api, ada):
+    assert app.config.get("WTF_CSRF_ENABLED", True) is True
+    response = api.post("/api/v1/purchases", json={"phone": ada.phone, "amount": 100})
+    assert response.status_code == 201
