@@ -11,6 +11,7 @@ from flask import jsonify
 from smscrm import points
 from smscrm.api import blueprint, inputs
 from smscrm.api.auth import current_merchant
+from smscrm.api.members import iso
 from smscrm.db import utcnow
 from smscrm.errors import Conflict
 from smscrm.request_db import db_session
@@ -28,7 +29,7 @@ def purchase_json(result: points.PurchaseResult) -> dict:
         "points_earned": result.points_earned,
         "balance": result.balance,
         "is_pending": result.is_pending,
-        "created_at": purchase.created_at.isoformat(),
+        "created_at": iso(purchase.created_at),
     }
 
 

@@ -72,8 +72,8 @@ def redeem():
     merchant = current_merchant()
     key = inputs.idempotency_key()
     body = inputs.json_body(required=("phone", "reward"))
-    member = member_by_phone(body["phone"])
     reward_code = inputs.text(body["reward"], field="reward", max_chars=MAX_CODE_CHARS)
+    member = member_by_phone(body["phone"])
     session = db_session()
     reward = rewards.find_reward(session, merchant, reward_code)
     if reward is None:
