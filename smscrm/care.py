@@ -1,0 +1,457 @@
+"""Care rules: which care texts are due at `now`, queued exactly once, in set-based SQL.
+
+Every rule kind names its occurrences — a birthday in a year, a holiday on its day, a purchase,
+a win-back day — and each text is an outbox row whose `dedupe_key` is
+`care:<kind>:<member id>:<occurrence>`, unique per merchant: however often the evaluation runs,
+and however many run at once, a member gets an occurrence once (INSERT … SELECT … ON CONFLICT
+DO NOTHING). Bonus points use the same key in the ledger, so text and bonus go together.
+
+Timing: day-based rules (birthday, anniversary, holiday, win-back, points expiring) fall due at
+`send_hour` on the day in the merchant's timezone; the others a fixed time after joining, a
+purchase or a class recompute. An occurrence is sent when it is due and at most `grace_hours`
+late — after downtime the missed ones within the grace are caught up, older ones are skipped.
+Care texts go to joined members who have not opted out, arrive inside the merchant's sending
+window (quiet hours wait for it to open; the delivery worker applies the recipient's own
+timezone and the weekly cap at send time), and carry the opt-out line.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from calendar import isleap
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import BigInteger, ColumnElement, Select, String, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from smscrm import festivals, points, segments, texts
+from smscrm.courtesy import SendingWindow
+from smscrm.db import UTCDateTime
+from smscrm.ledger import lock_members, resum_balances
+from smscrm.models import (
+    CareHoldout,
+    CareKind,
+    CareRule,
+    Category,
+    ClassMark,
+    EntryKind,
+    Language,
+    Member,
+    Merchant,
+    OutboundMessage,
+    PointsEntry,
+    Purchase,
+    Status,
+    VisitSurvey,
+)
+from smscrm.periods import months_before
+
+log = logging.getLogger(__name__)
+
+HOLDOUT_SPREAD = 61  # coprime with 100, so consecutive member ids spread over every percentile
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def purpose_of(kind: str) -> str:
+    """The outbox `purpose` of a care kind's texts."""
+    return f"care_{kind}"
+
+
+def evaluate(session: Session, *, now: datetime) -> dict[str, int]:
+    """Queue every care text due at `now`, for every merchant's enabled rules; the count queued per kind."""
+    queued: Counter[str] = Counter()
+    enabled = session.execute(
+        select(CareRule, Merchant)
+        .join(Merchant, Merchant.id == CareRule.merchant_id)
+        .where(CareRule.is_enabled.is_(True))
+        .order_by(CareRule.merchant_id, CareRule.id)
+    ).all()
+    for rule, merchant in enabled:
+        count = _Evaluation(session, merchant, rule, now).run()
+        if count:
+            queued[rule.kind] += count
+    if queued:
+        log.info("care texts queued: %s", dict(queued))
+    return dict(queued)
+
+
+@dataclass
+class _Evaluation:
+    """One rule of one merchant, evaluated at `now`."""
+
+    session: Session
+    merchant: Merchant
+    rule: CareRule
+    now: datetime
+
+    def run(self) -> int:
+        return getattr(self, f"_{self.rule.kind}")()
+
+    # --- the kinds -------------------------------------------------------------------------------
+
+    def _welcome(self) -> int:
+        sent_at = self.now - timedelta(hours=self.rule.delay_hours or 0)
+        joined = and_(Member.joined_at <= sent_at, Member.joined_at > sent_at - self.grace)
+        return self.queue(self.members().where(joined), literal("joined"))
+
+    def _welcome_follow_up(self) -> int:
+        due_at = self.now - timedelta(days=self.rule.days)
+        joined = and_(Member.joined_at <= due_at, Member.joined_at > due_at - self.grace)
+        return self.queue(self.members().where(joined, Member.visit_count == 0), literal("joined"))
+
+    def _birthday(self) -> int:
+        queued = 0
+        for day, due_at in self.due_days():
+            born = [and_(Member.birthday_month == day.month, Member.birthday_day == day.day)]
+            if (day.month, day.day) == (2, 28) and not isleap(day.year):
+                born.append(and_(Member.birthday_month == 2, Member.birthday_day == 29))
+            members = self.members().where(or_(*born), Member.joined_at <= due_at)
+            greeted = self.queue(members, literal(str(day.year)), returning=True)
+            queued += len(greeted)
+            self._grant_birthday_bonus(greeted, day.year)
+        return queued
+
+    def _anniversary(self) -> int:
+        queued = 0
+        first = self.session.scalar(
+            select(func.min(Member.joined_at)).where(Member.merchant_id == self.merchant.id)
+        )
+        for day, due_at in self.due_days():
+            if first is None:
+                break
+            joined_on = [
+                and_(Member.joined_at >= start, Member.joined_at < end)
+                for start, end in self._anniversary_days(day, first.astimezone(self.zone).year)
+            ]
+            if joined_on:
+                members = self.members().where(or_(*joined_on))
+                queued += self.queue(members, literal(str(day.year)))
+        return queued
+
+    def _holiday(self) -> int:
+        queued = 0
+        for day, due_at in self.due_days():
+            festival = festivals.festival_on(self.merchant.country, self.rule.holiday, day)
+            if festival is None:
+                continue
+            occurrence = literal(f"{_slug(festival.name)}:{day.isoformat()}")
+            names = {Language.EN: festival.greeting_name, Language.ZH: festival.name_zh}
+            members = self.members().where(Member.joined_at <= due_at)
+            queued += self.queue(members, occurrence, holiday=names)
+        return queued
+
+    def _after_visit(self) -> int:
+        """A member's latest purchase once it is `delay_hours` old (and at most the grace more), unless
+        they were asked about a visit in the last `days` days. The survey row records what was asked."""
+        visited_by = self.now - timedelta(hours=self.rule.delay_hours)
+        newer = Purchase.__table__.alias("newer")
+        later = exists().where(newer.c.member_id == Purchase.member_id, newer.c.id > Purchase.id)
+        asked = exists().where(
+            VisitSurvey.member_id == Member.id, VisitSurvey.asked_at > self.now - timedelta(days=self.rule.days)
+        )
+        members = (
+            self.members()
+            .join(Purchase, Purchase.member_id == Member.id)
+            .where(
+                Purchase.merchant_id == self.merchant.id,
+                Purchase.created_at <= visited_by,
+                Purchase.created_at > visited_by - self.grace,
+                ~later,
+                ~asked,
+            )
+        )
+        occurrence = literal("p").concat(cast(Purchase.id, String))
+        queued = self.queue(members, occurrence)
+        self.session.execute(
+            _insert(self.session, VisitSurvey)
+            .from_select(
+                ["merchant_id", "member_id", "purchase_id", "asked_at"],
+                members.with_only_columns(
+                    literal(self.merchant.id), Member.id, Purchase.id, literal(self.now, UTCDateTime())
+                ),
+            )
+            .on_conflict_do_nothing(index_elements=["purchase_id"])
+        )
+        return queued
+
+    def _win_back(self) -> int:
+        """At-risk members of the chosen class, at most once per `days` days (a holdout counts as a time)."""
+        queued = 0
+        for day, due_at in self.due_days():
+            chosen = segments.SegmentFilter(
+                value_classes=(self.rule.value_class,) if self.rule.value_class else (),
+                at_risk_days=self.rule.days,
+            )
+            at_risk = segments.filter_condition(chosen, now=due_at, timezone=self.merchant.timezone)
+            members = self.members().where(at_risk, ~self._touched_since(day))
+            queued += self.queue(members, literal(day.isoformat()), holdout_salt=day.toordinal())
+        return queued
+
+    def _points_expiring(self) -> int:
+        """Members with points that expire within `days` days, reminded at most once per `days` days."""
+        if not self.merchant.points_expiry_months:
+            return 0
+        queued = 0
+        for day, due_at in self.due_days():
+            expires_by = due_at + timedelta(days=self.rule.days)
+            cutoff = months_before(expires_by, self.merchant.points_expiry_months)
+            holders = self.members().where(Member.points_balance > 0, ~self._touched_since(day))
+            expiring = points._expiring_points(holders.with_only_columns(Member.id), cutoff).subquery("expiring")
+            members = holders.join(expiring, expiring.c.member_id == Member.id).where(expiring.c.points > 0)
+            date_text = {
+                Language.EN: f"{expires_by.astimezone(self.zone):%b} {expires_by.astimezone(self.zone).day}",
+                Language.ZH: f"{expires_by.astimezone(self.zone).month}月{expires_by.astimezone(self.zone).day}日",
+            }
+            queued += self.queue(
+                members, literal(day.isoformat()), expiring=expiring.c.points, date=date_text
+            )
+        return queued
+
+    def _class_upgrade(self) -> int:
+        """Members whose class is better than the one last seen; then every member's class is noted.
+        A recompute older than the grace only updates what was seen."""
+        computed_at = self.merchant.classes_computed_at
+        queued = 0
+        if computed_at is not None and computed_at > self.now - self.grace:
+            moved_up = self.members().join(ClassMark, ClassMark.member_id == Member.id).where(
+                ClassMark.value_class.is_not(None),
+                Member.value_class.is_not(None),
+                Member.value_class < ClassMark.value_class,  # A < B < C
+            )
+            occurrence = literal(f"{computed_at:%Y%m%dT%H%M}:").concat(Member.value_class)
+            queued = self.queue(moved_up, occurrence)
+        self._note_classes()
+        return queued
+
+    # --- shared machinery ------------------------------------------------------------------------
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.merchant.timezone)
+
+    @property
+    def grace(self) -> timedelta:
+        return timedelta(hours=self.rule.grace_hours)
+
+    @property
+    def purpose(self) -> str:
+        return purpose_of(self.rule.kind)
+
+    def members(self) -> Select:
+        """The merchant's members a care text may go to: joined, not opted out."""
+        return select(Member).where(
+            Member.merchant_id == self.merchant.id, Member.joined_at.is_not(None), Member.is_opted_out.is_(False)
+        )
+
+    def due_days(self) -> list[tuple[date, datetime]]:
+        """The local days whose occurrence (at `send_hour`) is due now and at most `grace_hours` late."""
+        today = self.now.astimezone(self.zone).date()
+        due = []
+        for back in range(self.rule.grace_hours // 24 + 2):
+            day = today - timedelta(days=back)
+            due_at = datetime.combine(day, time(self.rule.send_hour), tzinfo=self.zone)
+            if due_at <= self.now < due_at + self.grace:
+                due.append((day, due_at))
+        return due
+
+    def _touched_since(self, day: date) -> ColumnElement[bool]:
+        """The member was sent this rule's text, or held out of it, on one of the last `days` local days."""
+        since = datetime.combine(day - timedelta(days=self.rule.days - 1), time(0), tzinfo=self.zone)
+        return or_(
+            exists().where(
+                OutboundMessage.member_id == Member.id,
+                OutboundMessage.purpose == self.purpose,
+                OutboundMessage.created_at >= since,
+            ),
+            exists().where(
+                CareHoldout.member_id == Member.id,
+                CareHoldout.purpose == self.purpose,
+                CareHoldout.created_at >= since,
+            ),
+        )
+
+    def _anniversary_days(self, day: date, first_year: int) -> list[tuple[datetime, datetime]]:
+        """The local days, in earlier years, whose joiners have their anniversary on `day`."""
+        same_days = [(day.month, day.day)]
+        if (day.month, day.day) == (2, 28) and not isleap(day.year):
+            same_days.append((2, 29))
+        ranges = []
+        for year in range(first_year, day.year):
+            for month, day_of_month in same_days:
+                if (month, day_of_month) == (2, 29) and not isleap(year):
+                    continue
+                start = datetime.combine(date(year, month, day_of_month), time(0), tzinfo=self.zone)
+                ranges.append((start, datetime.combine(start.date() + timedelta(days=1), time(0), tzinfo=self.zone)))
+        return ranges
+
+    def queue(
+        self,
+        members: Select,
+        occurrence: ColumnElement[str],
+        *,
+        returning: bool = False,
+        holdout_salt: int | None = None,
+        expiring: ColumnElement[int] | None = None,
+        **values,
+    ):
+        """Write the rule's text for every member `members` selects, once per occurrence.
+
+        Returns how many were queued, or (with `returning`) their member ids. With a holdout, the
+        members drawn (deterministically per occurrence, so concurrent runs agree) are recorded instead.
+        """
+        key = literal(f"care:{self.rule.kind}:").concat(cast(Member.id, String)).concat(":").concat(occurrence)
+        if self.rule.holdout_pct and holdout_salt is not None:
+            drawn = (cast(Member.id, BigInteger) * HOLDOUT_SPREAD + holdout_salt) % 100 < self.rule.holdout_pct
+            self._hold_out(members.where(drawn), key)
+            members = members.where(~drawn)
+        window = SendingWindow(self.merchant.sending_window_opens, self.merchant.sending_window_closes)
+        body = _body(self.merchant, self.rule, expiring=expiring, **values)
+        statement = (
+            _insert(self.session, OutboundMessage)
+            .from_select(
+                [
+                    "merchant_id", "member_id", "to_phone", "from_phone", "body", "category", "purpose", "status",
+                    "dedupe_key", "send_after", "attempts", "created_at",
+                ],
+                members.with_only_columns(
+                    literal(self.merchant.id), Member.id, Member.phone, literal(self.merchant.primary_number), body,
+                    literal(Category.CARE.value), literal(self.purpose), literal(Status.QUEUED.value), key,
+                    literal(window.next_open(self.now, self.merchant.timezone), UTCDateTime()), literal(0),
+                    literal(self.now, UTCDateTime()),
+                ),
+            )
+            .on_conflict_do_nothing(index_elements=["merchant_id", "dedupe_key"])
+        )
+        if returning or self._bonus_points:
+            queued = list(self.session.execute(statement.returning(OutboundMessage.member_id)).scalars())
+            self._grant_bonus(queued)
+            return queued if returning else len(queued)
+        return self.session.execute(statement.execution_options(preserve_rowcount=True)).rowcount
+
+    def _hold_out(self, members: Select, key: ColumnElement[str]) -> None:
+        self.session.execute(
+            _insert(self.session, CareHoldout)
+            .from_select(
+                ["merchant_id", "member_id", "purpose", "dedupe_key", "created_at"],
+                members.with_only_columns(
+                    literal(self.merchant.id), Member.id, literal(self.purpose), key, literal(self.now, UTCDateTime())
+                ),
+            )
+            .on_conflict_do_nothing(index_elements=["merchant_id", "dedupe_key"])
+        )
+
+    @property
+    def _bonus_points(self) -> int:
+        return 0 if self.rule.kind == CareKind.BIRTHDAY else self.rule.bonus_points
+
+    def _grant_bonus(self, member_ids: list[int]) -> None:
+        """The rule's bonus for the members just queued, in one statement; the ledger key is the text's key."""
+        if not member_ids or not self._bonus_points:
+            return
+        queued = select(OutboundMessage.member_id).where(
+            OutboundMessage.merchant_id == self.merchant.id,
+            OutboundMessage.purpose == self.purpose,
+            OutboundMessage.created_at == self.now,
+            OutboundMessage.member_id.in_(member_ids),
+        )
+        lock_members(self.session, queued)
+        self.session.execute(
+            _insert(self.session, PointsEntry)
+            .from_select(
+                ["merchant_id", "member_id", "kind", "points", "balance_after", "idempotency_key", "note", "created_at"],
+                select(
+                    literal(self.merchant.id), Member.id, literal(EntryKind.BONUS.value), literal(self._bonus_points),
+                    Member.points_balance + self._bonus_points, OutboundMessage.dedupe_key,
+                    literal(f"{self.rule.kind.replace('_', ' ')} bonus"), literal(self.now, UTCDateTime()),
+                )
+                .join(Member, Member.id == OutboundMessage.member_id)
+                .where(OutboundMessage.member_id.in_(queued), OutboundMessage.purpose == self.purpose,
+                       OutboundMessage.created_at == self.now),
+            )
+            .on_conflict_do_nothing(index_elements=["merchant_id", "idempotency_key"])
+        )
+        resum_balances(self.session, queued)
+
+    def _grant_birthday_bonus(self, member_ids: list[int], year: int) -> None:
+        """The merchant's birthday bonus (smscrm.points, once a year) for the members just greeted."""
+        if not member_ids or self.merchant.birthday_bonus <= 0:
+            return
+        for member in self.session.scalars(select(Member).where(Member.id.in_(member_ids)).order_by(Member.id)):
+            points.grant_birthday_bonus(self.session, member, now=self.now, year=year)
+
+    def _note_classes(self) -> None:
+        """Remember every member's current class (set-based: update the changed, add the new)."""
+        self.session.execute(
+            ClassMark.__table__.update()
+            .where(
+                ClassMark.member_id == Member.id,
+                Member.merchant_id == self.merchant.id,
+                ClassMark.value_class.is_distinct_from(Member.value_class),
+            )
+            .values(value_class=Member.value_class, seen_at=self.now)
+        )
+        unseen = select(
+            Member.id, literal(self.merchant.id), Member.value_class, literal(self.now, UTCDateTime())
+        ).where(
+            Member.merchant_id == self.merchant.id,
+            ~exists().where(ClassMark.member_id == Member.id),
+        )
+        self.session.execute(
+            _insert(self.session, ClassMark)
+            .from_select(["member_id", "merchant_id", "value_class", "seen_at"], unseen)
+            .on_conflict_do_nothing(index_elements=["member_id"])
+        )
+
+
+def _body(merchant: Merchant, rule: CareRule, *, expiring: ColumnElement[int] | None, **values) -> ColumnElement[str]:
+    """The text in each member's language, its member placeholders filled in SQL."""
+    branches = {}
+    for language in Language:
+        template = care_template(merchant, rule, language, **{name: value[language] for name, value in values.items()})
+        filled = literal(template, String())
+        for placeholder in _MEMBER_PLACEHOLDERS:
+            if placeholder in template:
+                filled = func.replace(filled, placeholder, _member_value(placeholder, language, expiring))
+        branches[language] = filled
+    return case((Member.language == Language.ZH.value, branches[Language.ZH]), else_=branches[Language.EN])
+
+
+_MEMBER_PLACEHOLDERS = ("{name}", "{points}", "{class}", "{expiring}")
+
+
+def _member_value(placeholder: str, language: Language, expiring: ColumnElement[int] | None) -> ColumnElement[str]:
+    """What a member placeholder stands for, in SQL ({name} of a member who gave none is a friendly word)."""
+    if placeholder == "{name}":
+        return func.coalesce(func.nullif(Member.name, ""), texts.CARE_NAME_FALLBACK[language])
+    if placeholder == "{points}":
+        return cast(Member.points_balance, String)
+    if placeholder == "{class}":
+        return func.coalesce(Member.value_class, "")
+    return cast(expiring, String) if expiring is not None else literal("")
+
+
+def care_template(merchant: Merchant, rule: CareRule, language: str, **values) -> str:
+    """The rule's text in `language` (the merchant's wording, else the default), with the bonus line
+    when the rule grants one, the opt-out line and the 【signature】; member placeholders stay."""
+    wording = (rule.texts or {}).get(language) or texts.DEFAULT_TEXTS[f"care_{rule.kind}"][language]
+    joiner = "" if language == Language.ZH else " "
+    bonus = merchant.birthday_bonus if rule.kind == CareKind.BIRTHDAY else rule.bonus_points
+    if bonus > 0 and "{bonus}" not in wording:
+        wording = wording.rstrip() + joiner + texts.DEFAULT_TEXTS["care_bonus"][language]
+    if "{opt_out}" not in wording:
+        wording = wording.rstrip() + joiner + "{opt_out}"
+    return texts.render(merchant, f"care_{rule.kind}", language, template=wording, bonus=bonus, **values)
+
+
+def _insert(session: Session, model):
+    """INSERT with ON CONFLICT for the session's database (PostgreSQL or SQLite)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
+
+
+def _slug(name: str) -> str:
+    return _SLUG.sub("-", name.lower()).strip("-")[:40]

@@ -1,0 +1,109 @@
+"""The scheduler's declarative job list, and the APScheduler 3 wiring that runs it.
+
+The scheduler is one process — `smscrm scheduler`, or a thread of `smscrm serve` in development —
+never a web worker. Every job is idempotent (its domain function says why), so a double run, or a
+second scheduler started by mistake, sends nothing twice. Jobs marked `catches_up` also run as soon
+as the scheduler starts, so what fell due while it was down goes out at once (care rules then skip
+what is older than each rule's grace period). Daily jobs run at their UTC time.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.orm import sessionmaker
+
+from smscrm import broadcast, care, delivery, points, segmentation
+from smscrm.db import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A domain function run on a schedule: `every` interval, or `daily_at` a UTC time.
+
+    `run(session, now=…)` works in the session the job commits; with `own_transactions` it is
+    `run(sessionmaker, now=…)` and commits its own units of work.
+    """
+
+    id: str
+    description: str
+    run: Callable[..., object]
+    every: timedelta | None = None
+    daily_at: time | None = None
+    catches_up: bool = False
+    own_transactions: bool = False
+
+    def trigger(self) -> BaseTrigger:
+        if self.every is not None:
+            return IntervalTrigger(seconds=self.every.total_seconds(), timezone=timezone.utc)
+        return CronTrigger(hour=self.daily_at.hour, minute=self.daily_at.minute, timezone=timezone.utc)
+
+
+JOBS = (
+    Job("care", "Queue the care texts that are due", care.evaluate, every=timedelta(minutes=5), catches_up=True),
+    Job("due_campaigns", "Start the scheduled campaigns whose time has come", broadcast.start_due_campaigns,
+        every=timedelta(minutes=1), catches_up=True, own_transactions=True),
+    Job("lease_recovery", "Re-queue texts whose delivery worker stopped mid-send", delivery.recover_expired_leases,
+        every=timedelta(minutes=1), catches_up=True),
+    Job("redemption_codes", "Give back the points of redemption codes not used in time",
+        points.release_expired_redemptions, every=timedelta(minutes=15), catches_up=True),
+    Job("recompute", "Rebuild visit statistics, stages and value classes", segmentation.recompute,
+        daily_at=time(2, 30)),
+    Job("points_expiry", "Expire points older than each merchant's expiry period", points.expire_points,
+        daily_at=time(3, 30)),
+)
+
+
+def run_job(job: Job, sessions: sessionmaker, *, now: datetime):
+    """Run `job` once as of `now` and commit; what it returned (counts, ids) is logged."""
+    if job.own_transactions:
+        result = job.run(sessions, now=now)
+    else:
+        with sessions() as session:
+            result = job.run(session, now=now)
+            session.commit()
+    log.info("job %s done: %s", job.id, result)
+    return result
+
+
+def _scheduled_run(job: Job, sessions: sessionmaker, clock: Callable[[], datetime]) -> None:
+    """What the scheduler calls: the job at the current time; a failure is logged and retried next time."""
+    try:
+        run_job(job, sessions, now=clock())
+    except Exception:
+        log.exception("job %s failed; it runs again at its next time", job.id)
+
+
+def build_scheduler(
+    sessions: sessionmaker,
+    *,
+    scheduler_class: type[BaseScheduler] = BackgroundScheduler,
+    jobs: tuple[Job, ...] = JOBS,
+    clock: Callable[[], datetime] = utcnow,
+) -> BaseScheduler:
+    """A scheduler (not yet started) with every job: one instance at a time, missed runs coalesced into
+    one late run, catch-up jobs due at once."""
+    scheduler = scheduler_class(timezone=timezone.utc)
+    started = utcnow()  # the scheduler's own clock; `clock` is the time the jobs are told
+    for job in jobs:
+        scheduler.add_job(
+            _scheduled_run,
+            trigger=job.trigger(),
+            args=(job, sessions, clock),
+            id=job.id,
+            name=job.description,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            **({"next_run_time": started} if job.catches_up else {}),
+        )
+    return scheduler
