@@ -31,13 +31,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from smscrm import consent, courtesy, phones, send_rate
+from smscrm.config import Settings
 from smscrm.db import utcnow
 from smscrm.models import Category, OutboundMessage, Status
 from smscrm.provider_status import UNSUBSCRIBED, apply_early_reports, opt_out_unsubscribed, record_status
 from smscrm.send_rate import SendLimits
 from smscrm.sms import PermanentSendError, SendError, TransientSendError, Transport
 
-__all__ = ["Courier", "deliver_due", "recover_expired_leases", "record_status", "retry_delay", "run_worker"]
+__all__ = [
+    "Courier", "claim_due", "deliver_due", "recover_expired_leases", "record_status", "retry_delay", "run_worker", "worker_options",
+]
 
 log = logging.getLogger(__name__)
 
@@ -100,19 +103,27 @@ def run_worker(
     log.info("delivery worker %s started with the %s transport", worker_id, transport.name)
     with Courier(sessionmaker, transport, worker_id=worker_id, batch_size=batch_size, limits=limits,
                  concurrency=concurrency, poll_seconds=poll_seconds) as courier:
-        while not stop.is_set():
-            try:
-                courier.step(clock())
-                pause = courier.seconds_to_wait(clock())
-            except Exception:
-                log.exception("delivery worker %s: the pass failed; trying again in %ss", worker_id, poll_seconds)
-                pause = poll_seconds
-            courier.wait(pause, stop)
         try:
-            courier.finish(clock)
-        except Exception:
-            log.exception("delivery worker %s: could not give back its rows; their leases will expire", worker_id)
+            while not stop.is_set():
+                try:
+                    courier.step(clock())
+                    pause = courier.seconds_to_wait(clock())
+                except Exception:
+                    log.exception("delivery worker %s: the pass failed; trying again in %ss", worker_id, poll_seconds)
+                    pause = poll_seconds
+                courier.wait(pause, stop)
+        finally:  # stopped, or interrupted (Ctrl-C): finish what is in flight, give the rest back
+            try:
+                courier.finish(clock)
+            except Exception:
+                log.exception("delivery worker %s: could not give back its rows; their leases will expire", worker_id)
     log.info("delivery worker %s stopped", worker_id)
+
+
+def worker_options(settings: Settings) -> dict:
+    """`run_worker`'s keyword arguments that come from the settings: the send-rate limits and how
+    many provider calls to keep in flight."""
+    return {"limits": SendLimits.from_settings(settings), "concurrency": settings.send_concurrency}
 
 
 def deliver_due(
@@ -237,10 +248,14 @@ class Courier:
         room = self.batch_size - len(self.pending)
         if room <= 0:
             return 0
+        holding = Counter(claim.from_phone for claim in self.pending)
+        cap = self.limits.pending_cap(HOLD_SECONDS) if self.limits else None
         with self.sessionmaker() as session:
-            rows = self._lock_due(session, now, room)
-            settled, claims = self._judge(session, rows, now)
+            rows = _lock_due(session, now=now, room=room, holding=holding, number_cap=cap)
+            claimed = _judge(session, rows, now=now, worker_id=self.worker_id, lease=LEASE, rules=self.rules)
             session.commit()
+        settled = len(rows) - len(claimed)
+        claims = [_claim_of(row) for row in claimed]
         urgent = [claim for claim in claims if claim.category in URGENT]
         self.pending = urgent + self.pending + [claim for claim in claims if claim.category not in URGENT]
         self.next_claim_at = now if len(rows) == room else now + self.poll
@@ -312,68 +327,6 @@ class Courier:
             busy.add(claim.recipient)
         return ready
 
-    def _lock_due(self, session: Session, now: datetime, room: int) -> list[OutboundMessage]:
-        """Lock due rows, replies and transactional texts first; a sender number gets no more rows
-        than it can send soon (the others stay unlocked for other workers)."""
-        held = Counter(claim.from_phone for claim in self.pending)
-        cap = self.limits.pending_cap(HOLD_SECONDS) if self.limits else room
-        full = [number for number, count in held.items() if count >= cap]
-        rows: list[OutboundMessage] = []
-        for urgent in (True, False):
-            category = OutboundMessage.category.in_(URGENT) if urgent else OutboundMessage.category.not_in(URGENT)
-            rows += session.scalars(
-                select(OutboundMessage)
-                .where(
-                    OutboundMessage.status == Status.QUEUED, category, OutboundMessage.send_after <= now,
-                    OutboundMessage.from_phone.not_in(full),
-                )
-                .order_by(OutboundMessage.send_after, OutboundMessage.id)
-                .limit(room - len(rows))
-                .with_for_update(skip_locked=True)
-            ).all()
-            if len(rows) >= room:
-                break
-        kept = []
-        for row in rows:
-            if held[row.from_phone] < cap:
-                held[row.from_phone] += 1
-                kept.append(row)
-        return kept
-
-    def _judge(self, session: Session, rows: list[OutboundMessage], now: datetime) -> tuple[int, list[Claim]]:
-        """Settle what must not be sent now, make the rest this worker's; returns (settled, claims)."""
-        self.rules.update(courtesy.merchant_rules(session, {row.merchant_id for row in rows}))
-        opted_out = consent.opted_out_among(session, {(row.merchant_id, row.to_phone) for row in rows})
-        capped = {row.id for row in rows if _counts_toward_cap(row)}  # a retry was counted at its first attempt
-        members = {row.member_id for row in rows if row.id in capped}
-        courtesy.lock_cap_checks(session, members)
-        counts = Counter(courtesy.marketing_counts(session, members, now=now))
-        settled, claims = 0, []
-        for row in rows:
-            rules = self.rules[row.merchant_id]
-            due_at = rules.due_at(row.category, row.to_phone, now=now)
-            if row.provider_sid:
-                _settle(row, now, status=Status.SENT)  # an earlier worker stored the sid, then died
-            elif (row.merchant_id, row.to_phone) in opted_out:
-                _suppress(row, now)
-            elif due_at > now:
-                _defer(row, due_at)
-            elif row.id in capped and counts[row.member_id] >= rules.weekly_cap:
-                log.info("message %s to %s skipped: the weekly cap of %d is reached", row.id,
-                         phones.mask(row.to_phone), rules.weekly_cap)
-                _settle(row, now, status=Status.SKIPPED, skip_reason=courtesy.FREQUENCY_CAP)
-            else:
-                counts[row.member_id] += row.id in capped
-                row.status, row.claimed_by, row.lease_expires_at = Status.SENDING, self.worker_id, now + LEASE
-                claims.append(Claim(
-                    id=row.id, merchant_id=row.merchant_id, to_phone=row.to_phone, from_phone=row.from_phone,
-                    body=row.body, category=row.category, attempts=row.attempts, first_attempt_at=row.first_attempt_at,
-                ))
-                continue
-            settled += 1
-        session.flush()
-        return settled, claims
-
     def _within_limits(self, ready: list[Claim], now: datetime) -> list[Claim]:
         """The ready texts the send-rate buckets let go now, in order."""
         if self.limits is None:
@@ -436,6 +389,88 @@ class Courier:
                 select(OutboundMessage.provider_sid).where(OutboundMessage.provider_sid.in_(found))
             ))
         return next((sid for sid in found if sid not in recorded), None)
+
+
+def claim_due(
+    session: Session, *, now: datetime, worker_id: str, batch_size: int, lease: timedelta = LEASE,
+) -> list[OutboundMessage]:
+    """Lock up to `batch_size` due rows (rows another worker holds are skipped), settle those that
+    must not be sent now, and make the rest this worker's under a lease; returns those. Flushes: the
+    caller commits the claim before any provider call."""
+    rows = _lock_due(session, now=now, room=batch_size, holding=Counter(), number_cap=None)
+    return _judge(session, rows, now=now, worker_id=worker_id, lease=lease, rules={})
+
+
+def _lock_due(
+    session: Session, *, now: datetime, room: int, holding: Counter, number_cap: int | None
+) -> list[OutboundMessage]:
+    """Lock due rows, replies and transactional texts first. A sender number gets no more rows than
+    `number_cap` counting those `holding` already (the rest stay unlocked, for other workers)."""
+    cap = number_cap or room
+    full = [number for number, count in holding.items() if count >= cap]
+    rows: list[OutboundMessage] = []
+    for urgent in (True, False):
+        category = OutboundMessage.category.in_(URGENT) if urgent else OutboundMessage.category.not_in(URGENT)
+        rows += session.scalars(
+            select(OutboundMessage)
+            .where(
+                OutboundMessage.status == Status.QUEUED, category, OutboundMessage.send_after <= now,
+                OutboundMessage.from_phone.not_in(full),
+            )
+            .order_by(OutboundMessage.send_after, OutboundMessage.id)
+            .limit(room - len(rows))
+            .with_for_update(skip_locked=True)
+        ).all()
+        if len(rows) >= room:
+            break
+    held = Counter(holding)
+    kept = []
+    for row in rows:
+        if held[row.from_phone] < cap:
+            held[row.from_phone] += 1
+            kept.append(row)
+    return kept
+
+
+def _judge(
+    session: Session, rows: list[OutboundMessage], *, now: datetime, worker_id: str, lease: timedelta,
+    rules: dict[int, courtesy.MerchantRules],
+) -> list[OutboundMessage]:
+    """Settle what must not be sent now; make the rest `worker_id`'s and return them. `rules` (the
+    merchants' courtesy settings) is filled in for the merchants seen."""
+    rules.update(courtesy.merchant_rules(session, {row.merchant_id for row in rows}))
+    opted_out = consent.opted_out_among(session, {(row.merchant_id, row.to_phone) for row in rows})
+    capped = {row.id for row in rows if _counts_toward_cap(row)}  # a retry was counted at its first attempt
+    members = {row.member_id for row in rows if row.id in capped}
+    courtesy.lock_cap_checks(session, members)
+    counts = Counter(courtesy.marketing_counts(session, members, now=now))
+    claimed = []
+    for row in rows:
+        merchant_rules = rules[row.merchant_id]
+        due_at = merchant_rules.due_at(row.category, row.to_phone, now=now)
+        if row.provider_sid:
+            _settle(row, now, status=Status.SENT)  # an earlier worker stored the sid, then died
+        elif (row.merchant_id, row.to_phone) in opted_out:
+            _suppress(row, now)
+        elif due_at > now:
+            _defer(row, due_at)
+        elif row.id in capped and counts[row.member_id] >= merchant_rules.weekly_cap:
+            log.info("message %s to %s skipped: the weekly cap of %d is reached", row.id,
+                     phones.mask(row.to_phone), merchant_rules.weekly_cap)
+            _settle(row, now, status=Status.SKIPPED, skip_reason=courtesy.FREQUENCY_CAP)
+        else:
+            counts[row.member_id] += row.id in capped
+            row.status, row.claimed_by, row.lease_expires_at = Status.SENDING, worker_id, now + lease
+            claimed.append(row)
+    session.flush()
+    return claimed
+
+
+def _claim_of(row: OutboundMessage) -> Claim:
+    return Claim(
+        id=row.id, merchant_id=row.merchant_id, to_phone=row.to_phone, from_phone=row.from_phone, body=row.body,
+        category=row.category, attempts=row.attempts, first_attempt_at=row.first_attempt_at,
+    )
 
 
 def recover_expired_leases(session: Session, *, now: datetime) -> int:
@@ -551,5 +586,5 @@ def _suppress(row: OutboundMessage, now: datetime) -> None:
 
 def _defer(row: OutboundMessage, until: datetime) -> None:
     """Quiet hours at the recipient: back to the queue until the sending window opens."""
-    row.status, row.send_after, row.lease_expires_at = Status.QUEUED, until, None
+    row.status, row.send_after, row.claimed_by, row.lease_expires_at = Status.QUEUED, until, None, None
     row.deferrals += 1

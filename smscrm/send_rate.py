@@ -39,7 +39,8 @@ class Rate:
         return max(1.0, self.per_second * BURST_SECONDS)
 
     def refilled(self, tokens: float, seconds: float) -> float:
-        return min(self.burst, tokens + seconds * self.per_second)
+        """What a bucket holds `seconds` after it held `tokens` (nothing added for a clock gone back)."""
+        return min(self.burst, tokens + max(0.0, seconds) * self.per_second)
 
     def seconds_until(self, tokens: float, target: float) -> float:
         """How long a bucket holding `tokens` takes to hold `target` (capped at the burst)."""
@@ -96,7 +97,7 @@ def take(session: Session, limits: SendLimits, wanted: Mapping[str, int], *, now
     account = limits.account_key
     for number, count in wanted.items():
         key = number_key(number)
-        granted[number] = min(count, math.floor(min(tokens[key], tokens[account]) + EPSILON))
+        granted[number] = max(0, min(count, math.floor(min(tokens[key], tokens[account]) + EPSILON)))
         tokens[key] -= granted[number]
         tokens[account] -= granted[number]
         if granted[number] < count:

@@ -4,29 +4,27 @@ workers on PostgreSQL (every row sent exactly once)."""
 import logging
 import threading
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from smscrm import consent, delivery, members, outbox
+from smscrm import consent, delivery
 from smscrm.db import make_sessionmaker
-from smscrm.models import Category, ConsentAction, ConsentChannel, ConsentEvent, Member, OutboundMessage, Status
+from smscrm.models import ConsentAction, ConsentChannel, ConsentEvent, Member, OutboundMessage, Status
 from smscrm.sms import ConsoleTransport, make_transport
 from tests.conftest import is_postgres
 from tests.fake_twilio import Answer, fake_twilio, twilio_settings  # noqa: F401 (fixtures)
+from tests.outbox_rows import ANN, NOON_IN_LOS_ANGELES, PROMO, queue, row
 
-ANN = "+14155550100"
-BEN = "+14155550101"
-PROMO = "Green Leaf Tea: tasting Friday 6pm. Reply STOP to opt out"
 WORKER = "worker-a"
 
 
 @pytest.fixture
 def now() -> datetime:
     """Noon at the merchant and at its +1 415 members (Los Angeles): inside the sending window."""
-    return datetime(2026, 3, 10, 19, 0, tzinfo=timezone.utc)
+    return NOON_IN_LOS_ANGELES
 
 
 @pytest.fixture
@@ -45,24 +43,6 @@ def transport(request, settings):
 @pytest.fixture
 def twilio(twilio_settings):
     return make_transport(twilio_settings)
-
-
-def queue(session, merchant, now, *, phone=ANN, body=PROMO, **options) -> int:
-    """Queue a marketing text to a member (joined if needed), committed; returns the row id."""
-    member = members.find(session, merchant.id, phone) or members.join(
-        session, merchant, phone, name="", language="en", now=now
-    )
-    message = outbox.queue_text(
-        session, merchant, to_phone=phone, body=body, category=Category.MARKETING, purpose="campaign",
-        now=now, member=member, **options,
-    )
-    session.commit()
-    return message.id
-
-
-def row(session, message_id) -> OutboundMessage:
-    session.expire_all()
-    return session.get(OutboundMessage, message_id)
 
 
 def died_mid_send(session, message_id, now, **values) -> None:
@@ -165,6 +145,13 @@ def test_rate_limited_text_waits_for_retry_after_then_is_sent(session, sessions,
     sent = row(session, message_id)
     assert (sent.status, sent.attempts, sent.error_code, sent.error_message) == (Status.SENT, 2, None, None)
     assert fake_twilio.posts() == 2 and fake_twilio.bodies() == [PROMO]
+
+
+def test_a_retry_after_date_is_honoured(session, sessions, merchant, now, twilio, fake_twilio):
+    message_id = queue(session, merchant, now)
+    fake_twilio.script(Answer(status=503, code=20503, retry_after="Tue, 10 Mar 2026 20:15:00 GMT"))
+    delivery.deliver_due(sessions, twilio, now=now, worker_id=WORKER)
+    assert row(session, message_id).send_after == now + timedelta(minutes=75)  # not the 30 s backoff
 
 
 def test_provider_errors_back_off_exponentially(session, sessions, merchant, now, twilio, fake_twilio):

@@ -69,6 +69,7 @@ def test_a_wrong_auth_token_is_a_permanent_error(twilio_settings, fake_twilio):
         (Answer(status=429, code=20429, retry_after=120), TransientSendError, 20429, 120),
         (Answer(status=500, code=20500), TransientSendError, 20500, None),
         (Answer(status=503, code=20503, retry_after=7), TransientSendError, 20503, 7),
+        (Answer(status=429, code=20429, retry_after="soon"), TransientSendError, 20429, None),
         (Answer(status=400, code=21211, message="Invalid 'To' Phone Number"), PermanentSendError, 21211, None),
         (Answer(status=400, code=21614, message="not a mobile number"), PermanentSendError, 21614, None),
         (Answer(status=400, code=21610, message="unsubscribed recipient"), PermanentSendError, 21610, None),
@@ -82,6 +83,14 @@ def test_twilio_errors_are_classified(twilio_settings, fake_twilio, answer, erro
     assert raised.value.code == code
     assert getattr(raised.value, "retry_after", None) == retry_after
     assert fake_twilio.messages == []
+
+
+def test_a_retry_after_date_becomes_a_moment_in_utc(twilio_settings, fake_twilio):
+    fake_twilio.script(Answer(status=503, code=20503, retry_after="Tue, 10 Mar 2026 20:15:00 GMT"))
+    with pytest.raises(TransientSendError) as raised:
+        send(make_transport(twilio_settings))
+    assert raised.value.retry_at == datetime(2026, 3, 10, 20, 15, tzinfo=timezone.utc)
+    assert raised.value.retry_after is None
 
 
 def test_a_timeout_is_transient_even_when_twilio_took_the_message(twilio_settings, fake_twilio):
