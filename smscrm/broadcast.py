@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, insert, literal, select, update
+from sqlalchemy import and_, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -148,13 +148,13 @@ def start_campaign(session: Session, merchant: Merchant, campaign: Campaign, *, 
     matched, not_joined, opted_out = session.execute(
         select(
             func.count(),
-            func.coalesce(func.sum(case((Member.joined_at.is_(None), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((and_(Member.joined_at.is_not(None), Member.is_opted_out.is_(True)), 1), else_=0)), 0),
+            segments.count_where(Member.joined_at.is_(None)),
+            segments.count_where(and_(Member.joined_at.is_not(None), Member.is_opted_out.is_(True))),
         ).where(condition)
     ).one()
     reachable = matched - not_joined - opted_out
     eligible = and_(condition, segments.REACHABLE)
-    holdout = (reachable * campaign.holdout_pct + 50) // 100
+    holdout = holdout_size(reachable, campaign.holdout_pct)
     if holdout:
         _draw_holdout(session, campaign, eligible, holdout)
     queued = _queue_messages(session, merchant, campaign, eligible, now=now)
@@ -304,17 +304,25 @@ def _check_ready(campaign: Campaign) -> None:
         raise ValidationError("write the text of the campaign first")
 
 
-def sample_members(session: Session, merchant: Merchant, campaign: Campaign, *, now: datetime, limit: int = SAMPLE_SIZE) -> list[Member]:
-    """A few real members the campaign would reach, for the preview; members of each language the
+def sample_members(session: Session, condition, *, languages: tuple[str, ...], limit: int = SAMPLE_SIZE) -> list[Member]:
+    """A few real members an audience would reach, for the preview; members of each language a
     campaign is written in, when it is written in both."""
-    condition = and_(audience(session, merchant, campaign, now=now), segments.REACHABLE)
-    statement = select(Member).where(condition).order_by(Member.id).limit(limit)
-    if not (campaign.text_en and campaign.text_zh):
+    statement = select(Member).where(condition, segments.REACHABLE).order_by(Member.id).limit(limit)
+    if len(languages) < 2:
         return list(session.scalars(statement))
-    by_language = [list(session.scalars(statement.where(Member.language == language))) for language in Language]
+    by_language = [list(session.scalars(statement.where(Member.language == language))) for language in languages]
     mixed = [member for pair in zip(*by_language) for member in pair]
     rest = [member for members in by_language for member in members[len(mixed) // 2:]]
     return (mixed + rest)[:limit]
+
+
+def written_languages(campaign: Campaign) -> tuple[str, ...]:
+    return tuple(language for language, text in ((Language.EN, campaign.text_en), (Language.ZH, campaign.text_zh)) if text)
+
+
+def holdout_size(reachable: int, holdout_pct: int) -> int:
+    """The holdout's size: the percentage of reachable members, rounded half up."""
+    return (reachable * holdout_pct + 50) // 100
 
 
 def send_test(session: Session, merchant: Merchant, campaign: Campaign, *, to_phone: str, now: datetime,
@@ -324,9 +332,7 @@ def send_test(session: Session, merchant: Merchant, campaign: Campaign, *, to_ph
     phone = phones.normalise(to_phone, merchant.country)
     merchant.test_phone = phone
     queued = []
-    for language, text in ((Language.EN, campaign.text_en), (Language.ZH, campaign.text_zh)):
-        if not text:
-            continue
+    for language in written_languages(campaign):
         body = campaign_texts.fill(
             campaign_texts.template_for(merchant, campaign, language),
             name=member.name if member else None, points=member.points_balance if member else 0,
@@ -337,3 +343,25 @@ def send_test(session: Session, merchant: Merchant, campaign: Campaign, *, to_ph
             purpose=TEST_PURPOSE, now=now,
         ))
     return queued
+
+
+MAX_WEEKLY_CAP = 14
+MAX_PRICE_PER_PART_MILLIS = 1_000_000
+
+
+def update_settings(
+    session: Session, merchant: Merchant, *, window_opens: time, window_closes: time, weekly_cap: int,
+    price_per_part_millis: int, test_phone: str | None,
+) -> None:
+    """Change the merchant's campaign settings (see `smscrm.models.campaign.CampaignSettings`)."""
+    if not window_opens < window_closes:
+        raise ValidationError("the sending window must open before it closes on the same day (for example 09:00 to 20:00)")
+    if not 1 <= weekly_cap <= MAX_WEEKLY_CAP:
+        raise ValidationError(f"the weekly cap is 1 to {MAX_WEEKLY_CAP} texts")
+    if not 0 <= price_per_part_millis <= MAX_PRICE_PER_PART_MILLIS:
+        raise ValidationError("the price per part is 0 to 1000 cents")
+    merchant.sending_window_opens, merchant.sending_window_closes = window_opens, window_closes
+    merchant.weekly_marketing_cap = weekly_cap
+    merchant.price_per_part_millis = price_per_part_millis
+    merchant.test_phone = phones.normalise(test_phone, merchant.country) if test_phone else None
+    session.flush()

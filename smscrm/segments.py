@@ -287,14 +287,26 @@ def _excluded_segment(session: Session, segment: Segment) -> Segment | None:
 class SegmentCount:
     matching: int  # members that match, whatever their consent
     reachable: int  # of them, joined and not opted out: who a campaign would text
+    reachable_chinese: int = 0  # of those, members whose language is Chinese
+
+    @property
+    def reachable_by_language(self) -> dict[str, int]:
+        return {Language.EN: self.reachable - self.reachable_chinese, Language.ZH: self.reachable_chinese}
 
 
 def count(session: Session, condition: ColumnElement[bool]) -> SegmentCount:
-    """Matching and reachable members of a compiled segment, in one statement."""
-    matching, reachable = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((REACHABLE, 1), else_=0)), 0)).select_from(Member).where(condition)
+    """Matching and reachable members of a compiled segment (and the Chinese speakers among the
+    reachable, whose text may differ), in one statement."""
+    chinese = and_(REACHABLE, Member.language == Language.ZH)
+    matching, reachable, reachable_chinese = session.execute(
+        select(func.count(), count_where(REACHABLE), count_where(chinese)).select_from(Member).where(condition)
     ).one()
-    return SegmentCount(matching=matching, reachable=reachable)
+    return SegmentCount(matching=matching, reachable=reachable, reachable_chinese=reachable_chinese)
+
+
+def count_where(condition: ColumnElement[bool]):
+    """An aggregate: how many rows meet `condition` (0, not NULL, when there are none)."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def save_segment(

@@ -191,27 +191,28 @@ def test_pause_holds_queued_texts_resume_releases_them_cancel_drops_them(session
     campaign = make_campaign(session, merchant, now)
     broadcast.start_campaign(session, merchant, campaign, now=now)
     session.commit()
-    claimed = delivery.claim_due(session, now=now, worker_id="w1", batch_size=2, lease=timedelta(minutes=5))
+    daytime = now + timedelta(hours=3)  # 11:00 in San Francisco, where the members' numbers are: no quiet hours
+    claimed = delivery.claim_due(session, now=daytime, worker_id="w1", batch_size=2, lease=timedelta(minutes=5))
     session.commit()
     assert len(claimed) == 2
 
     assert broadcast.pause_campaign(session, campaign, now=now) == 4
     session.commit()
     assert campaign.status == CampaignStatus.PAUSED
-    assert delivery.claim_due(session, now=now, worker_id="w2", batch_size=10, lease=timedelta(minutes=5)) == []
+    assert delivery.claim_due(session, now=daytime, worker_id="w2", batch_size=10, lease=timedelta(minutes=5)) == []
     assert sorted(row.status for row in outbox(session, campaign)) == ["held"] * 4 + ["sending"] * 2
 
     assert broadcast.resume_campaign(session, campaign, now=now) == 4
     session.commit()
     assert campaign.status == CampaignStatus.SENDING
-    assert len(delivery.claim_due(session, now=now, worker_id="w2", batch_size=1, lease=timedelta(minutes=5))) == 1
+    assert len(delivery.claim_due(session, now=daytime, worker_id="w2", batch_size=1, lease=timedelta(minutes=5))) == 1
     session.commit()
 
     assert broadcast.cancel_campaign(session, campaign, now=now) == 3
     session.commit()
     assert campaign.status == CampaignStatus.CANCELLED and campaign.cancelled_at == now
     assert sorted(row.status for row in outbox(session, campaign)) == ["cancelled"] * 3 + ["sending"] * 3
-    assert delivery.claim_due(session, now=now, worker_id="w3", batch_size=10, lease=timedelta(minutes=5)) == []
+    assert delivery.claim_due(session, now=daytime, worker_id="w3", batch_size=10, lease=timedelta(minutes=5)) == []
     with pytest.raises(Conflict):
         broadcast.resume_campaign(session, campaign, now=now)
 
@@ -279,8 +280,13 @@ def test_the_preview_uses_real_members_of_each_language(session, merchant, now):
     both = make_campaign(session, merchant, now, text_en="Hi", text_zh="您好")
     english = make_campaign(session, merchant, now, text_en="Hi")
 
-    assert [m.name for m in broadcast.sample_members(session, merchant, both, now=now, limit=3)] == ["en0", "zh0", "en1"]
-    assert [m.name for m in broadcast.sample_members(session, merchant, english, now=now, limit=3)] == ["en0", "en1", "en2"]
+    def sample(campaign):
+        condition = broadcast.audience(session, merchant, campaign, now=now)
+        found = broadcast.sample_members(session, condition, languages=broadcast.written_languages(campaign), limit=3)
+        return [member.name for member in found]
+
+    assert sample(both) == ["en0", "zh0", "en1"]
+    assert sample(english) == ["en0", "en1", "en2"]
 
 
 def test_a_test_text_goes_to_the_merchants_phone_in_each_language(session, merchant, now):

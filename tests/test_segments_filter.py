@@ -171,7 +171,8 @@ def test_count_gives_matching_and_reachable_in_one_statement(session, merchant, 
     with statements_run(engine) as statements:
         result = segments.count(session, condition)
     # matching: ann bo cy di ed gus hal; fay (0 points) does not. gus has not joined: not reachable.
-    assert (result.matching, result.reachable) == (7, 6)
+    assert (result.matching, result.reachable, result.reachable_chinese) == (7, 6, 2)  # bo and ed speak Chinese
+    assert result.reachable_by_language == {"en": 4, "zh": 2}
     assert len(statements) == 1
 
 
