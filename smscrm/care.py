@@ -1,8 +1,8 @@
 """Care rules: which care texts are due at `now`, queued exactly once, in set-based SQL.
 
 Every rule kind names its occurrences — a birthday in a year, a holiday on its day, a purchase,
-a win-back day — and each text is an outbox row whose `dedupe_key` is
-`care:<kind>:<member id>:<occurrence>`, unique per merchant: however often the evaluation runs,
+a win-back day — and each text is an outbox row whose `dedupe_key` is `text_key`:
+`care:<kind>:<member id>:<occurrence>`, unique per merchant. However often the evaluation runs,
 and however many run at once, a member gets an occurrence once (INSERT … SELECT … ON CONFLICT
 DO NOTHING). Bonus points use the same key in the ledger, so text and bonus go together.
 
@@ -59,6 +59,11 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 def purpose_of(kind: str) -> str:
     """The outbox `purpose` of a care kind's texts."""
     return f"care_{kind}"
+
+
+def text_key(kind: str, member_id: int | str, occurrence: str) -> str:
+    """The outbox `dedupe_key` of one care text (also the key of its bonus entry or its holdout)."""
+    return f"care:{kind}:{member_id}:{occurrence}"
 
 
 def evaluate(session: Session, *, now: datetime) -> dict[str, int]:
@@ -303,7 +308,8 @@ class _Evaluation:
         Returns how many were queued, or (with `returning`) their member ids. With a holdout, the
         members drawn (deterministically per occurrence, so concurrent runs agree) are recorded instead.
         """
-        key = literal(f"care:{self.rule.kind}:").concat(cast(Member.id, String)).concat(":").concat(occurrence)
+        prefix = text_key(self.rule.kind, "", "").removesuffix(":")  # care:<kind>:
+        key = literal(prefix).concat(cast(Member.id, String)).concat(":").concat(occurrence)
         if self.rule.holdout_pct and holdout_salt is not None:
             drawn = (cast(Member.id, BigInteger) * HOLDOUT_SPREAD + holdout_salt) % 100 < self.rule.holdout_pct
             self._hold_out(members.where(drawn), key)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smscrm import consent, members, outbox, phones, points, referrals, rewards, texts
+from smscrm import consent, inbox, members, outbox, phones, points, referrals, rewards, surveys, texts
 from smscrm.errors import InvalidPhone, NotFound
 from smscrm.merchants import merchant_for_number
 from smscrm.models import (
@@ -54,6 +54,7 @@ CHINESE_KEYWORDS = tuple(k for k in FIRST_WORD_KEYWORDS if not k.isascii())
 _TRAILING_PUNCTUATION = ".,!?;:。，！？；：~…"
 _BIRTHDAY = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_RATING = re.compile(r"^([1-5])\s*(?:分|星|/\s*5|STARS?)?$")  # 4, 4分, 4/5, 4 stars: a rating, if one is asked for
 MAX_BODY_CHARS = 1600
 
 
@@ -85,6 +86,9 @@ def parse(body: str) -> Command:
     if word in FIRST_WORD_KEYWORDS:
         intent, language = FIRST_WORD_KEYWORDS[word]
         return Command(intent, _argument(rest), language, word)
+    rating = _RATING.match(whole)
+    if rating:
+        return Command(Intent.RATING, rating.group(1), Language.ZH if _CJK.search(text) else None)
     return Command(Intent.FEEDBACK, text, Language.ZH if _CJK.search(text) else None)
 
 
@@ -155,6 +159,8 @@ def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
     conversation = _Conversation(session, merchant, phone, member, command, record, now)
     reply_key, values = conversation.respond()
     record.member_id = conversation.member.id if conversation.member else None
+    if record.intent == Intent.FEEDBACK:
+        inbox.file_message(session, merchant, phone=phone, member=conversation.member, message=record, now=now)
     if reply_key is None:
         session.flush()
         return Reply(None)
@@ -218,6 +224,11 @@ class _Conversation:
             return ("opted_in", {}) if self._is_member else self._join_hint()
         if intent is Intent.HELP:
             return "help", {}
+        if intent is Intent.RATING:
+            rated = self._rating()
+            if rated is not None:
+                return rated
+            intent = self.record.intent = Intent.FEEDBACK  # no question is waiting for it: just a message
         if not self._is_member:
             return self._join_hint()
         if intent is Intent.BALANCE:
@@ -279,6 +290,17 @@ class _Conversation:
         if topic is None:
             return "interest_invalid", {}
         return "interest_saved", {"topic": topic}
+
+    def _rating(self) -> tuple[str, dict] | None:
+        """The answer to the after-visit question, stored as the visit's rating; None when none is pending."""
+        survey = surveys.pending_survey(self.session, self.member, now=self.now) if self._is_member else None
+        if survey is None:
+            return None
+        is_low = surveys.record_rating(
+            self.session, self.merchant, self.member, survey, int(self.command.argument), message=self.record,
+            now=self.now,
+        )
+        return ("rating_sorry" if is_low else "rating_thanks"), {}
 
     def _feedback(self) -> tuple[str | None, dict]:
         """Kept in the inbox; at most one automatic acknowledgement a day, so a chat is not answered by a bot."""

@@ -22,6 +22,7 @@ class Intent(StrEnum):
     INTEREST = "interest"
     REDEEM = "redeem"
     REFER = "refer"
+    RATING = "rating"  # a bare 1-5: the answer to the after-visit question, if one is pending
     FEEDBACK = "feedback"
 
 

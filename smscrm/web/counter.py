@@ -1,0 +1,309 @@
+"""The counter: record a purchase, redeem a reward for a member who is there, confirm a code a shopper shows.
+
+What was recorded or redeemed is shown on its own page (post/redirect/get), so reloading never
+repeats it. The purchase and redemption forms carry a random key in a hidden field: the same form
+sent twice (a double tap, a retried request) records one purchase, one redemption.
+"""
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, SelectField, StringField, TelField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from smscrm import counter, members, phones, points, rewards, statements
+from smscrm.db import utcnow
+from smscrm.errors import (
+    Conflict,
+    InsufficientPoints,
+    InvalidPhone,
+    RedemptionCodeExpired,
+    RedemptionCodeInvalid,
+    RedemptionCodeUsed,
+    RewardUnavailable,
+)
+from smscrm.models import Member, Merchant, Reward
+from smscrm.request_db import db_session
+from smscrm.web.auth import protected_blueprint
+from smscrm.web.formatting import local_datetime
+from smscrm.web.fields import AmountField
+from smscrm.web.rows import MAX_ROW_ID, ROW_ID, row_id
+
+blueprint = protected_blueprint("counter", __name__, url_prefix="/counter")
+
+FORM_KEY = r"^[A-Za-z0-9_-]{16,80}$"
+STALE_FORM = "This form is out of date. It has been refreshed: check the details and press the button again."
+NOT_A_PHONE = (
+    "That is not a phone number. Type the number the way the shopper says it, "
+    "or with + and the country code, like +44 7700 900123."
+)
+MAX_CODE_CHARS = 20  # a 6-character code with room for the spaces or dashes a shopper reads it out with
+
+
+def new_form_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def form_key() -> HiddenField:
+    """The hidden field with the random key that makes sending the same form twice count once."""
+    return HiddenField(validators=[DataRequired(STALE_FORM), Regexp(FORM_KEY, message=STALE_FORM)])
+
+
+class PhoneForm(FlaskForm):
+    """A form with the shopper's phone, read as a local number of the merchant's country or with +."""
+
+    phone = TelField("Shopper's phone", validators=[Length(max=40, message=NOT_A_PHONE)],
+                     render_kw={"autocomplete": "off"})
+    is_phone_required = True
+
+    def __init__(self, merchant: Merchant, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.merchant = merchant
+        self.e164: str | None = None
+
+    def validate_phone(self, field):
+        if not field.data:
+            if self.is_phone_required:
+                raise ValidationError("Enter the shopper's phone number.")
+            return
+        try:
+            self.e164 = phones.normalise(field.data, self.merchant.country)
+        except InvalidPhone:
+            raise ValidationError(NOT_A_PHONE) from None
+
+
+class PurchaseForm(PhoneForm):
+    amount = AmountField("Amount paid", [DataRequired("Enter the amount paid, like 12.50.")],
+                         maximum=points.MAX_AMOUNT_MINOR, render_kw={"autocomplete": "off"})
+    reference = StringField(
+        "Receipt number (optional)",
+        [Optional(), Length(max=points.MAX_REFERENCE_CHARS,
+                            message=f"A receipt number is at most {points.MAX_REFERENCE_CHARS} characters.")],
+        render_kw={"autocomplete": "off"},
+    )
+    key = form_key()
+
+
+@blueprint.route("", methods=["GET", "POST"])
+def purchase():
+    merchant = current_user.merchant
+    form, error = PurchaseForm(merchant), None
+    if form.validate_on_submit():
+        session = db_session()
+        try:
+            result = points.record_purchase(
+                session, merchant, phone=form.e164, amount_minor=form.amount.data, now=utcnow(),
+                reference=form.reference.data, idempotency_key=form.key.data, channel="web",
+            )
+        except Conflict:
+            session.rollback()
+            error = (
+                f"Receipt {form.reference.data.strip()} is already recorded with a different phone or amount. "
+                "Check the receipt number, or leave it empty."
+                if form.reference.data and form.reference.data.strip()
+                else "This form was already sent with a different phone or amount. "
+                "Check the details and press Record again."
+            )
+            form.key.data = new_form_key()
+        else:
+            session.commit()
+            if result.is_replay and result.purchase.idempotency_key != form.key.data:
+                recorded = local_datetime(result.purchase.created_at, merchant.timezone)
+                flash(f"This receipt was already recorded on {recorded}; no new points were given.", "info")
+            return redirect(url_for(".purchase_done", purchase_id=result.purchase.id))
+    elif form.key.errors:
+        error, form.key.errors = STALE_FORM, []
+        form.key.data = new_form_key()
+    if not form.key.data:
+        form.key.data = new_form_key()
+    return render_template("counter/purchase.html", form=form, error=error)
+
+
+@blueprint.get(f"/purchases/<{ROW_ID}:purchase_id>")
+def purchase_done(purchase_id: int):
+    outcome = counter.purchase_outcome(db_session(), current_user.merchant_id, purchase_id)
+    if outcome is None:
+        abort(404)
+    return render_template("counter/purchase_done.html", outcome=outcome)
+
+
+class RedeemForm(PhoneForm):
+    """Step one: who (by phone, or the member whose page staff came from) and which reward."""
+
+    member = HiddenField()
+    reward = SelectField("Reward", validate_choice=False)
+    is_phone_required = False  # when staff came from the member's page; else `_member_with_phone` asks for it
+
+    def __init__(self, merchant: Merchant, catalog: list[Reward], *args, **kwargs):
+        super().__init__(merchant, *args, **kwargs)
+        self.catalog = {str(reward.id): reward for reward in catalog}
+        self.reward.choices = [("", "Pick a reward…")] + [
+            (key, _reward_label(reward), {"disabled": True} if reward.stock == 0 else {})
+            for key, reward in self.catalog.items()
+        ]
+        self.chosen: Reward | None = None
+
+    def validate_reward(self, field):
+        self.chosen = self.catalog.get(field.data or "")
+        if self.chosen is None:
+            raise ValidationError("Pick a reward from the list.")
+        if self.chosen.stock == 0:
+            raise ValidationError(f"{self.chosen.name} is out of stock.")
+
+
+def _reward_label(reward: Reward) -> str:
+    stock = " — out of stock" if reward.stock == 0 else (f" — {reward.stock} left" if reward.stock else "")
+    return f"{reward.name} ({reward.points_cost} points){stock}"
+
+
+class ConfirmRedemptionForm(FlaskForm):
+    """Step two: the member and reward staff saw on the review, and the key."""
+
+    member = IntegerField(validators=[DataRequired(), NumberRange(1, MAX_ROW_ID)])
+    reward = IntegerField(validators=[DataRequired(), NumberRange(1, MAX_ROW_ID)])
+    key = form_key()
+
+
+@blueprint.route("/redeem", methods=["GET", "POST"])
+def redeem():
+    merchant, session = current_user.merchant, db_session()
+    form, error = RedeemForm(merchant, rewards.list_rewards(session, merchant, active_only=True)), None
+    if request.method == "GET":
+        form.member.data = request.args.get("member")
+    member = _chosen_member(form)
+    if form.validate_on_submit():
+        member = member or _member_with_phone(form)
+        error = _why_not(member, form.chosen) if member is not None else None
+        if member is not None and error is None:
+            confirm = ConfirmRedemptionForm(member=member.id, reward=form.chosen.id, key=new_form_key())
+            return render_template("counter/redeem_review.html", member=member, reward=form.chosen, form=confirm)
+    return render_template("counter/redeem.html", form=form, member=member, error=error)
+
+
+def _chosen_member(form: RedeemForm) -> Member | None:
+    """The member staff came from (their page's Redeem button), else None: the phone says who."""
+    if not form.member.data:
+        return None
+    member_id = row_id(form.member.data)
+    member = statements.find_member(db_session(), current_user.merchant_id, member_id) if member_id else None
+    if member is None:
+        abort(404)
+    return member
+
+
+def _member_with_phone(form: RedeemForm) -> Member | None:
+    if not form.e164:
+        form.phone.errors.append("Enter the shopper's phone number.")
+        return None
+    member = members.find(db_session(), current_user.merchant_id, form.e164)
+    if member is None:
+        form.phone.errors.append(
+            f"No member has this number. Check it with the shopper; they can join by texting JOIN to {_our_number()}."
+        )
+    return member
+
+
+def _why_not(member: Member, reward: Reward) -> str | None:
+    """What would make the redemption fail, said at once (the domain checks again when it is confirmed)."""
+    who = _who(member)
+    if not member.is_joined:
+        return f"{who} has not joined yet, so there are no points to spend. They join by texting JOIN to {_our_number()}."
+    if member.points_balance < reward.points_cost:
+        return f"{who} has {member.points_balance} points; {reward.name} needs {reward.points_cost}."
+    return None
+
+
+def _who(member: Member) -> str:
+    return member.name or phones.mask_for_staff(member.phone)
+
+
+def _our_number() -> str:
+    numbers = current_user.merchant.numbers
+    return numbers[0].number if numbers else "your number"
+
+
+@blueprint.post("/redeem/confirm")
+def confirm_redemption():
+    merchant, session = current_user.merchant, db_session()
+    form = ConfirmRedemptionForm()
+    if not form.validate():
+        flash(STALE_FORM, "error")
+        return redirect(url_for(".redeem"))
+    member = statements.find_member(session, merchant.id, form.member.data)
+    if member is None:
+        abort(404)
+    reward = rewards.get_reward(session, merchant, form.reward.data)  # NotFound: another merchant's → 404
+    try:
+        redemption = points.redeem_at_counter(
+            session, merchant, member, reward, now=utcnow(), idempotency_key=form.key.data
+        )
+    except (InsufficientPoints, RewardUnavailable, Conflict) as refused:
+        session.rollback()
+        flash(_refusal(refused, member, reward), "error")
+        return redirect(url_for(".redeem", member=member.id))
+    session.commit()
+    return redirect(url_for(".redemption_done", redemption_id=redemption.id))
+
+
+def _refusal(refused: Conflict, member: Member, reward: Reward) -> str:
+    if isinstance(refused, InsufficientPoints):
+        return f"Not redeemed: {_why_not(member, reward) or refused.message}"
+    if isinstance(refused, RewardUnavailable):
+        state = "switched off" if not reward.is_active else "out of stock"
+        return f"Not redeemed: {reward.name} is {state}."
+    return "Not redeemed: this form was already used for another redemption. Pick the reward again."
+
+
+@blueprint.get(f"/redemptions/<{ROW_ID}:redemption_id>")
+def redemption_done(redemption_id: int):
+    outcome = counter.redemption_outcome(db_session(), current_user.merchant_id, redemption_id)
+    if outcome is None:
+        abort(404)
+    return render_template("counter/redemption_done.html", outcome=outcome)
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code the shopper shows",
+        [DataRequired("Enter the code from the shopper's text."),
+         Length(max=MAX_CODE_CHARS, message="That is too long for a code: codes have 6 letters and digits.")],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+    )
+
+
+@blueprint.route("/code", methods=["GET", "POST"])
+def confirm_code():
+    merchant, session = current_user.merchant, db_session()
+    form, error, used = CodeForm(), None, None
+    if form.validate_on_submit():
+        try:
+            redemption = points.confirm_redemption(session, merchant, form.code.data, now=utcnow())
+        except RedemptionCodeInvalid:
+            session.rollback()
+            form.code.errors.append(
+                "There is no such code at this shop. Check it with the shopper: "
+                "codes have 6 letters and digits, without 0, 1, I or O."
+            )
+        except RedemptionCodeUsed:
+            session.rollback()
+            used = counter.redemption_for_code(session, merchant.id, form.code.data)
+            error = (
+                f"Code {used.code} was already used on {local_datetime(used.confirmed_at, merchant.timezone)} "
+                f"for {used.reward.name}. Do not hand it over again."
+            )
+        except RedemptionCodeExpired:
+            session.commit()  # the points of the expired code go back to the member now
+            expired = counter.redemption_for_code(session, merchant.id, form.code.data)
+            error = (
+                f"Code {expired.code} expired on {local_datetime(expired.expires_at, merchant.timezone)}. "
+                f"Its {expired.points_cost} points are back on the member's balance; "
+                "they can text REDEEM again for a new code."
+            )
+        else:
+            session.commit()
+            flash(f"Code {redemption.code} confirmed: hand over the reward.", "info")
+            return redirect(url_for(".redemption_done", redemption_id=redemption.id))
+    return render_template("counter/code.html", form=form, error=error, used=used)

@@ -1,0 +1,44 @@
+"""Form fields whose value is a number, with one clear message when what was typed is not one."""
+from __future__ import annotations
+
+from wtforms import IntegerField, StringField
+from wtforms.validators import StopValidation
+from wtforms.widgets import TextInput
+
+from smscrm.web.money import minor_units, money
+
+
+class _StopsOnUnreadable:
+    """Validators after an unreadable value would only add a second, vaguer message."""
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
+
+
+class WholeNumberField(_StopsOnUnreadable, IntegerField):
+    """A whole number typed in a text box; `message` says what to type instead of something else."""
+
+    widget = TextInput()  # not type=number: no spinner, no scroll wheel changing a setting by accident
+
+    def __init__(self, label=None, validators=None, *, message: str, **kwargs):
+        super().__init__(label, validators, invalid_value_message=message, **kwargs)
+
+
+class AmountField(_StopsOnUnreadable, StringField):
+    """A text box for an amount of money; `data` is the amount in minor units, or None when left empty."""
+
+    def __init__(self, label=None, validators=None, *, maximum: int, **kwargs):
+        kwargs.setdefault("render_kw", {}).setdefault("inputmode", "decimal")
+        super().__init__(label, validators, **kwargs)
+        self.maximum = maximum
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if valuelist and valuelist[0].strip():
+            self.data = minor_units(valuelist[0], maximum=self.maximum)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else money(self.data).replace(",", "")

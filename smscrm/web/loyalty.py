@@ -1,0 +1,88 @@
+"""The merchant's loyalty settings: how points are earned, the bonuses, expiry, redemption codes, receipts,
+and the thresholds of the value classes. Staff can read them; the owner changes them."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+
+from smscrm import points
+from smscrm.errors import ValidationError
+from smscrm.request_db import db_session
+from smscrm.web.auth import protected_blueprint
+from smscrm.web.fields import AmountField, WholeNumberField
+from smscrm.web.roles import OWNER_ONLY, is_owner
+
+blueprint = protected_blueprint("loyalty", __name__, url_prefix="/loyalty")
+EXAMPLE_PURCHASE_MINOR = 2500
+
+# the domain's limits for each setting (smscrm.points checks them again when the settings change)
+LIMITS = points._SETTING_LIMITS
+
+
+def _setting(label: str, name: str, *, is_optional: bool = False, description: str = "") -> WholeNumberField:
+    low, high = LIMITS[name]
+    message = f"Type a whole number from {low} to {high:,}{', or leave it empty' if is_optional else ''}."
+    first = Optional() if is_optional else InputRequired(message)
+    return WholeNumberField(label, [first, NumberRange(low, high, message=message)], message=message,
+                            description=description, render_kw={"inputmode": "numeric"})
+
+
+class LoyaltyForm(FlaskForm):
+    points_per_unit = _setting("Points", "points_per_unit")
+    earn_unit_minor = AmountField(
+        "for every (amount spent)", [DataRequired("Type an amount, like 1.00.")], maximum=LIMITS["earn_unit_minor"][1]
+    )
+    has_receipt_texts = BooleanField("Text members their new balance after each purchase")
+    multiplier_a_pct = _setting("Class A earns (%)", "multiplier_a_pct", description="100 is the normal rate, 150 is half as much again")
+    multiplier_b_pct = _setting("Class B earns (%)", "multiplier_b_pct")
+    multiplier_c_pct = _setting("Class C earns (%)", "multiplier_c_pct")
+    class_a_revenue_pct = _setting(
+        "Class A brings (% of revenue)", "class_a_revenue_pct",
+        description="The top spenders who together bring this share of the last 12 months' revenue…",
+    )
+    class_a_max_members_pct = _setting("…but at most (% of members)", "class_a_max_members_pct")
+    class_b_members_pct = _setting("Class B is the next (% of members)", "class_b_members_pct")
+    welcome_bonus = _setting("Welcome bonus (points)", "welcome_bonus", description="When someone joins")
+    birthday_bonus = _setting("Birthday bonus (points)", "birthday_bonus")
+    referral_bonus = _setting(
+        "Referral bonus (points)", "referral_bonus",
+        description="To both, when a friend a member brought joins and buys",
+    )
+    points_expiry_months = _setting(
+        "Points expire after (months)", "points_expiry_months", is_optional=True,
+        description="Empty: points never expire. Oldest points expire first.",
+    )
+    redemption_code_days = _setting(
+        "Redemption codes are valid for (days)", "redemption_code_days",
+        description="A member who texts REDEEM gets a code; unused, its points come back",
+    )
+
+
+SETTINGS = (*LIMITS, "has_receipt_texts")  # the form has a field for each
+
+
+@blueprint.route("", methods=["GET", "POST"])
+def settings():
+    merchant, error = current_user.merchant, None
+    if request.method == "POST" and not is_owner():
+        abort(403, OWNER_ONLY)
+    form = LoyaltyForm(obj=merchant)
+    if form.validate_on_submit():
+        try:
+            points.update_settings(merchant, **{name: form[name].data for name in SETTINGS})
+        except ValidationError as refused:
+            error = refused.message[:1].upper() + refused.message[1:] + "."
+        else:
+            db_session().commit()
+            flash("The loyalty settings are saved.", "info")
+            return redirect(url_for(".settings"))
+    example = {
+        value_class: points.points_for(merchant, EXAMPLE_PURCHASE_MINOR, value_class) for value_class in ("A", "B", "C")
+    }
+    return render_template(
+        "loyalty/settings.html", form=form, error=error, can_edit=is_owner(), example=example,
+        example_amount=EXAMPLE_PURCHASE_MINOR,
+    )
