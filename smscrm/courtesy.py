@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -45,6 +46,7 @@ class SendingWindow:
         return datetime.combine(day, self.opens, tzinfo=zone).astimezone(now.tzinfo)
 
 
+@lru_cache(maxsize=65536)  # the worker asks for every text it sends
 def recipient_timezone(phone: str, fallback: str) -> str:
     """The number's own timezone when its region has one, else the merchant's."""
     return phones.timezone_of(phone) or fallback

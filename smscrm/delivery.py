@@ -21,19 +21,22 @@ before its worker died or timed out is not sent twice.
 from __future__ import annotations
 
 import logging
+import math
+import sys
 import threading
+import time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from smscrm import consent, courtesy, phones, send_rate
 from smscrm.config import Settings
 from smscrm.db import utcnow
-from smscrm.models import Category, OutboundMessage, Status
+from smscrm.models import Category, EarlyStatusReport, OutboundMessage, Status
 from smscrm.provider_status import UNSUBSCRIBED, apply_early_reports, opt_out_unsubscribed, record_status
 from smscrm.send_rate import SendLimits
 from smscrm.sms import PermanentSendError, SendError, TransientSendError, Transport
@@ -50,8 +53,11 @@ RETRY_CAP = timedelta(hours=1)
 LEASE = timedelta(seconds=30)  # a dead worker's rows wait at most this long
 RENEW_EVERY = timedelta(seconds=10)
 MAINTAIN_EVERY = timedelta(seconds=5)
+RECHECK_AFTER = timedelta(seconds=1)  # a text held longer is checked for an opt-out again before the call
 HOLD_SECONDS = 2.0  # texts of one sender number held beyond what it can send in this time stay queued
 DEFAULT_CONCURRENCY = 8
+SWITCH_INTERVAL = 0.0005
+STEP_SECONDS = 0.05  # a running worker steps at most 20 times a second
 URGENT = (Category.REPLY, Category.TRANSACTIONAL)  # claimed before marketing and care
 
 
@@ -67,7 +73,9 @@ class Claim:
     category: str
     attempts: int  # attempts before this one
     first_attempt_at: datetime | None
+    claimed_at: datetime
     dispatched_at: datetime | None = None
+    waited_behind_another: bool = False  # an earlier text to the recipient went first (it may have opted out)
 
     @property
     def recipient(self) -> tuple[int, str]:
@@ -101,10 +109,14 @@ def run_worker(
     """Deliver until `stop` is set; then finish the calls in flight and give back unsent rows.
     A failed step (database away, …) is logged and tried again after a pause."""
     log.info("delivery worker %s started with the %s transport", worker_id, transport.name)
+    # The loop's many short database round trips each wait for the GIL behind the sending threads;
+    # a shorter switch interval than the default 5 ms keeps those waits short.
+    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
     with Courier(sessionmaker, transport, worker_id=worker_id, batch_size=batch_size, limits=limits,
                  concurrency=concurrency, poll_seconds=poll_seconds) as courier:
         try:
             while not stop.is_set():
+                started = time.monotonic()
                 try:
                     courier.step(clock())
                     pause = courier.seconds_to_wait(clock())
@@ -112,6 +124,7 @@ def run_worker(
                     log.exception("delivery worker %s: the pass failed; trying again in %ss", worker_id, poll_seconds)
                     pause = poll_seconds
                 courier.wait(pause, stop)
+                stop.wait(STEP_SECONDS - (time.monotonic() - started))  # outcomes and tokens come in groups
         finally:  # stopped, or interrupted (Ctrl-C): finish what is in flight, give the rest back
             try:
                 courier.finish(clock)
@@ -121,9 +134,12 @@ def run_worker(
 
 
 def worker_options(settings: Settings) -> dict:
-    """`run_worker`'s keyword arguments that come from the settings: the send-rate limits and how
-    many provider calls to keep in flight."""
-    return {"limits": SendLimits.from_settings(settings), "concurrency": settings.send_concurrency}
+    """`run_worker`'s keyword arguments that come from the settings: the send-rate limits, how many
+    provider calls to keep in flight, and claims of about a second's worth of texts."""
+    return {
+        "limits": SendLimits.from_settings(settings), "concurrency": settings.send_concurrency,
+        "batch_size": max(50, math.ceil(settings.send_rate)),
+    }
 
 
 def deliver_due(
@@ -174,6 +190,7 @@ class Courier:
         self.rules: dict[int, courtesy.MerchantRules] = {}
         self.next_claim_at = self.next_renewal_at = self.next_maintenance_at = None
         self.tokens_at: datetime | None = None  # when the rate limits next let held texts go
+        self._tokens_at: datetime | None = None  # the same, once the tokens taken are committed
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"send-{worker_id}")
 
     def __enter__(self) -> "Courier":
@@ -255,7 +272,7 @@ class Courier:
             claimed = _judge(session, rows, now=now, worker_id=self.worker_id, lease=LEASE, rules=self.rules)
             session.commit()
         settled = len(rows) - len(claimed)
-        claims = [_claim_of(row) for row in claimed]
+        claims = [_claim_of(row, now) for row in claimed]
         urgent = [claim for claim in claims if claim.category in URGENT]
         self.pending = urgent + self.pending + [claim for claim in claims if claim.category not in URGENT]
         self.next_claim_at = now if len(rows) == room else now + self.poll
@@ -267,13 +284,16 @@ class Courier:
         ready = self._ready()[: self.concurrency - len(self.in_flight)]
         if not ready:
             return 0
-        chosen = self._within_limits(ready, now)
-        if not chosen:
-            return 0
-        with self.sessionmaker() as session:
+        with self.sessionmaker() as session:  # tokens, checks and attempts: one transaction
+            chosen = self._within_limits(session, ready, now)
+            if not chosen:
+                session.commit()
+                return 0
             settled, sendable = self._recheck(session, chosen, now)
             _mark_attempts(session, [claim for claim in sendable if not claim.is_last_check], now=now)
             session.commit()
+        if self.limits:
+            self.tokens_at = self._tokens_at
         chosen_ids = {claim.id for claim in chosen}
         self.pending = [claim for claim in self.pending if claim.id not in chosen_ids]
         for claim in sendable:
@@ -288,10 +308,13 @@ class Courier:
             del self.in_flight[future]
         if not self.finished:
             return 0
+        sent = [outcome for outcome in self.finished if outcome.sid]
         with self.sessionmaker() as session:
             for outcome in self.finished:
-                _record(session, outcome, self.worker_id, now=now)
-            apply_early_reports(session, now=now, sids=[outcome.sid for outcome in self.finished if outcome.sid])
+                if not outcome.sid:
+                    _record_failure(session, outcome, self.worker_id, now=now)
+            if _store_sids(session, sent, now=now):
+                apply_early_reports(session, now=now, sids=[outcome.sid for outcome in sent])
             session.commit()
         recorded, self.finished = len(self.finished), []
         return recorded
@@ -322,19 +345,20 @@ class Courier:
         busy.update(outcome.claim.recipient for outcome in self.finished)
         ready = []
         for claim in self.pending:
-            if claim.recipient not in busy:
+            if claim.recipient in busy:
+                claim.waited_behind_another = True
+            else:
                 ready.append(claim)
             busy.add(claim.recipient)
         return ready
 
-    def _within_limits(self, ready: list[Claim], now: datetime) -> list[Claim]:
-        """The ready texts the send-rate buckets let go now, in order."""
+    def _within_limits(self, session: Session, ready: list[Claim], now: datetime) -> list[Claim]:
+        """The ready texts the send-rate buckets let go now, in order (the tokens are taken when the
+        caller commits)."""
         if self.limits is None:
             return ready
-        with self.sessionmaker() as session:
-            grant = send_rate.take(session, self.limits, Counter(claim.from_phone for claim in ready), now=now)
-            session.commit()
-        self.tokens_at = now + timedelta(seconds=grant.wait_seconds) if grant.wait_seconds else None
+        grant = send_rate.take(session, self.limits, Counter(claim.from_phone for claim in ready), now=now)
+        self._tokens_at = now + timedelta(seconds=grant.wait_seconds) if grant.wait_seconds else None
         allowance = Counter(grant.granted)
         chosen = []
         for claim in ready:
@@ -344,8 +368,13 @@ class Courier:
         return chosen
 
     def _recheck(self, session: Session, claims: list[Claim], now: datetime) -> tuple[int, list[Claim]]:
-        """The opt-out and the sending window once more, right before the call."""
-        opted_out = consent.opted_out_among(session, {claim.recipient for claim in claims})
+        """The sending window once more, right before the call, and the opt-out for texts held
+        longer than a moment since they were claimed or sent after another to the same phone."""
+        held = {
+            claim.recipient for claim in claims
+            if claim.waited_behind_another or now - claim.claimed_at >= RECHECK_AFTER
+        }
+        opted_out = consent.opted_out_among(session, held)
         settled, sendable = 0, []
         for claim in claims:
             due_at = self.rules[claim.merchant_id].due_at(claim.category, claim.to_phone, now=now)
@@ -466,10 +495,10 @@ def _judge(
     return claimed
 
 
-def _claim_of(row: OutboundMessage) -> Claim:
+def _claim_of(row: OutboundMessage, now: datetime) -> Claim:
     return Claim(
         id=row.id, merchant_id=row.merchant_id, to_phone=row.to_phone, from_phone=row.from_phone, body=row.body,
-        category=row.category, attempts=row.attempts, first_attempt_at=row.first_attempt_at,
+        category=row.category, attempts=row.attempts, first_attempt_at=row.first_attempt_at, claimed_at=now,
     )
 
 
@@ -519,38 +548,52 @@ def _mark_attempts(session: Session, claims: list[Claim], *, now: datetime) -> N
         claim.first_attempt_at = claim.first_attempt_at or now
 
 
-def _record(session: Session, outcome: Outcome, worker_id: str, *, now: datetime) -> None:
+def _record_failure(session: Session, outcome: Outcome, worker_id: str, *, now: datetime) -> None:
+    """A call that failed: retried later with backoff when that can help, else failed for good."""
     claim, error = outcome.claim, outcome.error
     attempts = claim.attempts if claim.is_last_check else claim.attempts + 1
-    if outcome.sid:
-        _store_sid(session, claim, outcome.sid, now=now)
-    elif isinstance(error, TransientSendError) and attempts < MAX_ATTEMPTS:
+    if isinstance(error, TransientSendError) and attempts < MAX_ATTEMPTS:
         delay = retry_delay(attempts, error, now=now)
         log.info("message %s: attempt %d failed (%s); retrying in %s", claim.id, attempts, error.message, delay)
         _finish(session, claim, worker_id, status=Status.QUEUED, send_after=now + delay,
                 error_code=error.code, error_message=error.message[:255])
-    else:
-        log.warning("message %s to %s failed: %s (code %s)", claim.id, phones.mask(claim.to_phone), error.message,
-                    error.code)
-        if _finish(session, claim, worker_id, status=Status.FAILED, status_updated_at=now, error_code=error.code,
-                   error_message=error.message[:255]) and error.code == UNSUBSCRIBED:
-            opt_out_unsubscribed(session, session.get(OutboundMessage, claim.id), now=now)
+        return
+    log.warning("message %s to %s failed: %s (code %s)", claim.id, phones.mask(claim.to_phone), error.message,
+                error.code)
+    if _finish(session, claim, worker_id, status=Status.FAILED, status_updated_at=now, error_code=error.code,
+               error_message=error.message[:255]) and error.code == UNSUBSCRIBED:
+        opt_out_unsubscribed(session, session.get(OutboundMessage, claim.id), now=now)
 
 
-def _store_sid(session: Session, claim: Claim, sid: str, *, now: datetime) -> None:
-    """The provider took the text: record it whatever became of this worker's lease (the sid is a
-    fact; a row recovered meanwhile is then not sent again), unless the row has a sid already."""
-    result = session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.id == claim.id, OutboundMessage.provider_sid.is_(None))
+def _store_sids(session: Session, outcomes: list[Outcome], *, now: datetime) -> bool:
+    """The provider took these texts: record them whatever became of this worker's leases (a sid is
+    a fact; a row recovered meanwhile is then not sent again), unless a row has a sid already. One
+    batched UPDATE (executemany), then one read to tell which rows kept another sid and whether
+    a status report came before. True when one did (apply the early reports)."""
+    if not outcomes:
+        return False
+    table = OutboundMessage.__table__
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.provider_sid.is_(None))
         .values(
-            status=Status.SENT, provider_sid=sid, sent_at=claim.dispatched_at, status_updated_at=now,
-            lease_expires_at=None, error_code=None, error_message=None,
-        )
-        .execution_options(synchronize_session=False)
+            status=Status.SENT, provider_sid=bindparam("sid"), sent_at=bindparam("dispatched_at"),
+            status_updated_at=now, lease_expires_at=None, error_code=None, error_message=None,
+        ),
+        [{"row_id": o.claim.id, "sid": o.sid, "dispatched_at": o.claim.dispatched_at} for o in outcomes],
     )
-    if result.rowcount == 0:
-        log.warning("message %s was sent twice: %s came after another sid was stored", claim.id, sid)
+    reported = select(EarlyStatusReport.id).where(EarlyStatusReport.provider_sid == OutboundMessage.provider_sid)
+    rows = session.execute(
+        select(OutboundMessage.id, OutboundMessage.provider_sid, reported.exists()).where(
+            OutboundMessage.id.in_([outcome.claim.id for outcome in outcomes])
+        )
+    ).all()
+    stored = {row_id: sid for row_id, sid, _early in rows}
+    for outcome in outcomes:
+        if stored.get(outcome.claim.id) != outcome.sid:
+            log.warning("message %s was sent twice: %s came after another sid was stored", outcome.claim.id,
+                        outcome.sid)
+    return any(early for _id, _sid, early in rows)
 
 
 def _finish(session: Session, claim: Claim, worker_id: str, **values) -> bool:

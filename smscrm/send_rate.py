@@ -85,10 +85,10 @@ def take(session: Session, limits: SendLimits, wanted: Mapping[str, int], *, now
     if not wanted:
         return Grant({}, 0.0)
     rates = {limits.account_key: limits.account, **{number_key(number): limits.number for number in wanted}}
-    _create_missing(session, rates, now=now)
-    buckets = session.scalars(
-        select(SendRateBucket).where(SendRateBucket.key.in_(rates)).order_by(SendRateBucket.key).with_for_update()
-    ).all()
+    buckets = _locked(session, rates)
+    if len(buckets) < len(rates):
+        _create_missing(session, rates, known={bucket.key for bucket in buckets}, now=now)
+        buckets = _locked(session, rates)
     tokens = {}
     for bucket in buckets:
         tokens[bucket.key] = rates[bucket.key].refilled(bucket.tokens, (now - bucket.refilled_at).total_seconds())
@@ -109,9 +109,15 @@ def take(session: Session, limits: SendLimits, wanted: Mapping[str, int], *, now
     return Grant(granted, min(waits, default=0.0))
 
 
-def _create_missing(session: Session, rates: Mapping[str, Rate], *, now: datetime) -> None:
-    """A bucket seen for the first time starts full."""
-    known = set(session.scalars(select(SendRateBucket.key).where(SendRateBucket.key.in_(rates))))
+def _locked(session: Session, rates: Mapping[str, Rate]) -> list[SendRateBucket]:
+    """The buckets that exist among these keys, locked in key order."""
+    return session.scalars(
+        select(SendRateBucket).where(SendRateBucket.key.in_(rates)).order_by(SendRateBucket.key).with_for_update()
+    ).all()
+
+
+def _create_missing(session: Session, rates: Mapping[str, Rate], *, known: set[str], now: datetime) -> None:
+    """A bucket seen for the first time starts full (another worker may create it at the same time)."""
     missing = [{"key": key, "tokens": rate.burst, "refilled_at": now} for key, rate in rates.items() if key not in known]
     if not missing:
         return

@@ -1,6 +1,7 @@
 """The production transport: Twilio's Messages API through the official twilio client."""
 from __future__ import annotations
 
+import logging
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -17,6 +18,10 @@ from smscrm.sms.base import PermanentSendError, SendError, TransientSendError
 TWILIO_API = "https://api.twilio.com"
 CLOCK_SKEW = timedelta(minutes=2)  # Twilio's clock against ours, when matching creation times
 LOOKUP_LIMIT = 20  # the newest messages between two numbers that a lookup reads
+# Twilio's client logs every request at INFO, eleven lines each, with the recipient's number in a
+# lookup's URL: its own logger, kept to warnings.
+QUIET_LOG = logging.getLogger("smscrm.sms.twilio.http")
+QUIET_LOG.setLevel(logging.WARNING)
 
 
 class BaseUrlHttpClient(TwilioHttpClient):
@@ -24,7 +29,7 @@ class BaseUrlHttpClient(TwilioHttpClient):
     set (TWILIO_API_BASE_URL: a proxy, or the test fake). Keeps the last response for Retry-After."""
 
     def __init__(self, base_url: str, *, timeout: float):
-        super().__init__(timeout=timeout)
+        super().__init__(timeout=timeout, logger=QUIET_LOG)
         self.base_url = base_url
         self.last_response = None
 
