@@ -13,7 +13,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from smscrm import consent, outbox, phones
@@ -91,7 +91,7 @@ def reply(session: Session, merchant: Merchant, item: InboxItem, *, staff: Staff
         raise ValidationError("write a reply before sending it")
     if len(body) > MAX_REPLY_CHARS:
         raise ValidationError(f"a reply must be at most {MAX_REPLY_CHARS} characters")
-    if consent.is_opted_out(session, merchant.id, item.phone):
+    if is_opted_out(session, item):
         raise ValidationError("this phone has opted out of your texts, so a reply cannot be sent")
     message = outbox.queue_text(
         session, merchant, to_phone=item.phone, body=body, category=Category.REPLY, purpose="inbox_reply",
@@ -102,6 +102,10 @@ def reply(session: Session, merchant: Merchant, item: InboxItem, *, staff: Staff
     item.first_response_at = item.first_response_at or now
     session.flush()
     return answer
+
+
+def is_opted_out(session: Session, item: InboxItem) -> bool:
+    return consent.is_opted_out(session, item.merchant_id, item.phone)
 
 
 def resolve(session: Session, item: InboxItem, *, staff: StaffUser, now: datetime) -> None:
@@ -191,19 +195,26 @@ def open_items(session: Session, merchant_id: int, *, page: int = 1) -> Page[Ite
     )
 
 
-def item_for_message(session: Session, message: InboundMessage) -> int | None:
-    """The id of the conversation a filed text belongs to, if it was filed."""
-    return session.scalar(
-        select(InboxItem.id)
-        .where(
-            InboxItem.merchant_id == message.merchant_id,
-            InboxItem.phone == message.from_phone,
-            InboxItem.opened_at <= message.received_at,
-            or_(InboxItem.resolved_at.is_(None), InboxItem.resolved_at >= message.received_at),
-        )
+def conversations_of(session: Session, merchant_id: int, texts: list) -> dict[int, InboxItem]:
+    """The conversation each listed text (with `id`, `phone`, `received_at`) was filed in, by the text's id."""
+    phones_listed = {text.phone for text in texts}
+    if not phones_listed:
+        return {}
+    candidates = session.scalars(
+        select(InboxItem)
+        .where(InboxItem.merchant_id == merchant_id, InboxItem.phone.in_(phones_listed))
         .order_by(InboxItem.id.desc())
-        .limit(1)
-    )
+    ).all()
+    found = {}
+    for text in texts:
+        found_item = next((
+            item for item in candidates
+            if item.phone == text.phone and item.opened_at <= text.received_at
+            and (item.resolved_at is None or text.received_at <= item.resolved_at)
+        ), None)
+        if found_item is not None:
+            found[text.id] = found_item
+    return found
 
 
 @dataclass(frozen=True)

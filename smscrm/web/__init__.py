@@ -15,7 +15,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from smscrm import webhooks
-from smscrm.web import auth, campaigns, formatting, home, inbox, members
+from smscrm.web import auth, campaigns, care, formatting, home, inbox, members
 from smscrm.web import segments as _segment_views  # noqa: F401  (segment pages, on the campaigns blueprint)
 
 csrf = CSRFProtect()
@@ -31,11 +31,14 @@ class NavEntry:
         return self.endpoint.partition(".")[0]
 
 
-BLUEPRINTS = [auth.blueprint, home.blueprint, members.blueprint, inbox.blueprint, campaigns.blueprint]
+BLUEPRINTS = [
+    auth.blueprint, home.blueprint, members.blueprint, inbox.blueprint, campaigns.blueprint, care.blueprint,
+]
 NAV = [
     NavEntry("home.dashboard", "Home"),
     NavEntry("members.index", "Members"),
     NavEntry("inbox.index", "Inbox"),
+    NavEntry("care.index", "Care"),
     NavEntry("campaigns.index", "Campaigns"),
 ]
 SECURITY_HEADERS = {

@@ -1,0 +1,227 @@
+"""The care page: the care rules a merchant turns on, their texts in each language, the holidays to
+greet on, and what care did lately. Staff can read it; the owner changes it."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from smscrm import carerules, texts
+from smscrm.care import care_template
+from smscrm.db import utcnow
+from smscrm.errors import NotFound, ValidationError
+from smscrm.models import CareKind, Language, Role
+from smscrm.request_db import db_session
+from smscrm.web.auth import protected_blueprint
+
+blueprint = protected_blueprint("care", __name__, url_prefix="/care")
+OWNER_ONLY = "Only the owner can change care rules. Ask them to sign in and make the change."
+SAMPLE_MEMBER = {"{name}": {"en": "Ann", "zh": "王芳"}, "{points}": "120", "{class}": "A", "{expiring}": "40"}
+SETTING_LABELS = {
+    "send_hour": "Send at (hour of the day, your time)",
+    "delay_hours": {
+        CareKind.WELCOME: "Hours after joining",
+        CareKind.AFTER_VISIT: "Hours after the purchase",
+    },
+    "days": {
+        CareKind.WELCOME_FOLLOW_UP: "Days after joining",
+        CareKind.AFTER_VISIT: "Ask each member at most once every (days)",
+        CareKind.WIN_BACK: "Days without a visit (and at most one win-back text per as many days)",
+        CareKind.POINTS_EXPIRING: "Days before the points expire",
+    },
+    "value_class": "Members of class",
+    "holdout_pct": "Holdout (% of at-risk members who are not texted, to compare)",
+    "bonus_points": "Bonus points with the text",
+    "grace_hours": "Still send up to (hours late) after the scheduler was down",
+}
+
+
+class RuleForm(FlaskForm):
+    """Every setting a rule may have; the page shows (and saves) only those of the rule's kind."""
+
+    is_enabled = BooleanField("On: send this text")
+    text_en = TextAreaField("English text", [Optional()])
+    text_zh = TextAreaField("Chinese text (中文)", [Optional()])
+    send_hour = SelectField(coerce=int, validate_choice=True)
+    delay_hours = IntegerField(validators=[InputRequired("Type a number of hours."), NumberRange(0, 720)])
+    days = IntegerField(validators=[InputRequired("Type a number of days."), NumberRange(1, 365)])
+    value_class = SelectField(choices=[SelectChoice("", "Every class"), *(SelectChoice(c) for c in "ABC")])
+    holdout_pct = IntegerField(validators=[InputRequired("Type a percentage."), NumberRange(0, 50)])
+    bonus_points = IntegerField(validators=[InputRequired("Type 0 for no bonus."), NumberRange(0, 100_000)])
+    grace_hours = IntegerField(validators=[InputRequired("Type a number of hours."), NumberRange(1, 168)])
+
+    @classmethod
+    def for_kind(cls, spec: carerules.KindSpec, **kwargs) -> "RuleForm":
+        """The form with only the settings of `spec`'s kind (and the grace period)."""
+        form = cls(**kwargs)
+        for name in SETTINGS:
+            if name not in spec.settings and name != "grace_hours":
+                del form[name]
+        return form
+
+    def settings(self) -> dict:
+        return {name: self[name].data for name in SETTINGS if name in self}
+
+
+SETTINGS = ("send_hour", "delay_hours", "days", "value_class", "holdout_pct", "bonus_points", "grace_hours")
+
+
+class SwitchForm(FlaskForm):
+    """The on/off button on the overview."""
+
+
+def _is_owner() -> bool:
+    return current_user.user.role == Role.OWNER
+
+
+@blueprint.get("")
+def index():
+    session, merchant, now = db_session(), current_user.merchant, utcnow()
+    saved = carerules.rules(session, merchant.id)
+    rules = []
+    for spec in carerules.SPECS.values():
+        if spec.kind != CareKind.HOLIDAY:
+            rule = carerules.rule_for(session, merchant, spec.kind, now=now)
+            rules.append((spec, rule, describe(merchant, rule)))
+    holidays = [
+        (festival, saved.get((CareKind.HOLIDAY.value, festival.name)))
+        for festival in carerules.holiday_choices(merchant, now=now)
+    ]
+    return render_template(
+        "care/index.html", rules=rules, holidays=holidays, switch=SwitchForm(), is_owner=_is_owner(),
+        report=carerules.report(session, merchant.id, now=now),
+    )
+
+
+@blueprint.route("/<kind>", methods=["GET", "POST"])
+def edit(kind: str):
+    return _edit(kind, holiday="")
+
+
+@blueprint.route("/holiday", methods=["GET", "POST"])
+def edit_holiday():
+    name = request.values.get("holiday", "")
+    if not any(festival.name == name for festival in carerules.holiday_choices(current_user.merchant, now=utcnow())):
+        abort(404, "That holiday is not in your calendar.")
+    return _edit(CareKind.HOLIDAY.value, holiday=name)
+
+
+def _edit(kind: str, *, holiday: str):
+    session, merchant, now = db_session(), current_user.merchant, utcnow()
+    try:
+        spec = carerules.spec_for(kind)
+        rule = carerules.rule_for(session, merchant, kind, holiday, now=now)
+    except NotFound as exc:
+        abort(404, exc.message)
+    form, error = RuleForm.for_kind(spec, obj=rule), None
+    for name, label in _labels(spec).items():
+        form[name].label.text = label
+    if "send_hour" in form:
+        opens, closes = merchant.sending_window_opens.hour, merchant.sending_window_closes.hour
+        form.send_hour.choices = [SelectChoice(hour, f"{hour:02d}:00") for hour in range(opens, closes)]
+    if request.method == "GET":
+        form.text_en.data = (rule.texts or {}).get(Language.EN, "")
+        form.text_zh.data = (rule.texts or {}).get(Language.ZH, "")
+        if "value_class" in form:
+            form.value_class.data = rule.value_class or ""
+        if spec.kind == CareKind.BIRTHDAY:
+            form.bonus_points.data = merchant.birthday_bonus
+    elif not _is_owner():
+        abort(403, OWNER_ONLY)
+    elif form.validate_on_submit():
+        try:
+            carerules.save_rule(
+                session, merchant, kind, now=now, holiday=holiday, is_enabled=form.is_enabled.data,
+                wording={Language.EN: form.text_en.data or "", Language.ZH: form.text_zh.data or ""},
+                **form.settings(),
+            )
+        except ValidationError as exc:
+            session.rollback()
+            error = exc.message
+        else:
+            session.commit()
+            flash(f"{_title(spec, holiday)} saved: {'on' if form.is_enabled.data else 'off'}.", "success")
+            return redirect(url_for("care.index"))
+    previews = {language: _preview(merchant, rule, language, holiday) for language in Language}
+    return render_template(
+        "care/edit.html", form=form, spec=spec, rule=rule, holiday=holiday, title=_title(spec, holiday),
+        error=error, is_owner=_is_owner(), previews=previews,
+        defaults={language: texts.DEFAULT_TEXTS[f"care_{spec.kind.value}"][language] for language in Language},
+    )
+
+
+@blueprint.post("/<kind>/switch")
+def switch(kind: str):
+    """Turn a rule on or off from the overview, keeping its texts and settings."""
+    if not _is_owner():
+        abort(403, OWNER_ONLY)
+    if not SwitchForm().validate_on_submit():
+        abort(400, "This form has expired. Reload the page and try again.")
+    session, merchant, now = db_session(), current_user.merchant, utcnow()
+    holiday = request.form.get("holiday", "") if kind == CareKind.HOLIDAY else ""
+    try:
+        spec = carerules.spec_for(kind)
+        was_on = carerules.rule_for(session, merchant, kind, holiday, now=now).is_enabled
+        rule = carerules.save_rule(session, merchant, kind, now=now, holiday=holiday, is_enabled=not was_on)
+    except NotFound as exc:
+        abort(404, exc.message)
+    except ValidationError as exc:
+        session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("care.index"))
+    session.commit()
+    flash(f"{_title(spec, holiday)} is {'on' if rule.is_enabled else 'off'}.", "success")
+    return redirect(url_for("care.index"))
+
+
+def describe(merchant, rule) -> str:
+    """When the rule sends, in a few words, and the bonus it grants."""
+    hour = f"at {rule.send_hour:02d}:00" if rule.send_hour is not None else ""
+    match rule.kind:
+        case CareKind.WELCOME:
+            when = f"{rule.delay_hours} hours after joining" if rule.delay_hours else "Soon after joining"
+        case CareKind.WELCOME_FOLLOW_UP:
+            when = f"{rule.days} days after joining, if they have not visited"
+        case CareKind.BIRTHDAY | CareKind.ANNIVERSARY | CareKind.HOLIDAY:
+            when = f"On the day {hour}"
+        case CareKind.AFTER_VISIT:
+            when = f"{rule.delay_hours} hours after a purchase, at most once every {rule.days} days"
+        case CareKind.WIN_BACK:
+            who = f"Class {rule.value_class}" if rule.value_class else "Every class"
+            when = f"{who}, no visit for {rule.days}+ days, {hour}; holdout {rule.holdout_pct}%"
+        case CareKind.POINTS_EXPIRING:
+            when = (f"{rule.days} days before points expire, {hour}" if merchant.points_expiry_months
+                    else "Points never expire at your shop, so nothing is sent")
+        case _:
+            when = "After the nightly class recompute"
+    bonus = merchant.birthday_bonus if rule.kind == CareKind.BIRTHDAY else rule.bonus_points
+    return when + (f" · {bonus} bonus points" if bonus else "")
+
+
+def _title(spec: carerules.KindSpec, holiday: str) -> str:
+    return f"Holiday greeting: {holiday}" if holiday else spec.title
+
+
+def _labels(spec: carerules.KindSpec) -> dict[str, str]:
+    labels = {}
+    for name in (*spec.settings, "grace_hours"):
+        label = SETTING_LABELS[name]
+        labels[name] = label[spec.kind] if isinstance(label, dict) else label
+    return labels
+
+
+def _preview(merchant, rule, language: str, holiday: str) -> str:
+    """The rule's text as a sample member reads it."""
+    values = {}
+    if holiday:
+        festival = next(f for f in carerules.holiday_choices(merchant, now=utcnow()) if f.name == holiday)
+        values["holiday"] = festival.name_zh if language == Language.ZH else festival.greeting_name
+    if rule.kind == CareKind.POINTS_EXPIRING:
+        values["date"] = "3月31日" if language == Language.ZH else "Mar 31"
+    text = care_template(merchant, rule, language, **values)
+    for placeholder, sample in SAMPLE_MEMBER.items():
+        text = text.replace(placeholder, sample[language] if isinstance(sample, dict) else sample)
+    return text
