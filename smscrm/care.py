@@ -28,7 +28,7 @@ from sqlalchemy import BigInteger, ColumnElement, Select, String, and_, case, ca
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from smscrm import festivals, points, segments, texts
+from smscrm import campaign_texts, festivals, points, segments, texts
 from smscrm.courtesy import SendingWindow
 from smscrm.db import UTCDateTime
 from smscrm.ledger import lock_members, resum_balances
@@ -414,43 +414,27 @@ class _Evaluation:
 
 
 def _body(merchant: Merchant, rule: CareRule, *, expiring: ColumnElement[int] | None, **values) -> ColumnElement[str]:
-    """The text in each member's language, its member placeholders filled in SQL."""
+    """The text in each member's language, its member placeholders filled in SQL (as campaigns fill them)."""
     branches = {}
     for language in Language:
         template = care_template(merchant, rule, language, **{name: value[language] for name, value in values.items()})
-        filled = literal(template, String())
-        for placeholder in _MEMBER_PLACEHOLDERS:
-            if placeholder in template:
-                filled = func.replace(filled, placeholder, _member_value(placeholder, language, expiring))
+        filled = campaign_texts.fill_sql(template, merchant_name=merchant.name, language=language)
+        if expiring is not None and "{expiring}" in template:
+            filled = func.replace(filled, "{expiring}", cast(expiring, String))
         branches[language] = filled
     return case((Member.language == Language.ZH.value, branches[Language.ZH]), else_=branches[Language.EN])
-
-
-_MEMBER_PLACEHOLDERS = ("{name}", "{points}", "{class}", "{expiring}")
-
-
-def _member_value(placeholder: str, language: Language, expiring: ColumnElement[int] | None) -> ColumnElement[str]:
-    """What a member placeholder stands for, in SQL ({name} of a member who gave none is a friendly word)."""
-    if placeholder == "{name}":
-        return func.coalesce(func.nullif(Member.name, ""), texts.CARE_NAME_FALLBACK[language])
-    if placeholder == "{points}":
-        return cast(Member.points_balance, String)
-    if placeholder == "{class}":
-        return func.coalesce(Member.value_class, "")
-    return cast(expiring, String) if expiring is not None else literal("")
 
 
 def care_template(merchant: Merchant, rule: CareRule, language: str, **values) -> str:
     """The rule's text in `language` (the merchant's wording, else the default), with the bonus line
     when the rule grants one, the opt-out line and the 【signature】; member placeholders stay."""
     wording = (rule.texts or {}).get(language) or texts.DEFAULT_TEXTS[f"care_{rule.kind}"][language]
-    joiner = "" if language == Language.ZH else " "
     bonus = merchant.birthday_bonus if rule.kind == CareKind.BIRTHDAY else rule.bonus_points
     if bonus > 0 and "{bonus}" not in wording:
+        joiner = "" if language == Language.ZH else " "
         wording = wording.rstrip() + joiner + texts.DEFAULT_TEXTS["care_bonus"][language]
-    if "{opt_out}" not in wording:
-        wording = wording.rstrip() + joiner + "{opt_out}"
-    return texts.render(merchant, f"care_{rule.kind}", language, template=wording, bonus=bonus, **values)
+    body = texts.render(merchant, f"care_{rule.kind}", language, template=wording, bonus=bonus, **values)
+    return campaign_texts.with_opt_out(merchant, body, language)
 
 
 def _insert(session: Session, model):

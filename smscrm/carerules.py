@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from smscrm import festivals, points, texts
+from smscrm.campaign_reports import Lift, ReturnRate, lift
 from smscrm.care import purpose_of
 from smscrm.errors import NotFound, ValidationError
 from smscrm.festivals import Festival
@@ -220,22 +221,14 @@ def _is_known_holiday(merchant: Merchant, name: str, now: datetime) -> bool:
 
 
 @dataclass(frozen=True)
-class Touches:
-    """Members a rule reached (or held out) in a period, and how many of them came back within RETURN_DAYS."""
-
-    count: int
-    returned: int
-
-    @property
-    def return_rate(self) -> float | None:
-        return self.returned / self.count if self.count else None
-
-
-@dataclass(frozen=True)
 class CareReport:
+    """`win_back_*`: members texted (or held out) in the last REPORT_DAYS days, and how many came back
+    within RETURN_DAYS of it; the lift compares the two as a campaign report does."""
+
     sent: dict[str, int]  # texts queued per purpose in the last REPORT_DAYS days
-    win_back_sent: Touches
-    win_back_held_out: Touches
+    win_back_sent: ReturnRate
+    win_back_held_out: ReturnRate
+    win_back_lift: Lift | None
     ratings: int
     average_rating: float | None
 
@@ -260,16 +253,19 @@ def report(session: Session, merchant_id: int, *, now: datetime) -> CareReport:
             VisitSurvey.merchant_id == merchant_id, VisitSurvey.rated_at >= since
         )
     ).one()
+    texted = _touches(session, OutboundMessage, merchant_id, win_back, since)
+    held_out = _touches(session, CareHoldout, merchant_id, win_back, since)
     return CareReport(
         sent=sent,
-        win_back_sent=_touches(session, OutboundMessage, merchant_id, win_back, since),
-        win_back_held_out=_touches(session, CareHoldout, merchant_id, win_back, since),
+        win_back_sent=texted,
+        win_back_held_out=held_out,
+        win_back_lift=lift(texted, held_out),
         ratings=rated[0],
         average_rating=float(rated[1]) if rated[1] is not None else None,
     )
 
 
-def _touches(session: Session, model, merchant_id: int, purpose: str, since: datetime) -> Touches:
+def _touches(session: Session, model, merchant_id: int, purpose: str, since: datetime) -> ReturnRate:
     came_back = (
         select(Purchase.id)
         .where(
@@ -284,7 +280,7 @@ def _touches(session: Session, model, merchant_id: int, purpose: str, since: dat
             and_(model.merchant_id == merchant_id, model.purpose == purpose, model.created_at >= since)
         )
     ).one()
-    return Touches(count=count, returned=returned)
+    return ReturnRate(count, returned)
 
 
 def default_text(kind: str, language: str) -> str:

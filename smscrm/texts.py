@@ -193,7 +193,6 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         Language.ZH: "很抱歉本次服务未能让您满意，{merchant}会尽快与您联系。",
     },
 }
-CARE_NAME_FALLBACK = {Language.EN: "friend", Language.ZH: "会员"}  # {name} of a member who gave none
 
 
 def render(merchant: Merchant, key: str, language: str, *, template: str | None = None, **values) -> str:

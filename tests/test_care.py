@@ -22,7 +22,7 @@ from smscrm.models import (
     PointsEntry,
     VisitSurvey,
 )
-from tests.campaign_members import add_member
+from tests.campaign_members import add_many, add_member
 
 LA = ZoneInfo("America/Los_Angeles")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -332,9 +332,8 @@ class TestWinBack:
     def test_a_holdout_is_recorded_instead_of_texted_and_counts_as_a_time(self, session, merchant, now):
         turn_on(session, merchant, CareKind.WIN_BACK, now=now, days=30, holdout_pct=20, send_hour=11)
         due = at(LA, 2026, 3, 10, 11, 0)
-        for index in range(100):
-            add_member(session, merchant, now=now, phone=f"+1628555{index:04d}", value_class="C", visit_count=2,
-                       last_visit_at=due - timedelta(days=40), typical_visit_gap_days=5.0)
+        add_many(session, merchant, 100, now=now, value_class="C", visit_count=2,
+                 last_visit_at=due - timedelta(days=40), typical_visit_gap_days=5.0)
         session.commit()
 
         texted = evaluate(session, due)["win_back"]
@@ -347,9 +346,8 @@ class TestWinBack:
     def test_the_report_compares_returns_against_the_holdout(self, session, merchant, now):
         turn_on(session, merchant, CareKind.WIN_BACK, now=now, days=30, holdout_pct=50, send_hour=11)
         due = at(LA, 2026, 3, 10, 11, 0)
-        for index in range(20):
-            add_member(session, merchant, now=now, phone=f"+1628555{index:04d}", value_class="C", visit_count=2,
-                       last_visit_at=due - timedelta(days=40), typical_visit_gap_days=5.0)
+        add_many(session, merchant, 20, now=now, value_class="C", visit_count=2,
+                 last_visit_at=due - timedelta(days=40), typical_visit_gap_days=5.0)
         session.commit()
         evaluate(session, due)
         for text in care_texts(session)[:3]:
@@ -359,8 +357,9 @@ class TestWinBack:
         report = carerules.report(session, merchant.id, now=due + timedelta(days=5))
         assert report.win_back_sent.returned == 3
         assert report.win_back_held_out.returned == 0
-        assert report.win_back_sent.count + report.win_back_held_out.count == 20
-        assert report.sent["care_win_back"] == report.win_back_sent.count
+        assert report.win_back_sent.members + report.win_back_held_out.members == 20
+        assert report.sent["care_win_back"] == report.win_back_sent.members
+        assert report.win_back_lift.difference == report.win_back_sent.rate
 
 
 class TestPointsExpiring:

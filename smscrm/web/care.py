@@ -9,7 +9,7 @@ from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from smscrm import carerules, texts
+from smscrm import campaign_texts, carerules, texts
 from smscrm.care import care_template
 from smscrm.db import utcnow
 from smscrm.errors import NotFound, ValidationError
@@ -19,7 +19,7 @@ from smscrm.web.auth import protected_blueprint
 
 blueprint = protected_blueprint("care", __name__, url_prefix="/care")
 OWNER_ONLY = "Only the owner can change care rules. Ask them to sign in and make the change."
-SAMPLE_MEMBER = {"{name}": {"en": "Ann", "zh": "王芳"}, "{points}": "120", "{class}": "A", "{expiring}": "40"}
+SAMPLE_NAMES = {Language.EN: "Ann", Language.ZH: "王芳"}
 SETTING_LABELS = {
     "send_hour": "Send at (hour of the day, your time)",
     "delay_hours": {
@@ -221,7 +221,6 @@ def _preview(merchant, rule, language: str, holiday: str) -> str:
         values["holiday"] = festival.name_zh if language == Language.ZH else festival.greeting_name
     if rule.kind == CareKind.POINTS_EXPIRING:
         values["date"] = "3月31日" if language == Language.ZH else "Mar 31"
-    text = care_template(merchant, rule, language, **values)
-    for placeholder, sample in SAMPLE_MEMBER.items():
-        text = text.replace(placeholder, sample[language] if isinstance(sample, dict) else sample)
-    return text
+    template = care_template(merchant, rule, language, **values).replace("{expiring}", "40")
+    return campaign_texts.fill(template, name=SAMPLE_NAMES[language], points=120, value_class="A",
+                               merchant_name=merchant.name, language=language)
