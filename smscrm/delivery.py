@@ -119,6 +119,7 @@ def run_worker(
                 started = time.monotonic()
                 try:
                     courier.step(clock())
+                    courier.dispatch(clock())  # a fresh moment: the tokens are taken at the time of sending
                     pause = courier.seconds_to_wait(clock())
                 except Exception:
                     log.exception("delivery worker %s: the pass failed; trying again in %ss", worker_id, poll_seconds)
@@ -202,7 +203,8 @@ class Courier:
     # -- the loop ------------------------------------------------------------------------------
 
     def step(self, now: datetime) -> int:
-        """Whatever is due at `now`: record outcomes, maintenance, lease renewal, claims, dispatch."""
+        """Whatever is due at `now` before dispatching: record outcomes, maintenance, lease renewal,
+        claims. Returns how many rows were settled."""
         settled = self.record(now)
         if self.next_maintenance_at is None or now >= self.next_maintenance_at:
             self.maintain(now)
@@ -210,7 +212,7 @@ class Courier:
             self.renew(now)
         if len(self.pending) <= self.batch_size // 2 and (self.next_claim_at is None or now >= self.next_claim_at):
             settled += self.claim(now)
-        return settled + self.dispatch(now)
+        return settled
 
     def seconds_to_wait(self, now: datetime) -> float:
         """Until the next thing worth doing: a claim, renewal, maintenance, or tokens for held texts

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
 import threading
 import time
 import uuid
@@ -146,6 +147,11 @@ def _date_sent_matches(sent: datetime, query: dict[str, str]) -> bool:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # the benchmarks open many connections at once
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that went away (a benchmark kills workers mid-call) is not an error of the fake."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
