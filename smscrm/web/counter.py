@@ -201,28 +201,21 @@ def _member_with_phone(form: RedeemForm) -> Member | None:
     member = members.find(db_session(), current_user.merchant_id, form.e164)
     if member is None:
         form.phone.errors.append(
-            f"No member has this number. Check it with the shopper; they can join by texting JOIN to {_our_number()}."
+            "No member has this number. Check it with the shopper; "
+            f"they can join by texting JOIN to {current_user.merchant.primary_number}."
         )
     return member
 
 
 def _why_not(member: Member, reward: Reward) -> str | None:
     """What would make the redemption fail, said at once (the domain checks again when it is confirmed)."""
-    who = _who(member)
+    who = member.name or phones.mask_for_staff(member.phone)
     if not member.is_joined:
-        return f"{who} has not joined yet, so there are no points to spend. They join by texting JOIN to {_our_number()}."
+        return (f"{who} has not joined yet, so there are no points to spend. "
+                f"They join by texting JOIN to {current_user.merchant.primary_number}.")
     if member.points_balance < reward.points_cost:
         return f"{who} has {member.points_balance} points; {reward.name} needs {reward.points_cost}."
     return None
-
-
-def _who(member: Member) -> str:
-    return member.name or phones.mask_for_staff(member.phone)
-
-
-def _our_number() -> str:
-    numbers = current_user.merchant.numbers
-    return numbers[0].number if numbers else "your number"
 
 
 @blueprint.post("/redeem/confirm")

@@ -24,6 +24,12 @@ class WholeNumberField(_StopsOnUnreadable, IntegerField):
     def __init__(self, label=None, validators=None, *, message: str, **kwargs):
         super().__init__(label, validators, invalid_value_message=message, **kwargs)
 
+    def process_formdata(self, valuelist):
+        if valuelist and not valuelist[0].strip():
+            self.data = None  # left empty: for `Optional` or `InputRequired` to judge
+            return
+        super().process_formdata(valuelist)
+
 
 class AmountField(_StopsOnUnreadable, StringField):
     """A text box for an amount of money; `data` is the amount in minor units, or None when left empty."""

@@ -14,6 +14,13 @@ ANN = "+14155550142"
 _HIDDEN = re.compile(r'<input(?=[^>]*type="hidden")(?=[^>]*name="([^"]+)")(?=[^>]*value="([^"]*)")[^>]*>')
 
 
+def fresh(session):
+    """Let the test's session see what the web requests committed since it last looked."""
+    session.rollback()  # a new transaction: no older snapshot
+    session.expire_all()  # and no row kept from before (the sessions do not expire on commit)
+    return session
+
+
 def hidden_fields(page: str, action: str) -> dict[str, str]:
     """The hidden fields (CSRF token, keys, chosen ids) of the form on `page` that posts to `action`."""
     start = page.index(f'action="{action}"')
@@ -56,5 +63,4 @@ def add_reward(session, merchant, *, now, code: str = "TEA", name: str = "Free t
 def ledger_invariant(session):
     """After the test: every balance is explained by its entries (see tests/points/conftest.py)."""
     yield
-    session.rollback()  # read what the web requests committed, not an older snapshot
-    assert_ledger_consistent(session)
+    assert_ledger_consistent(fresh(session))

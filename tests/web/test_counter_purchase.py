@@ -20,7 +20,7 @@ from smscrm.models import (
     Stage,
 )
 from smscrm.web.money import minor_units, money
-from tests.web.points_pages import ANN, give_points, hidden_fields, join, ledger_invariant, submit  # noqa: F401
+from tests.web.points_pages import ANN, fresh, give_points, hidden_fields, join, ledger_invariant, submit  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("ledger_invariant")
 
@@ -30,7 +30,7 @@ def record(client, **data):
 
 
 def purchases(session):
-    session.rollback()
+    fresh(session)
     return session.scalars(select(Purchase).order_by(Purchase.id)).all()
 
 
@@ -119,7 +119,7 @@ def test_an_unknown_phone_becomes_a_pending_member_invited_to_join(owner, sessio
     assert "Not a member yet" in page
     assert "30 points held for •••• 0177" in page
     assert "We texted them an invitation to join." in page
-    session.rollback()
+    fresh(session)
     member = session.scalar(select(Member).where(Member.phone == "+14155550177"))
     assert (member.stage, member.joined_at, member.points_balance) == (Stage.PENDING, None, 0)
     [purchase] = purchases(session)
@@ -140,7 +140,7 @@ def test_a_pending_shopper_who_opted_out_is_not_invited_and_staff_are_told(owner
 def test_held_points_arrive_when_the_shopper_joins_by_text(owner, session, text_in):
     record(owner, phone="+1 415 555 0177", amount="30")
     assert "<Message>" in text_in("JOIN Cy", sender="+14155550177").text
-    session.rollback()
+    fresh(session)
     member = session.scalar(select(Member).where(Member.phone == "+14155550177"))
     assert member.points_balance == 30
     page = owner.get(f"/members/{member.id}").text
@@ -149,7 +149,7 @@ def test_held_points_arrive_when_the_shopper_joins_by_text(owner, session, text_
 
 def test_an_international_number_is_read_as_typed(owner, session, merchant):
     record(owner, phone="+44 7700 900123", amount="5")
-    session.rollback()
+    fresh(session)
     assert session.scalar(select(Member.phone)) == "+447700900123"
 
 
@@ -239,5 +239,5 @@ def test_points_follow_the_merchants_earn_rule(owner, session, merchant, ann):
     session.commit()
     page = owner.get(record(owner, phone=ANN, amount="19.99").location).text
     assert "+11 points for Ann Lee" in page  # 3 points a 5.00: 11.994, fractions dropped
-    session.rollback()
+    fresh(session)
     assert session.scalar(select(PointsEntry.points).where(PointsEntry.kind == EntryKind.EARN)) == 11

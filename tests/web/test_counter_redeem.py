@@ -13,7 +13,7 @@ from smscrm import points
 from smscrm.db import utcnow
 from smscrm.models import EntryKind, Member, PointsEntry, Redemption, RedemptionStatus, Reward
 from tests.web.points_pages import (  # noqa: F401
-    ANN, add_reward, give_points, hidden_fields, join, ledger_invariant, submit,
+    ANN, add_reward, fresh, give_points, hidden_fields, join, ledger_invariant, submit,
 )
 
 pytestmark = pytest.mark.usefixtures("ledger_invariant")
@@ -43,12 +43,12 @@ def confirm(client, review_page: str):
 
 
 def balance_of(session, member) -> int:
-    session.rollback()
+    fresh(session)
     return session.scalar(select(Member.points_balance).where(Member.id == member.id))
 
 
 def redemptions(session):
-    session.rollback()
+    fresh(session)
     return session.scalars(select(Redemption).order_by(Redemption.id)).all()
 
 
@@ -244,5 +244,5 @@ class TestCodes:
         response = submit(owner, "/counter/code", {"code": theirs.code})
         assert "There is no such code at this shop." in response.text
         assert owner.get(f"/counter/redemptions/{theirs.id}").status_code == 404
-        session.rollback()
+        fresh(session)
         assert session.get(Redemption, theirs.id).status == RedemptionStatus.RESERVED
