@@ -92,6 +92,7 @@ class Run:
     unexpected_body: int
     socket_errors: int
     timeouts: int
+    cpu_ms_per_request: float | None  # the gunicorn workers' own CPU time, from /proc (None elsewhere)
 
     @property
     def problems(self) -> list[str]:
@@ -161,13 +162,17 @@ def run_wrk(server: Server, api_key: str, *, duration: int, args) -> dict:
 
 
 def measure(app: str, round_number: int, server: Server, api_key: str, duration: int, args) -> Run:
+    cpu_before = server.worker_cpu_seconds()
     result = run_wrk(server, api_key, duration=duration, args=args)
+    cpu_after = server.worker_cpu_seconds()
+    cpu_seconds = sum(cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in cpu_after)
     seconds = result["duration_us"] / 1e6
     return Run(
         app=app, round=round_number, requests=result["requests"], seconds=round(seconds, 2),
         requests_per_second=round(result["requests"] / seconds, 1), p50_ms=result["p50_us"] / 1000,
         p99_ms=result["p99_us"] / 1000, max_ms=result["max_us"] / 1000, bad_status=result["bad_status"],
         unexpected_body=result["unexpected_body"], socket_errors=result["socket_errors"], timeouts=result["timeouts"],
+        cpu_ms_per_request=round(1000 * cpu_seconds / result["requests"], 2) if cpu_after and result["requests"] else None,
     )
 
 
@@ -192,7 +197,8 @@ def bench(url: str, args, workdir: Path) -> list[Run]:
                 runs.append(run)
                 print(
                     f"   round {round_number} {app:9}  {run.requests_per_second:8.1f} req/s   p50 {run.p50_ms:6.1f} ms"
-                    f"   p99 {run.p99_ms:6.1f} ms   ({run.requests} requests in {run.seconds} s)",
+                    f"   p99 {run.p99_ms:6.1f} ms   cpu {run.cpu_ms_per_request} ms/request"
+                    f"   ({run.requests} requests in {run.seconds} s)",
                     flush=True,
                 )
                 if run.problems:
@@ -204,8 +210,9 @@ def bench(url: str, args, workdir: Path) -> list[Run]:
     return runs
 
 
-def median(runs: list[Run], app: str, attribute: str) -> float:
-    return statistics.median(getattr(run, attribute) for run in runs if run.app == app)
+def median(runs: list[Run], app: str, attribute: str) -> float | None:
+    values = [getattr(run, attribute) for run in runs if run.app == app and getattr(run, attribute) is not None]
+    return statistics.median(values) if values else None
 
 
 def report(runs: list[Run], stored: dict, args) -> tuple[str, float]:
@@ -220,6 +227,9 @@ def report(runs: list[Run], stored: dict, args) -> tuple[str, float]:
         f"| PostgreSQL | {median(runs, 'reference', 'requests_per_second'):.0f} "
         f"| {median(runs, 'reference', 'p99_ms'):.1f} ms | {median(runs, 'api', 'requests_per_second'):.0f} "
         f"| {median(runs, 'api', 'p99_ms'):.1f} ms | {ratio:.2f}× | {met} (≥ {TARGET_RATIO}×) |",
+        "",
+        f"workers' CPU per request: reference {median(runs, 'reference', 'cpu_ms_per_request')} ms, "
+        f"API {median(runs, 'api', 'cpu_ms_per_request')} ms",
         "",
         f"the API stored {stored['purchases']} purchases, {stored['ledger_entries']} ledger entries, "
         f"{stored['pending_members']} pending members, texts {stored['texts_by_purpose']}; "
