@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, not_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from smscrm.errors import Conflict, NotFound, ValidationError
 from smscrm.members import MAX_TOPIC_CHARS
@@ -189,51 +189,56 @@ def _date(value, label: str) -> date | None:
         raise ValidationError(f"{label} must be a date such as 2026-03-31, got {value!r}") from None
 
 
-def filter_condition(segment_filter: SegmentFilter, *, now: datetime, timezone: str) -> ColumnElement[bool]:
-    """The filter as a condition on `members` (without the merchant: callers add it)."""
+def filter_condition(
+    segment_filter: SegmentFilter, *, now: datetime, timezone: str, member=Member
+) -> ColumnElement[bool]:
+    """The filter as a condition on `member` (`members`, or an alias of it), without the merchant:
+    callers add it."""
     f = segment_filter
     conditions = []
     for column, chosen in (
-        (Member.value_class, f.value_classes),
-        (Member.stage, f.stages),
-        (Member.language, f.languages),
-        (Member.birthday_month, f.birthday_months),
+        (member.value_class, f.value_classes),
+        (member.stage, f.stages),
+        (member.language, f.languages),
+        (member.birthday_month, f.birthday_months),
     ):
         if chosen:
             conditions.append(column.in_(chosen))
     for column, low, high in (
-        (Member.points_balance, f.points_min, f.points_max),
-        (Member.visit_count, f.visits_min, f.visits_max),
-        (Member.total_spend_minor, f.spend_min_minor, f.spend_max_minor),
+        (member.points_balance, f.points_min, f.points_max),
+        (member.visit_count, f.visits_min, f.visits_max),
+        (member.total_spend_minor, f.spend_min_minor, f.spend_max_minor),
     ):
         if low is not None:
             conditions.append(column >= low)
         if high is not None:
             conditions.append(column <= high)
     if f.last_visit_days_min is not None:  # at least N days ago: on or before the same time N days back
-        conditions.append(Member.last_visit_at <= now - timedelta(days=f.last_visit_days_min))
+        conditions.append(member.last_visit_at <= now - timedelta(days=f.last_visit_days_min))
     if f.last_visit_days_max is not None:  # at most N whole days ago: after the same time N+1 days back
-        conditions.append(Member.last_visit_at > now - timedelta(days=f.last_visit_days_max + 1))
+        conditions.append(member.last_visit_at > now - timedelta(days=f.last_visit_days_max + 1))
     if f.joined_from is not None:
-        conditions.append(Member.joined_at >= _local_midnight(f.joined_from, timezone))
+        conditions.append(member.joined_at >= _local_midnight(f.joined_from, timezone))
     if f.joined_to is not None:
-        conditions.append(Member.joined_at < _local_midnight(f.joined_to + timedelta(days=1), timezone))
+        conditions.append(member.joined_at < _local_midnight(f.joined_to + timedelta(days=1), timezone))
     if f.interests:
-        conditions.append(
-            exists().where(MemberInterest.member_id == Member.id, MemberInterest.topic.in_(f.interests))
-        )
+        conditions.append(_likes_any(f.interests, member))
     if f.at_risk_days is not None:
-        conditions.append(_at_risk_condition(f.at_risk_days, now))
+        conditions.append(_at_risk_condition(f.at_risk_days, now, member))
     return and_(true(), *conditions)
 
 
-def _at_risk_condition(days: int, now: datetime) -> ColumnElement[bool]:
+def _likes_any(topics: tuple[str, ...], member) -> ColumnElement[bool]:
+    return exists().where(MemberInterest.member_id == member.id, MemberInterest.topic.in_(topics))
+
+
+def _at_risk_condition(days: int, now: datetime, member) -> ColumnElement[bool]:
     """Days since the last visit > max(days, 2 × typical gap). The first term lets an index on
     last_visit_at narrow the rows; the second applies each member's own rhythm."""
-    threshold = case((2 * Member.typical_visit_gap_days > days, 2 * Member.typical_visit_gap_days), else_=days)
+    threshold = case((2 * member.typical_visit_gap_days > days, 2 * member.typical_visit_gap_days), else_=days)
     return and_(
-        Member.last_visit_at < now - timedelta(days=days),
-        epoch_days(Member.last_visit_at) < days_from_epoch(now) - threshold,
+        member.last_visit_at < now - timedelta(days=days),
+        epoch_days(member.last_visit_at) < days_from_epoch(now) - threshold,
     )
 
 
@@ -241,18 +246,39 @@ def _local_midnight(day: date, timezone: str) -> datetime:
     return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
 
 
-def segment_condition(session: Session, segment: Segment, *, now: datetime, timezone: str) -> ColumnElement[bool]:
-    """The segment's filter AND NOT the segment it excludes (recursively), as one condition.
-
-    An excluded segment's condition is negated null-safely: a member for whom it is unknown
-    (NULL, e.g. no last visit) is not in that segment, so is not excluded.
-    """
-    condition = filter_condition(SegmentFilter.from_rules(segment.rules), now=now, timezone=timezone)
+def segment_condition(
+    session: Session, segment: Segment, *, now: datetime, timezone: str, member=Member
+) -> ColumnElement[bool]:
+    """The segment's filter AND NOT the segment it excludes (recursively), as one condition."""
+    condition = filter_condition(SegmentFilter.from_rules(segment.rules), now=now, timezone=timezone, member=member)
     excluded = _excluded_segment(session, segment)
     if excluded is None:
         return condition
-    excluded_condition = segment_condition(session, excluded, now=now, timezone=timezone)
-    return and_(condition, not_(case((excluded_condition, True), else_=False)))
+    return and_(condition, _not_in(session, excluded, now=now, timezone=timezone, member=member))
+
+
+def _not_in(session: Session, excluded: Segment, *, now: datetime, timezone: str, member) -> ColumnElement[bool]:
+    """Members not in `excluded`. A segment that looks only at the member's own row is negated in
+    place, null-safely (a member for whom it is unknown, e.g. no last visit, is not in it, so is not
+    left out); one that looks at another table (interests) becomes an anti-join, because a subquery
+    under NOT would run once per member."""
+    if _reads_only_the_member_row(session, excluded):
+        inside = segment_condition(session, excluded, now=now, timezone=timezone, member=member)
+        return not_(case((inside, True), else_=False))
+    only = SegmentFilter.from_rules(excluded.rules)
+    if excluded.exclude_segment_id is None and only == SegmentFilter(interests=only.interests):
+        return ~_likes_any(only.interests, member)  # "likes X" alone: an anti-join on the interests
+    other = aliased(Member)
+    inside = segment_condition(session, excluded, now=now, timezone=timezone, member=other)
+    return ~exists().where(other.id == member.id, inside)
+
+
+def _reads_only_the_member_row(session: Session, segment: Segment | None) -> bool:
+    while segment is not None:
+        if SegmentFilter.from_rules(segment.rules).interests:
+            return False
+        segment = _excluded_segment(session, segment)
+    return True
 
 
 def audience_condition(
@@ -265,8 +291,7 @@ def audience_condition(
     )
     if exclude is None:
         return condition
-    excluded_condition = segment_condition(session, exclude, now=now, timezone=merchant.timezone)
-    return and_(condition, not_(case((excluded_condition, True), else_=False)))
+    return and_(condition, _not_in(session, exclude, now=now, timezone=merchant.timezone, member=Member))
 
 
 def members_condition(session: Session, segment: Segment, *, merchant: Merchant, now: datetime) -> ColumnElement[bool]:
@@ -305,8 +330,8 @@ def count(session: Session, condition: ColumnElement[bool]) -> SegmentCount:
 
 
 def count_where(condition: ColumnElement[bool]):
-    """An aggregate: how many rows meet `condition` (0, not NULL, when there are none)."""
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    """An aggregate: how many rows meet `condition` (COUNT(*) FILTER (WHERE …))."""
+    return func.count().filter(condition)
 
 
 def save_segment(

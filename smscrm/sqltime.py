@@ -27,7 +27,8 @@ class epoch_days(FunctionElement):
 
 @compiles(epoch_days, "postgresql")
 def _epoch_days_postgresql(element, compiler, **kw):
-    return f"(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) / {SECONDS_PER_DAY})"
+    # date_part gives double precision; EXTRACT gives numeric, several times slower over a million rows
+    return f"(date_part('epoch', {compiler.process(element.clauses, **kw)}) / {SECONDS_PER_DAY})"
 
 
 @compiles(epoch_days, "sqlite")

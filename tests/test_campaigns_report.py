@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from smscrm import broadcast, campaign_reports, courtesy, segments
+from smscrm import broadcast, campaign_reports, courtesy, points, segments
 from smscrm.broadcast import CampaignDraft
 from smscrm.campaign_reports import ReturnRate
 from smscrm.consent import record_consent
-from smscrm.models import CampaignHoldout, ConsentAction, ConsentChannel, OutboundMessage, Purchase, Status
+from smscrm.models import CampaignHoldout, ConsentAction, ConsentChannel, Member, OutboundMessage, Status
 from tests.campaign_members import add_many, add_member
 
 
@@ -118,8 +118,8 @@ def test_return_rate_of_recipients_against_the_holdout_with_lift(session, mercha
     assert len(held) == len(sent) == 20
 
     def buy(member_id, after):
-        session.add(Purchase(merchant_id=merchant.id, member_id=member_id, amount_minor=1500, points_earned=15,
-                             channel="counter", created_at=now + after))
+        points.record_purchase(session, merchant, phone=session.get(Member, member_id).phone, amount_minor=1500,
+                               now=now + after)
 
     for member_id in sent[:12]:
         buy(member_id, timedelta(days=2))

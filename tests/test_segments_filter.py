@@ -252,3 +252,16 @@ def test_a_segment_in_use_is_not_deleted(session, merchant, now):
 
 def test_known_interests_most_common_first(session, merchant, now, population):
     assert segments.known_interests(session, merchant.id) == ["cakes", "green tea", "oolong"]
+
+
+def test_excluding_segments_that_look_at_interests(session, merchant, now, population):
+    cake_lovers = segments.save_segment(session, merchant, name="Cakes", rules={"interests": ["cakes"]}, now=now)
+    green_tea_b = segments.save_segment(
+        session, merchant, name="Green tea, class B", rules={"interests": ["green tea"], "value_classes": ["B"]}, now=now
+    )
+    assert matching(session, merchant, now, {}, exclude=cake_lovers) == EVERYONE - {"ann", "hal"}
+    assert matching(session, merchant, now, {"interests": ["green tea"]}, exclude=green_tea_b) == {"ann"}
+    # an exclusion whose own exclusion looks at interests: A-class, minus cake lovers = nobody; so excluding it keeps all
+    a_not_cakes = segments.save_segment(session, merchant, name="A, no cakes", rules={"value_classes": ["A"]},
+                                        exclude_segment_id=cake_lovers.id, now=now)
+    assert matching(session, merchant, now, {"value_classes": ["A"]}, exclude=a_not_cakes) == {"ann", "hal"}

@@ -34,6 +34,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_segments_merchant_id"), "segments", ["merchant_id"])
     op.create_index(op.f("ix_segments_exclude_segment_id"), "segments", ["exclude_segment_id"])
+    op.create_index("ix_member_interests_topic_member", "member_interests", ["topic", "member_id"])
 
     op.create_table(
         "campaigns",
@@ -109,6 +110,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_campaigns_segment_id"), table_name="campaigns")
     op.drop_index(op.f("ix_campaigns_merchant_id"), table_name="campaigns")
     op.drop_table("campaigns")
+    op.drop_index("ix_member_interests_topic_member", table_name="member_interests")
     op.drop_index(op.f("ix_segments_exclude_segment_id"), table_name="segments")
     op.drop_index(op.f("ix_segments_merchant_id"), table_name="segments")
     op.drop_table("segments")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, SmallInteger, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from smscrm.db import Base
@@ -58,7 +58,10 @@ class MemberInterest(Base):
     """A topic a member said they like (`LIKE green tea`), for segments."""
 
     __tablename__ = "member_interests"
-    __table_args__ = (UniqueConstraint("member_id", "topic"),)
+    __table_args__ = (
+        UniqueConstraint("member_id", "topic"),
+        Index("ix_member_interests_topic_member", "topic", "member_id"),  # segments: who likes a topic
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)

@@ -62,10 +62,10 @@ def _segment_form(segment: Segment | None):
     return render_template("campaigns/segment_form.html", form=form, segment=segment, count=count, error=error)
 
 
-def _set_choices(form: SegmentForm, segment: Segment | None) -> None:
+def _set_choices(form: SegmentForm, segment: Segment | None, *, for_page: bool = True) -> None:
     session = db_session()
     form.set_choices(
-        interests=segments.known_interests(session, current_user.merchant_id),
+        interests=segments.known_interests(session, current_user.merchant_id) if for_page else [],
         segments=segments.saved_segments(session, current_user.merchant_id),
         editing_id=segment.id if segment else None,
     )
@@ -82,7 +82,7 @@ def _count(form: SegmentForm) -> segments.SegmentCount:
 def segment_count():
     """{"matching", "reachable"} for the filter in the query string: one SQL statement."""
     form = SegmentForm(request.args, meta={"csrf": False})
-    _set_choices(form, None)
+    _set_choices(form, None, for_page=False)
     form.name.validators = []
     if not form.validate():
         return json_error(first_error(form))

@@ -11,10 +11,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from smscrm import broadcast, delivery
+from smscrm import broadcast, delivery, points
 from smscrm.consent import record_consent
 from smscrm.db import make_sessionmaker, utcnow
-from smscrm.models import Campaign, ConsentAction, ConsentChannel, OutboundMessage, Purchase, Status
+from smscrm.models import Campaign, ConsentAction, ConsentChannel, OutboundMessage, Status
 from smscrm.sms.console import ConsoleTransport
 from tests.browser.conftest import PHONE_VIEWPORT, sign_in
 from tests.campaign_members import add_member
@@ -98,8 +98,7 @@ def test_owner_composes_previews_schedules_and_reads_the_report(page, merchant, 
     assert [row.status for row in recipients] == [Status.SENT, Status.SENT]
     record_consent(session, merchant_id=merchant.id, phone=recipients[0].to_phone, action=ConsentAction.OPT_OUT,
                    keyword="STOP", channel=ConsentChannel.SMS, now=at + timedelta(hours=1))
-    session.add(Purchase(merchant_id=merchant.id, member_id=recipients[1].member_id, amount_minor=2400,
-                         points_earned=24, channel="counter", created_at=at + timedelta(days=1)))
+    points.record_purchase(session, merchant, phone=recipients[1].to_phone, amount_minor=2400, now=at + timedelta(days=1))
     session.commit()
 
     page.reload()

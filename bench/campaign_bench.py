@@ -1,0 +1,153 @@
+"""Shared by bench/fanout and bench/segment_count: the virtualenv, the database, the members.
+
+`seed` generates the members set-based with generate_series: one merchant with --members members
+(1 % pending, 2 % opted out, 10 % Chinese, classes A/B/C 20/30/50 %, visit statistics spread over
+two years, a third with one or two interests) and a second merchant with a tenth as many, so that
+every query has to keep to its merchant.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "bench" / "results"
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_campaigns"
+NOW = datetime(2026, 3, 10, 18, 0, tzinfo=timezone.utc)  # a fixed moment: the data and the queries agree
+INTERESTS = ("green tea", "oolong", "cakes", "matcha", "pu-erh", "workshops")
+
+
+def ensure_virtualenv(script: str) -> None:
+    """Re-run `script` with the project's virtualenv when started with another Python."""
+    try:
+        import smscrm  # noqa: F401
+    except ImportError:
+        if VENV_PYTHON.exists() and not os.environ.get("SMSCRM_BENCH_REEXEC"):
+            os.environ["SMSCRM_BENCH_REEXEC"] = "1"
+            os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), script, *sys.argv[1:]])
+        sys.exit(f"{script} needs the project's virtualenv: run `make install`, then `.venv/bin/python {script}`")
+
+
+class BenchError(Exception):
+    """The benchmark could not be made."""
+
+
+def check_postgres_url(url: str) -> None:
+    """Refuse to empty anything but a local PostgreSQL database named bench*."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("postgresql"):
+        raise BenchError(f"--postgres-url must be a postgresql+psycopg:// URL, got {url!r}")
+    if parsed.host not in LOCAL_HOSTS:
+        raise BenchError(f"the benchmark only runs against a local PostgreSQL, not {parsed.host!r}")
+    if not (parsed.database or "").startswith("bench"):
+        raise BenchError(f"the benchmark empties its database; use one named bench*, not {parsed.database!r}")
+
+
+def fresh_database(url: str):
+    """Empty the database, bring it to the newest schema; returns an engine."""
+    from sqlalchemy import text
+
+    from smscrm.db import make_engine
+    from smscrm.migrate import upgrade
+
+    check_postgres_url(url)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    upgrade(url)
+    return engine
+
+
+MEMBERS_SQL = """
+INSERT INTO members (
+    merchant_id, phone, name, language, joined_at, is_opted_out, points_balance, birthday_month, birthday_day,
+    created_at, stage, value_class, first_visit_at, last_visit_at, visit_count, total_spend_minor,
+    typical_visit_gap_days
+)
+SELECT :merchant_id,
+       :prefix || lpad(g::text, 7, '0'),
+       CASE WHEN g % 7 = 0 THEN NULL ELSE 'Member ' || g END,
+       CASE WHEN g % 10 = 3 THEN 'zh' ELSE 'en' END,
+       CASE WHEN g % 100 = 0 THEN NULL ELSE CAST(:now AS timestamptz) - make_interval(days => CAST(30 + h % 700 AS int)) END,
+       g % 50 = 1,
+       h % 2000,
+       1 + (h / 13) % 12, 1 + (h / 17) % 28,
+       CAST(:now AS timestamptz) - make_interval(days => CAST(30 + h % 700 AS int)),
+       CASE WHEN g % 100 = 0 THEN 'pending' WHEN h % 5 = 0 THEN 'joined' WHEN h % 5 = 1 THEN 'first_purchase'
+            WHEN h % 29 = 0 THEN 'advocate' ELSE 'repeat' END,
+       CASE WHEN g % 100 = 0 THEN NULL WHEN (h / 7) % 10 < 2 THEN 'A' WHEN (h / 7) % 10 < 5 THEN 'B' ELSE 'C' END,
+       CASE WHEN h % 5 = 0 THEN NULL ELSE CAST(:now AS timestamptz) - make_interval(days => CAST(30 + h % 700 AS int)) END,
+       CASE WHEN h % 5 = 0 THEN NULL ELSE CAST(:now AS timestamptz) - make_interval(days => CAST(h % 400 AS int), hours => CAST(h % 24 AS int)) END,
+       CASE WHEN h % 5 = 0 THEN 0 WHEN h % 5 = 1 THEN 1 ELSE 2 + h % 40 END,
+       CASE WHEN h % 5 = 0 THEN 0 ELSE 500 + h % 200000 END,
+       CASE WHEN h % 5 IN (0, 1) THEN NULL ELSE 3 + h % 60 END
+FROM (SELECT g, (g * 2654435761) % 4294967296 AS h FROM generate_series(1, :count) AS g) AS numbers
+"""
+
+INTERESTS_SQL = """
+INSERT INTO member_interests (member_id, topic, created_at)
+SELECT id, (CAST(:topics AS text[]))[1 + (id / 3) % :topic_count], CAST(:now AS timestamptz)
+FROM members WHERE merchant_id = :merchant_id AND id % 3 = 0
+UNION ALL
+SELECT id, (CAST(:topics AS text[]))[1 + (id / 3 + 1) % :topic_count], CAST(:now AS timestamptz)
+FROM members WHERE merchant_id = :merchant_id AND id % 6 = 0
+"""
+
+
+def seed(engine, members: int) -> dict:
+    """Two merchants and their members (see the module docstring); returns the merchants' ids."""
+    from sqlalchemy import text
+
+    from smscrm.db import make_sessionmaker
+    from smscrm.merchants import create_merchant
+
+    with make_sessionmaker(engine)() as session:
+        tea = create_merchant(session, name="Green Leaf Tea", number="+14155550000", email="owner@bench.example",
+                              password="bench password 123", now=NOW, timezone="America/Los_Angeles",
+                              signature="绿叶茶馆")
+        other = create_merchant(session, name="Blue Door Salon", number="+14155559999", email="salon@bench.example",
+                                password="bench password 123", now=NOW, timezone="America/Los_Angeles")
+        session.commit()
+        ids = {"merchant": tea.id, "other": other.id}
+    with engine.begin() as connection:
+        for merchant_id, prefix, count in ((ids["merchant"], "+1628", members), (ids["other"], "+1629", members // 10)):
+            connection.execute(text(MEMBERS_SQL), {"merchant_id": merchant_id, "prefix": prefix, "count": count, "now": NOW})
+            connection.execute(text(INTERESTS_SQL), {"merchant_id": merchant_id, "topics": list(INTERESTS),
+                                                     "topic_count": len(INTERESTS), "now": NOW})
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE members"))
+        connection.execute(text("VACUUM ANALYZE member_interests"))
+    return ids
+
+
+def server_facts(engine) -> dict:
+    """The PostgreSQL version and the settings that matter for these figures."""
+    from sqlalchemy import text
+
+    names = ("shared_buffers", "work_mem", "max_parallel_workers_per_gather", "synchronous_commit", "jit")
+    with engine.connect() as connection:
+        facts = {"version": connection.execute(text("SHOW server_version")).scalar()}
+        for name in names:
+            facts[name] = connection.execute(text(f"SHOW {name}")).scalar()
+    facts["cpus"] = os.cpu_count()
+    return facts
+
+
+def median(values) -> float:
+    return statistics.median(values)
+
+
+def write_results(kind: str, results: dict) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{kind}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(results, indent=2, default=str))
+    return path
