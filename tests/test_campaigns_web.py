@@ -286,3 +286,16 @@ def test_the_cost_estimate_uses_the_price_per_part(owner, session, merchant, mem
     # Ann and Bo get the English text (200 + 23 characters: 2 parts), 小明 too (no Chinese text): 3 × 2 cents
     assert data["cost_minor"] == 6.0
     assert "Estimated cost: ≈ <strong>0.06</strong>" in data["html"]
+
+
+def test_the_list_shows_a_campaign_with_nothing_left_to_send_as_sent(owner, session, merchant, members):
+    finished, sending = draft(session, merchant), draft(session, merchant)
+    for campaign in (finished, sending):
+        broadcast.start_campaign(session, merchant, campaign, now=utcnow())
+    session.execute(
+        OutboundMessage.__table__.update().where(OutboundMessage.campaign_id == finished.id).values(status=Status.DELIVERED)
+    )
+    session.commit()
+    badges = re.findall(r'href="/campaigns/(\d+)" class="campaign-name">Spring</a>\s*<span class="badge badge-(\w+)">',
+                        owner.get("/campaigns").text)
+    assert sorted(badges) == sorted([(str(finished.id), "sent"), (str(sending.id), "sending")])

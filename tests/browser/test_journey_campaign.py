@@ -4,14 +4,15 @@ send it; the owner reads the report."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from smscrm import broadcast, delivery, points
+from smscrm import broadcast, delivery, points, segments
+from smscrm.broadcast import CampaignDraft
 from smscrm.consent import record_consent
 from smscrm.db import make_sessionmaker, utcnow
 from smscrm.models import Campaign, ConsentAction, ConsentChannel, OutboundMessage, Status
@@ -121,3 +122,25 @@ def test_the_compose_form_fits_a_phone(open_page, merchant, regulars):
     sign_in(page)
     expect(page.get_by_label("Text in English")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_VIEWPORT["width"]
+
+
+def test_progress_updates_while_the_campaign_sends(page, merchant, regulars, session, engine):
+    segment = segments.save_segment(session, merchant, name="Class A", rules={"value_classes": ["A"]}, now=utcnow())
+    campaign = broadcast.save_draft(session, merchant, CampaignDraft(name="Tea tasting", text_en="Hi {name}!"),
+                                    segment=segment, now=utcnow())
+    start = utcnow()
+    broadcast.start_campaign(session, merchant, campaign, now=start)
+    session.commit()
+
+    page.goto(f"/campaigns/{campaign.id}")
+    sign_in(page)
+    progress = page.locator("section.progress")
+    expect(progress.locator('[data-field="pending"]')).to_have_text("3")
+    expect(progress).to_contain_text("Sending… this page updates by itself.")
+
+    # a worker sends them (at a moment inside the members' sending window), while the page stays open
+    daytime = datetime.combine(start.date() + timedelta(days=1), time(19, 0), tzinfo=timezone.utc)  # 11:00 or 12:00 in California
+    delivery.deliver_due(make_sessionmaker(engine), ConsoleTransport(), now=daytime, worker_id="progress")
+    expect(progress.locator('[data-field="sent"]')).to_have_text("3", timeout=15000)
+    expect(progress).to_contain_text("Finished.", timeout=15000)
+    expect(page.locator('[data-field="status"]')).to_have_text("Sent")
