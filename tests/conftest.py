@@ -7,10 +7,11 @@ import socket
 from datetime import datetime, timezone
 
 import pytest
+from argon2 import PasswordHasher, profiles as argon2_profiles
 from sqlalchemy import text
 from twilio.request_validator import RequestValidator
 
-from smscrm import create_app
+from smscrm import accounts, create_app
 from smscrm.config import Settings
 from smscrm.db import Base, make_engine, make_sessionmaker
 from smscrm.merchants import create_merchant
@@ -34,6 +35,8 @@ def _guarded_getaddrinfo(host, *args, **kwargs):
 
 
 socket.getaddrinfo = _guarded_getaddrinfo  # for the whole test session: Twilio is never reached
+# Argon2's production cost (64 MiB, 3 passes) is the point in production and only slows tests down.
+accounts._hasher = PasswordHasher.from_parameters(argon2_profiles.CHEAPEST)
 
 
 def is_postgres(url: str) -> bool:
