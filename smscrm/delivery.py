@@ -88,6 +88,17 @@ class Claim:
 
 
 @dataclass
+class Claimed:
+    """What one claim brought: texts to hold, how many rows it settled at once, the merchants' rules."""
+
+    at: datetime
+    settled: int
+    claims: list[Claim]
+    rules: dict
+    is_full: bool  # as many rows as asked for: more may be due
+
+
+@dataclass
 class Outcome:
     claim: Claim
     sid: str | None = None
@@ -193,12 +204,15 @@ class Courier:
         self.tokens_at: datetime | None = None  # when the rate limits next let held texts go
         self._tokens_at: datetime | None = None  # the same, once the tokens taken are committed
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"send-{worker_id}")
+        self.claimer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"claim-{worker_id}")
+        self.claiming: Future | None = None
 
     def __enter__(self) -> "Courier":
         return self
 
     def __exit__(self, *_exc) -> None:
         self.pool.shutdown(wait=True)
+        self.claimer.shutdown(wait=True)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -210,29 +224,38 @@ class Courier:
             self.maintain(now)
         if self.next_renewal_at is None or now >= self.next_renewal_at:
             self.renew(now)
-        if len(self.pending) <= self.batch_size // 2 and (self.next_claim_at is None or now >= self.next_claim_at):
-            settled += self.claim(now)
+        if self.claiming is not None and self.claiming.done():
+            claiming, self.claiming = self.claiming, None
+            settled += self._take_in(claiming.result(), now)
+        if self.claiming is None and self._wants_claim(now):
+            self.claiming = self.claimer.submit(self._claim_rows, now, *self._claim_room())
         return settled
 
     def seconds_to_wait(self, now: datetime) -> float:
         """Until the next thing worth doing: a claim, renewal, maintenance, or tokens for held texts
         (a finished call ends the wait earlier)."""
         moments = [self.next_maintenance_at, self.next_renewal_at]
-        if len(self.pending) <= self.batch_size // 2:
+        if self.claiming is not None and self.claiming.done():
+            moments.append(now)
+        elif self.claiming is None and len(self.pending) <= self.batch_size // 2:
             moments.append(self.next_claim_at)
         if self.pending and len(self.in_flight) < self.concurrency and self._ready():
             moments.append(self.tokens_at or now)
         return max(0.0, min(((m or now) - now).total_seconds() for m in moments))
 
     def wait(self, seconds: float | None, stop: threading.Event | None) -> None:
-        """Until a call in flight finishes, `seconds` pass or `stop` is set."""
-        if self.in_flight:
-            wait(list(self.in_flight), timeout=seconds, return_when=FIRST_COMPLETED)
+        """Until a call in flight or a claim finishes, `seconds` pass or `stop` is set."""
+        futures = [*self.in_flight, *([self.claiming] if self.claiming else [])]
+        if futures:
+            wait(futures, timeout=seconds, return_when=FIRST_COMPLETED)
         elif stop is not None:
             stop.wait(seconds)
 
     def finish(self, clock) -> None:
         """Wait for the calls in flight, record them and give back the rows not yet sent."""
+        if self.claiming is not None:
+            claiming, self.claiming = self.claiming, None
+            self._take_in(claiming.result(), clock())
         while self.in_flight:
             self.wait(None, None)
             self.record(clock())
@@ -264,21 +287,37 @@ class Courier:
     def claim(self, now: datetime) -> int:
         """Claim due rows up to the batch size, judge them, keep the sendable ones. Returns how many
         were settled at once (suppressed, skipped, deferred, already sent)."""
-        room = self.batch_size - len(self.pending)
+        return self._take_in(self._claim_rows(now, *self._claim_room()), now)
+
+    def _wants_claim(self, now: datetime) -> bool:
+        return len(self.pending) <= self.batch_size // 2 and (self.next_claim_at is None or now >= self.next_claim_at)
+
+    def _claim_room(self) -> tuple[int, Counter]:
+        """How many rows to claim, and how many this worker holds per sender number."""
+        return self.batch_size - len(self.pending), Counter(claim.from_phone for claim in self.pending)
+
+    def _claim_rows(self, now: datetime, room: int, holding: Counter) -> "Claimed":
+        """The claim's transaction (in the claiming thread while the worker runs, so that sending
+        never waits for it)."""
         if room <= 0:
-            return 0
-        holding = Counter(claim.from_phone for claim in self.pending)
+            return Claimed(now, 0, [], {}, is_full=True)
         cap = self.limits.pending_cap(HOLD_SECONDS) if self.limits else None
+        rules: dict[int, courtesy.MerchantRules] = {}
         with self.sessionmaker() as session:
             rows = _lock_due(session, now=now, room=room, holding=holding, number_cap=cap)
-            claimed = _judge(session, rows, now=now, worker_id=self.worker_id, lease=LEASE, rules=self.rules)
+            claimed = _judge(session, rows, now=now, worker_id=self.worker_id, lease=LEASE, rules=rules)
             session.commit()
-        settled = len(rows) - len(claimed)
         claims = [_claim_of(row, now) for row in claimed]
-        urgent = [claim for claim in claims if claim.category in URGENT]
-        self.pending = urgent + self.pending + [claim for claim in claims if claim.category not in URGENT]
-        self.next_claim_at = now if len(rows) == room else now + self.poll
-        return settled
+        return Claimed(now, len(rows) - len(claimed), claims, rules, is_full=len(rows) == room)
+
+    def _take_in(self, claimed: "Claimed", now: datetime) -> int:
+        """Hold the claimed texts, replies and transactional ones first; claim again at once if the
+        claim was full, else after the poll interval. Returns how many the claim settled."""
+        self.rules.update(claimed.rules)
+        urgent = [claim for claim in claimed.claims if claim.category in URGENT]
+        self.pending = urgent + self.pending + [claim for claim in claimed.claims if claim.category not in URGENT]
+        self.next_claim_at = claimed.at if claimed.is_full else claimed.at + self.poll
+        return claimed.settled
 
     def dispatch(self, now: datetime) -> int:
         """Hand texts to the pool as far as the concurrency and the rate limits allow. Returns how

@@ -156,6 +156,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "FakeTwilio/1.0"
+    protocol_version = "HTTP/1.1"  # keep-alive, as Twilio's API: a client reuses its connection
 
     @property
     def fake(self) -> FakeTwilio:

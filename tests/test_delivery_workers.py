@@ -135,7 +135,7 @@ class TestLeases:
         limits = SendLimits(account=Rate(0.01), number=FAST_NUMBERS)  # one token, then none for 100 s
         with delivery.Courier(sessions, RecordingTransport(), worker_id="slow", batch_size=10, limits=limits,
                               concurrency=2) as slow:
-            slow.step(NOW)  # claims both
+            slow.claim(NOW)  # claims both
             slow.dispatch(NOW)  # sends one, holds the other
             slow.wait(None, None)
             slow.step(NOW + delivery.RENEW_EVERY)
