@@ -43,9 +43,23 @@ def record_consent(
     channel: str,
     now: datetime,
     source_sid: str | None = None,
+    member: Member | None = None,
 ) -> ConsentEvent:
-    """Store the event and mirror it on the membership, if the phone has one."""
-    member_id = session.scalar(select(Member.id).where(Member.merchant_id == merchant_id, Member.phone == phone))
+    """Store the event and mirror it on the membership, if the phone has one.
+
+    `member` is the phone's membership when the caller already holds it (saves two statements).
+    """
+    is_opted_out = action == ConsentAction.OPT_OUT
+    if member is None:
+        member_id = session.scalar(select(Member.id).where(Member.merchant_id == merchant_id, Member.phone == phone))
+        if member_id is not None:
+            session.execute(
+                update(Member).where(Member.id == member_id).values(is_opted_out=is_opted_out)
+                .execution_options(synchronize_session="fetch")
+            )
+    else:
+        member.is_opted_out = is_opted_out
+        member_id = member.id
     event = ConsentEvent(
         merchant_id=merchant_id,
         phone=phone,
@@ -57,11 +71,5 @@ def record_consent(
         created_at=now,
     )
     session.add(event)
-    session.execute(
-        update(Member)
-        .where(Member.merchant_id == merchant_id, Member.phone == phone)
-        .values(is_opted_out=action == ConsentAction.OPT_OUT)
-        .execution_options(synchronize_session="fetch")
-    )
     session.flush()
     return event

@@ -139,6 +139,7 @@ def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
     if merchant is None:
         raise NotFound(f"no merchant has the number {phones.mask(sms.to_number)}")
     command = parse(sms.body)
+    # The record is added last, complete, so it costs one INSERT (no early autoflush, no UPDATEs).
     record = InboundMessage(
         merchant_id=merchant.id,
         message_sid=sms.message_sid,
@@ -148,12 +149,10 @@ def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
         intent=command.intent,
         received_at=now,
     )
-    session.add(record)
     try:
         phone = phones.normalise(sms.from_number, merchant.country)
     except InvalidPhone:
-        session.flush()  # kept, but a sender we cannot text back (short code, alphanumeric) gets no reply
-        return Reply(None)
+        return _keep(session, record, None)  # a sender we cannot text back (short code, alphanumeric)
     record.from_phone = phone
     member = members.find(session, merchant.id, phone)
     conversation = _Conversation(session, merchant, phone, member, command, record, now)
@@ -162,14 +161,18 @@ def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
     if record.intent == Intent.FEEDBACK:
         inbox.file_message(session, merchant, phone=phone, member=conversation.member, message=record, now=now)
     if reply_key is None:
-        session.flush()
-        return Reply(None)
+        return _keep(session, record, None)
     language = conversation.member.language if conversation.member else (command.language or merchant.default_language)
     body = texts.render(merchant, reply_key, language, **values)
     record.reply = outbox.record_reply(
         session, merchant, to_phone=phone, from_phone=record.to_phone, body=body,
         purpose=reply_key, now=now, member=conversation.member,
     )
+    return _keep(session, record, body)
+
+
+def _keep(session: Session, record: InboundMessage, body: str | None) -> Reply:
+    session.add(record)
     session.flush()
     return Reply(body)
 
@@ -209,7 +212,9 @@ class _Conversation:
 
     def respond(self) -> tuple[str | None, dict]:
         intent = self.command.intent
-        opted_out = consent.is_opted_out(self.session, self.merchant.id, self.phone)
+        # A member's row mirrors their latest consent; only a stranger's phone needs the evidence table.
+        opted_out = self.member.is_opted_out if self.member else consent.is_opted_out(
+            self.session, self.merchant.id, self.phone)
         if opted_out and intent not in (Intent.OPT_IN, Intent.JOIN):
             return None, {}  # silence after the one confirmation, until they opt back in
         if intent is Intent.OPT_OUT:
@@ -253,7 +258,7 @@ class _Conversation:
         consent.record_consent(
             self.session, merchant_id=self.merchant.id, phone=self.phone, action=action,
             keyword=self.command.keyword, channel=ConsentChannel.SMS, now=self.now,
-            source_sid=self.record.message_sid,
+            source_sid=self.record.message_sid, member=self.member,
         )
 
     def _join(self, opted_out: bool) -> tuple[str, dict]:
@@ -262,7 +267,7 @@ class _Conversation:
         referrer = referrals.referrer_for_code(self.session, self.merchant, self.command.argument)  # JOIN <code>
         self.member = members.join(
             self.session, self.merchant, self.phone, name="" if referrer else self.command.argument,
-            language=language, now=self.now,
+            language=language, now=self.now, member=self.member,
         )
         if opted_out or not was_member:
             self._consent(ConsentAction.OPT_IN)

@@ -16,9 +16,15 @@ def find(session: Session, merchant_id: int, phone: str) -> Member | None:
     return session.scalar(select(Member).where(Member.merchant_id == merchant_id, Member.phone == phone))
 
 
-def join(session: Session, merchant: Merchant, phone: str, *, name: str, language: str, now: datetime) -> Member:
-    """Make `phone` a member (or finish a pending membership). Joining again only updates the name."""
-    member = find(session, merchant.id, phone)
+def join(
+    session: Session, merchant: Merchant, phone: str, *, name: str, language: str, now: datetime,
+    member: Member | None = None,
+) -> Member:
+    """Make `phone` a member (or finish a pending membership). Joining again only updates the name.
+
+    `member` is the phone's membership when the caller has already looked it up.
+    """
+    member = member or find(session, merchant.id, phone)
     name = " ".join((name or "").split())[:MAX_NAME_CHARS] or None
     if member is None:
         member = Member(

@@ -20,7 +20,7 @@ from smscrm.outbox import queue_text
 SMSCRM = [sys.executable, "-m", "smscrm.cli"]
 DEMO_NUMBER = "+15005550006"
 SHOPPER = "+14155550100"
-WAIT_SECONDS = 60  # an upper bound on start-up and delivery, not a performance target
+WAIT_SECONDS = 180  # an upper bound on start-up and delivery on a busy 2-core machine, not a performance target
 
 
 def free_port() -> int:

@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from smscrm import webhooks
 from smscrm.web import auth, campaigns, care, formatting, home, inbox, members
+from smscrm.web import counter, loyalty, member_detail, money, rewards
 from smscrm.web import segments as _segment_views  # noqa: F401  (segment pages, on the campaigns blueprint)
 
 csrf = CSRFProtect()
@@ -32,14 +33,18 @@ class NavEntry:
 
 
 BLUEPRINTS = [
-    auth.blueprint, home.blueprint, members.blueprint, inbox.blueprint, campaigns.blueprint, care.blueprint,
+    auth.blueprint, home.blueprint, members.blueprint, inbox.blueprint, campaigns.blueprint,
+    counter.blueprint, member_detail.blueprint, rewards.blueprint, loyalty.blueprint, care.blueprint,
 ]
 NAV = [
     NavEntry("home.dashboard", "Home"),
+    NavEntry("counter.purchase", "Counter"),
     NavEntry("members.index", "Members"),
     NavEntry("inbox.index", "Inbox"),
     NavEntry("care.index", "Care"),
     NavEntry("campaigns.index", "Campaigns"),
+    NavEntry("rewards.index", "Rewards"),
+    NavEntry("loyalty.settings", "Loyalty"),
 ]
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -55,6 +60,7 @@ def init_app(app: Flask) -> None:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     formatting.init_app(app)
+    money.init_app(app)
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     app.context_processor(lambda: {"nav": NAV})
     app.register_error_handler(CSRFError, _expired_form)

@@ -6,13 +6,11 @@ sent twice (a double tap, a retried request) records one purchase, one redemptio
 """
 from __future__ import annotations
 
-import secrets
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TelField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from smscrm import counter, members, phones, points, rewards, statements
 from smscrm.db import utcnow
@@ -29,27 +27,16 @@ from smscrm.models import Member, Merchant, Reward
 from smscrm.request_db import db_session
 from smscrm.web.auth import protected_blueprint
 from smscrm.web.formatting import local_datetime
-from smscrm.web.fields import AmountField
+from smscrm.web.fields import STALE_FORM, AmountField, form_key, new_form_key
 from smscrm.web.rows import MAX_ROW_ID, ROW_ID, row_id
 
 blueprint = protected_blueprint("counter", __name__, url_prefix="/counter")
 
-FORM_KEY = r"^[A-Za-z0-9_-]{16,80}$"
-STALE_FORM = "This form is out of date. It has been refreshed: check the details and press the button again."
 NOT_A_PHONE = (
     "That is not a phone number. Type the number the way the shopper says it, "
     "or with + and the country code, like +44 7700 900123."
 )
 MAX_CODE_CHARS = 20  # a 6-character code with room for the spaces or dashes a shopper reads it out with
-
-
-def new_form_key() -> str:
-    return secrets.token_urlsafe(24)
-
-
-def form_key() -> HiddenField:
-    """The hidden field with the random key that makes sending the same form twice count once."""
-    return HiddenField(validators=[DataRequired(STALE_FORM), Regexp(FORM_KEY, message=STALE_FORM)])
 
 
 class PhoneForm(FlaskForm):

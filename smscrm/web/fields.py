@@ -1,11 +1,26 @@
-"""Form fields whose value is a number, with one clear message when what was typed is not one."""
+"""Form fields whose value is a number, with one clear message when what was typed is not one; and the
+random key that makes a form sent twice count once."""
 from __future__ import annotations
 
-from wtforms import IntegerField, StringField
-from wtforms.validators import StopValidation
+import secrets
+
+from wtforms import HiddenField, IntegerField, StringField
+from wtforms.validators import DataRequired, Regexp, StopValidation
 from wtforms.widgets import TextInput
 
 from smscrm.web.money import minor_units, money
+
+FORM_KEY = r"^[A-Za-z0-9_-]{16,80}$"
+STALE_FORM = "This form is out of date. It has been refreshed: check the details and press the button again."
+
+
+def new_form_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def form_key() -> HiddenField:
+    """The hidden field with the random key that makes sending the same form twice count once."""
+    return HiddenField(validators=[DataRequired(STALE_FORM), Regexp(FORM_KEY, message=STALE_FORM)])
 
 
 class _StopsOnUnreadable:

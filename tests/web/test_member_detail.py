@@ -1,5 +1,6 @@
 """A member's page: the balance explained entry by entry (newest first, paginated, times where the
-merchant is), visit statistics, value class with the date it was computed, stage and referral code."""
+merchant is), visit statistics, value class with the date it was computed, stage and referral code;
+corrections by the owner."""
 from __future__ import annotations
 
 import html
@@ -8,10 +9,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from smscrm import points, rewards, segmentation
-from smscrm.models import Member
+from smscrm import accounts, points, rewards, segmentation
+from smscrm.models import Member, Role
 from smscrm.statements import ENTRIES_PER_PAGE
-from tests.web.points_pages import ANN, add_reward, fresh, give_points, join, ledger_invariant  # noqa: F401
+from tests.web.points_pages import (  # noqa: F401
+    ANN, add_reward, fresh, give_points, hidden_fields, join, ledger_invariant, submit,
+)
 
 pytestmark = pytest.mark.usefixtures("ledger_invariant")
 
@@ -152,3 +155,88 @@ def test_another_merchants_member_is_not_found(owner, session, other_merchant, n
     assert owner.get(f"/members/{stranger.id}").status_code == 404
     assert owner.get("/members/424242").status_code == 404
     assert owner.get("/members/99999999999999999999").status_code == 404
+
+
+class TestCorrections:
+    """The owner corrects a balance with a note; the ledger shows it like any other entry."""
+
+    @staticmethod
+    def correct(client, member, **data):
+        return submit(client, f"/members/{member.id}", data, action=f"/members/{member.id}/adjust")
+
+    def test_the_owner_adds_points_with_a_note(self, owner, ann):
+        member, _ = ann
+        response = self.correct(owner, member, points="10", note="stamp card from before texts")
+        assert response.status_code == 302
+        assert response.location == f"/members/{member.id}"
+        page = owner.get(response.location).text
+        assert "+10 points: stamp card from before texts. The balance is now 67." in page
+        top = ledger_rows(page)[0]
+        assert (top["kind"], top["what"], top["points"], top["balance-after"]) == (
+            "adjust", "Adjustment stamp card from before texts", "+10", "67")
+
+    def test_taking_away_more_than_the_balance_is_refused(self, owner, session, ann):
+        member, _ = ann
+        response = self.correct(owner, member, points="-58", note="typo")
+        assert response.status_code == 200
+        assert "Ann Lee has 57 points: you can take away at most 57." in response.text
+        assert fresh(session).get(Member, member.id).points_balance == 57
+        assert self.correct(owner, member, points="-57", note="closing the card").status_code == 302
+        assert fresh(session).get(Member, member.id).points_balance == 0
+
+    @pytest.mark.parametrize(
+        ("typed", "note", "message"),
+        [
+            ("0", "nothing", "A correction of 0 points changes nothing"),
+            ("ten", "typo", "Type a whole number of points from -1,000,000 to 1,000,000, like 10 or -10."),
+            ("1000001", "typo", "Type a whole number of points from -1,000,000 to 1,000,000, like 10 or -10."),
+            ("", "typo", "Type a whole number of points"),
+            ("5", "  ", "Say why the points change"),
+            ("5", "x" * 201, "A note is at most 200 characters."),
+        ],
+    )
+    def test_a_correction_that_is_not_valid_says_why(self, owner, session, ann, typed, note, message):
+        member, _ = ann
+        response = self.correct(owner, member, points=typed, note=note)
+        assert response.status_code == 200
+        assert message in response.text
+        assert "<details class=\"card correction\" open>" in response.text
+        assert fresh(session).get(Member, member.id).points_balance == 57
+
+    def test_the_same_correction_sent_twice_counts_once(self, owner, session, ann):
+        member, _ = ann
+        page = owner.get(f"/members/{member.id}").text
+        fields = {**hidden_fields(page, f"/members/{member.id}/adjust"), "points": "3", "note": "a stamp"}
+        assert owner.post(f"/members/{member.id}/adjust", data=fields).status_code == 302
+        assert owner.post(f"/members/{member.id}/adjust", data=fields).status_code == 302
+        assert fresh(session).get(Member, member.id).points_balance == 60
+
+    def test_staff_see_no_correction_and_cannot_send_one(self, client, session, merchant, ann, sign_in):
+        member, _ = ann
+        accounts.create_staff_user(session, merchant, email="staff@tea.example", password="counter staff password",
+                                   role=Role.STAFF, now=JOINED)
+        session.commit()
+        sign_in("staff@tea.example", "counter staff password")
+        page = client.get(f"/members/{member.id}").text
+        assert "Correct the points" not in page
+        token = hidden_fields(page, "/sign-out")["csrf_token"]
+        response = client.post(f"/members/{member.id}/adjust", data={"csrf_token": token, "points": "100",
+                                                                      "note": "for me", "key": "k" * 32})
+        assert response.status_code == 403
+        assert fresh(session).get(Member, member.id).points_balance == 57
+
+    def test_a_pending_shopper_cannot_be_corrected(self, owner, session, merchant, now):
+        pending = give_points(session, merchant, "+14155550177", 3000, now=now).member
+        assert "Correct the points" not in owner.get(f"/members/{pending.id}").text
+        token = hidden_fields(owner.get("/counter").text, "/counter")["csrf_token"]
+        response = owner.post(f"/members/{pending.id}/adjust", data={"csrf_token": token, "points": "5", "note": "x",
+                                                                     "key": "k" * 32})
+        assert response.status_code == 409
+        assert fresh(session).get(Member, pending.id).points_balance == 0
+
+    def test_another_merchants_member_cannot_be_corrected(self, owner, session, other_merchant, ann, now):
+        stranger = join(session, other_merchant, "+14155550100", name="Other", now=now)
+        page = owner.get(f"/members/{ann[0].id}").text
+        fields = {**hidden_fields(page, f"/members/{ann[0].id}/adjust"), "points": "5", "note": "x"}
+        assert owner.post(f"/members/{stranger.id}/adjust", data=fields).status_code == 404
+        assert fresh(session).get(Member, stranger.id).points_balance == 0
