@@ -202,7 +202,6 @@ class Courier:
         self.rules: dict[int, courtesy.MerchantRules] = {}
         self.next_claim_at = self.next_renewal_at = self.next_maintenance_at = None
         self.tokens_at: datetime | None = None  # when the rate limits next let held texts go
-        self._tokens_at: datetime | None = None  # the same, once the tokens taken are committed
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"send-{worker_id}")
         self.claimer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"claim-{worker_id}")
         self.claiming: Future | None = None
@@ -326,15 +325,11 @@ class Courier:
         if not ready:
             return 0
         with self.sessionmaker() as session:  # tokens, checks and attempts: one transaction
-            chosen = self._within_limits(session, ready, now)
-            if not chosen:
-                session.commit()
-                return 0
+            chosen, tokens_at = self._within_limits(session, ready, now)
             settled, sendable = self._recheck(session, chosen, now)
             _mark_attempts(session, [claim for claim in sendable if not claim.is_last_check], now=now)
             session.commit()
-        if self.limits:
-            self.tokens_at = self._tokens_at
+        self.tokens_at = tokens_at
         chosen_ids = {claim.id for claim in chosen}
         self.pending = [claim for claim in self.pending if claim.id not in chosen_ids]
         for claim in sendable:
@@ -393,20 +388,22 @@ class Courier:
             busy.add(claim.recipient)
         return ready
 
-    def _within_limits(self, session: Session, ready: list[Claim], now: datetime) -> list[Claim]:
+    def _within_limits(
+        self, session: Session, ready: list[Claim], now: datetime
+    ) -> tuple[list[Claim], datetime | None]:
         """The ready texts the send-rate buckets let go now, in order (the tokens are taken when the
-        caller commits)."""
+        caller commits), and when to ask again for those left waiting."""
         if self.limits is None:
-            return ready
+            return ready, None
         grant = send_rate.take(session, self.limits, Counter(claim.from_phone for claim in ready), now=now)
-        self._tokens_at = now + timedelta(seconds=grant.wait_seconds) if grant.wait_seconds else None
+        tokens_at = now + timedelta(seconds=grant.wait_seconds) if grant.wait_seconds else None
         allowance = Counter(grant.granted)
         chosen = []
         for claim in ready:
             if allowance[claim.from_phone] > 0:
                 allowance[claim.from_phone] -= 1
                 chosen.append(claim)
-        return chosen
+        return chosen, tokens_at
 
     def _recheck(self, session: Session, claims: list[Claim], now: datetime) -> tuple[int, list[Claim]]:
         """The sending window once more, right before the call, and the opt-out for texts held
