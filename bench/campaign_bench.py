@@ -129,6 +129,46 @@ def seed(engine, members: int) -> dict:
     return ids
 
 
+def prepare(url: str, members: int, *, reuse: bool) -> tuple:
+    """(engine, merchant ids): the data of an earlier run when `reuse` and its size matches, else
+    an emptied database seeded afresh."""
+    import time
+
+    from sqlalchemy import func, select
+
+    from smscrm.db import make_engine
+    from smscrm.models import Member, Merchant
+
+    check_postgres_url(url)
+    if reuse:
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                ids = [row.id for row in connection.execute(select(Merchant.id).order_by(Merchant.id))]
+                sizes = [connection.scalar(select(func.count()).where(Member.merchant_id == id_)) for id_ in ids]
+        except Exception:  # no schema yet, or an older one
+            ids, sizes = [], []
+        if sizes[:2] == [members, members // 10]:
+            print(f"reusing the {members:,} members already in the database")
+            return engine, {"merchant": ids[0], "other": ids[1]}
+        engine.dispose()
+    engine = fresh_database(url)
+    started = time.perf_counter()
+    ids = seed(engine, members)
+    print(f"seeded {members:,} members (+{members // 10:,} at a second merchant) in {time.perf_counter() - started:.1f} s")
+    return engine, ids
+
+
+def saved_segment(session, merchant, name: str, rules: dict):
+    """The merchant's saved segment `name` (from an earlier run), else a new one with `rules`."""
+    from smscrm import segments
+
+    for segment in segments.saved_segments(session, merchant.id):
+        if segment.name == name and segment.rules == segments.SegmentFilter.from_rules(rules).to_rules():
+            return segment
+    return segments.save_segment(session, merchant, name=name, rules=rules, now=NOW)
+
+
 def server_facts(engine) -> dict:
     """The PostgreSQL version and the settings that matter for these figures."""
     from sqlalchemy import text
