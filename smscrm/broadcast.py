@@ -6,8 +6,9 @@ Starting a campaign (`start_campaign`) is one transaction of set-based SQL:
 3. the holdout (a percentage of the reachable members, rounded) is drawn at random and recorded;
 4. one INSERT … SELECT writes an outbox row per reachable member not held out, with the text
    already rendered in SQL; the dedupe key `campaign:<id>:<phone>` means one text per phone.
-The worker sends the rows (quiet hours, caps, rate limits and the opt-out check at send time are
-its rules). Pausing holds the campaign's queued rows (status `held`, which no worker claims);
+"Send now" does this in the request for an audience up to SEND_NOW_IN_REQUEST members, and leaves
+a larger one to the scheduler (`start_due_campaigns`, every minute). The worker sends the rows
+(quiet hours, caps, rate limits and the opt-out check at send time are its rules). Pausing holds the campaign's queued rows (status `held`, which no worker claims);
 resuming puts them back; cancelling marks them `cancelled`. A row already claimed by a worker
 when the campaign pauses is sent.
 """
@@ -37,6 +38,7 @@ MAX_NAME_CHARS = 80
 MAX_HOLDOUT_PCT = 50
 MAX_RETURN_WINDOW_DAYS = 90
 SAMPLE_SIZE = 5
+SEND_NOW_IN_REQUEST = 50_000  # larger audiences are fanned out by the scheduler, not in a web request
 EDITABLE = (CampaignStatus.DRAFT,)
 STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 CANCELLABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.SENDING, CampaignStatus.PAUSED)
@@ -206,6 +208,18 @@ def _audience_record(session: Session, segment: Segment) -> dict:
     if excluded is not None:
         record["exclude"] = _audience_record(session, excluded)
     return record
+
+
+def send_now(session: Session, merchant: Merchant, campaign: Campaign, *, now: datetime) -> FanOut | None:
+    """Start the campaign now. Up to `SEND_NOW_IN_REQUEST` reachable members it fans out at once
+    (returns the figures); a larger one is scheduled for `now` and the scheduler's next pass, within
+    a minute, fans it out (returns None), so that no web request holds a million-row INSERT."""
+    _check_ready(campaign)
+    reachable = segments.count(session, audience(session, merchant, campaign, now=now)).reachable
+    if reachable <= SEND_NOW_IN_REQUEST:
+        return start_campaign(session, merchant, campaign, now=now)
+    schedule_campaign(session, campaign, at=now, now=now)
+    return None
 
 
 def start_due_campaigns(sessionmaker: sessionmaker, *, now: datetime) -> list[int]:

@@ -344,3 +344,19 @@ def test_stage_filters_reach_only_joined_members(session, merchant, now):
     campaign = make_campaign(session, merchant, now, rules={"stages": ["pending"]})
     result = broadcast.start_campaign(session, merchant, campaign, now=now)
     assert (result.matched, result.not_joined, result.queued) == (1, 1, 0)
+
+
+def test_send_now_fans_out_a_small_audience_at_once_and_leaves_a_large_one_to_the_scheduler(
+    session, merchant, now, engine, monkeypatch
+):
+    add_many(session, merchant, 3, now=now)
+    small = make_campaign(session, merchant, now)
+    assert broadcast.send_now(session, merchant, small, now=now).queued == 3
+    assert small.status == CampaignStatus.SENDING
+
+    monkeypatch.setattr(broadcast, "SEND_NOW_IN_REQUEST", 2)
+    large = make_campaign(session, merchant, now)
+    assert broadcast.send_now(session, merchant, large, now=now) is None
+    assert (large.status, large.scheduled_at, outbox(session, large)) == (CampaignStatus.SCHEDULED, now, [])
+    session.commit()
+    assert broadcast.start_due_campaigns(make_sessionmaker(engine), now=now + timedelta(seconds=30)) == [large.id]

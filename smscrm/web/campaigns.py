@@ -254,8 +254,11 @@ def schedule(campaign_id: int):
         return _back(campaign, first_error(form), "error")
     try:
         if form.when.data == "now":
-            result = broadcast.start_campaign(session, merchant, campaign, now=now)
-            message = f"Sending: {result.queued} texts queued, {result.holdout} members held out."
+            result = broadcast.send_now(session, merchant, campaign, now=now)
+            if result is None:
+                message = "Starting: a campaign this large is queued by the scheduler within a minute."
+            else:
+                message = f"Sending: {result.queued} texts queued, {result.holdout} members held out."
         else:
             at = local_to_utc(form.date.data, form.time.data, merchant.timezone)
             broadcast.schedule_campaign(session, campaign, at=at, now=now)
