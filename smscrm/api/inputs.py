@@ -91,7 +91,7 @@ def only_query_parameters(*names: str) -> None:
 def query_int(name: str, *, default: int | None, maximum: int) -> int | None:
     """A query parameter holding a whole number from 1 to `maximum`."""
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= maximum:
         raise ValidationError(f"{name} must be a whole number from 1 to {maximum}", code=f"invalid_{name}")
