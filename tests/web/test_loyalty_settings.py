@@ -40,6 +40,7 @@ def test_the_page_shows_the_settings_as_they_are(owner, merchant):
 
 
 def test_the_owner_changes_every_setting(owner, session, merchant):
+    assert "Members get a text with their new balance." in owner.get("/counter").text
     response = save(
         owner, points_per_unit="3", earn_unit_minor="5", has_receipt_texts=None, multiplier_a_pct="150",
         multiplier_b_pct="120", multiplier_c_pct="90", class_a_revenue_pct="70", class_a_max_members_pct="10",
@@ -57,7 +58,7 @@ def test_the_owner_changes_every_setting(owner, session, merchant):
     page = owner.get("/loyalty").text
     assert "The loyalty settings are saved." in page
     assert "22 points in class A, 18 in class B and 13 in class C." in page  # 25.00 at 3 points a 5.00 = 15
-    assert "receipts are off" in owner.get("/counter").text
+    assert "Receipt texts are off" in owner.get("/counter").text
 
 
 def test_an_empty_expiry_means_points_never_expire(owner, session, merchant):
