@@ -30,13 +30,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from smscrm import consent, courtesy, phones, send_rate
 from smscrm.config import Settings
 from smscrm.db import utcnow
-from smscrm.models import Category, EarlyStatusReport, OutboundMessage, Status
+from smscrm.models import Campaign, CampaignStatus, Category, EarlyStatusReport, OutboundMessage, Status
 from smscrm.provider_status import UNSUBSCRIBED, apply_early_reports, opt_out_unsubscribed, record_status
 from smscrm.send_rate import SendLimits
 from smscrm.sms import PermanentSendError, SendError, TransientSendError, Transport
@@ -468,6 +468,15 @@ def claim_due(
     return _judge(session, rows, now=now, worker_id=worker_id, lease=lease, rules={})
 
 
+def _of_stopped_campaign():
+    """A row of a paused or cancelled campaign. Pausing holds the queued rows, but a row that was in
+    flight at that moment and comes back for a retry must wait too (until resumed), or never go."""
+    return exists().where(
+        Campaign.id == OutboundMessage.campaign_id,
+        Campaign.status.in_((CampaignStatus.PAUSED, CampaignStatus.CANCELLED)),
+    )
+
+
 def _lock_due(
     session: Session, *, now: datetime, room: int, holding: Counter, number_cap: int | None
 ) -> list[OutboundMessage]:
@@ -482,7 +491,7 @@ def _lock_due(
             select(OutboundMessage)
             .where(
                 OutboundMessage.status == Status.QUEUED, category, OutboundMessage.send_after <= now,
-                OutboundMessage.from_phone.not_in(full),
+                OutboundMessage.from_phone.not_in(full), ~_of_stopped_campaign(),
             )
             .order_by(OutboundMessage.send_after, OutboundMessage.id)
             .limit(room - len(rows))

@@ -360,3 +360,33 @@ def test_send_now_fans_out_a_small_audience_at_once_and_leaves_a_large_one_to_th
     assert (large.status, large.scheduled_at, outbox(session, large)) == (CampaignStatus.SCHEDULED, now, [])
     session.commit()
     assert broadcast.start_due_campaigns(make_sessionmaker(engine), now=now + timedelta(seconds=30)) == [large.id]
+
+
+def test_a_text_in_flight_when_paused_waits_for_resume_and_never_goes_after_cancel(session, merchant, now):
+    add_many(session, merchant, 2, now=now)
+    campaign = make_campaign(session, merchant, now)
+    broadcast.start_campaign(session, merchant, campaign, now=now)
+    session.commit()
+    daytime = now + timedelta(hours=3)
+    lease = timedelta(minutes=5)
+    assert len(delivery.claim_due(session, now=daytime, worker_id="w1", batch_size=2, lease=lease)) == 2
+    session.commit()
+    broadcast.pause_campaign(session, campaign, now=now)
+    session.commit()
+
+    # The worker died mid-send: its lease runs out and the rows go back to the queue...
+    later = daytime + timedelta(hours=1)
+    assert delivery.recover_expired_leases(session, now=later) == 2
+    session.commit()
+    # ...but a paused campaign's texts are not claimed until it is resumed.
+    assert delivery.claim_due(session, now=later, worker_id="w2", batch_size=10, lease=lease) == []
+    broadcast.resume_campaign(session, campaign, now=later)
+    session.commit()
+    assert len(delivery.claim_due(session, now=later, worker_id="w2", batch_size=1, lease=lease)) == 1
+    session.commit()
+
+    broadcast.cancel_campaign(session, campaign, now=later)
+    session.commit()
+    assert delivery.recover_expired_leases(session, now=later + timedelta(hours=1)) == 1
+    session.commit()
+    assert delivery.claim_due(session, now=later + timedelta(hours=1), worker_id="w3", batch_size=10, lease=lease) == []
