@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, String, case, cast, exists, func, insert, literal, select
+from sqlalchemy import Select, String, and_, case, cast, exists, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,7 +38,7 @@ from smscrm.rewards import confirm_redemption, redeem_at_counter, release_expire
 
 __all__ = [
     "PurchaseResult", "BalanceMismatch", "points_for", "record_purchase", "on_join", "grant_birthday_bonus",
-    "adjust", "ledger", "expire_points", "verify_balances", "update_settings",
+    "adjust", "ledger", "expire_points", "unspent_before", "verify_balances", "update_settings", "SETTING_LIMITS",
     "redeem_at_counter", "request_redemption", "confirm_redemption", "release_expired_redemptions",
 ]
 
@@ -55,7 +55,8 @@ PURCHASE_CHANNELS = ("web", "api")
 
 @dataclass(frozen=True)
 class PurchaseResult:
-    """What recording a purchase did. `balance` is the member's balance right after this purchase's points."""
+    """What recording a purchase did. `balance` is the member's balance right after this purchase's points,
+    the same on a replay; `is_pending` says whether the points are (still) held for the buyer to join."""
 
     member: Member
     purchase: Purchase
@@ -107,8 +108,9 @@ def record_purchase(
         with session.begin_nested():
             purchase = Purchase(
                 merchant_id=merchant.id, member_id=member.id, amount_minor=amount_minor, points_earned=earned,
-                is_points_held=not member.is_joined, reference=reference, idempotency_key=idempotency_key,
-                channel=channel, created_at=now,
+                is_points_held=not member.is_joined,
+                balance_after=member.points_balance + (earned if member.is_joined else 0),
+                reference=reference, idempotency_key=idempotency_key, channel=channel, created_at=now,
             )
             session.add(purchase)
             session.flush()
@@ -121,13 +123,15 @@ def record_purchase(
     segmentation.refresh_stage(member)
     if member.is_joined:
         if earned:
-            _earn(session, member, purchase, now)
+            balance = _earn(session, member, purchase, now)
+            if balance != purchase.balance_after:  # SQLite read the balance before another writer moved it
+                purchase.balance_after = balance
         referrals.reward_first_purchase(session, merchant, member, now=now)
         _send_receipt(session, merchant, member, purchase, now)
     else:
         _invite_to_join(session, merchant, member, purchase, now)
     session.flush()
-    return PurchaseResult(member, purchase, earned, member.points_balance, not member.is_joined, False)
+    return PurchaseResult(member, purchase, earned, purchase.balance_after, not member.is_joined, False)
 
 
 def _valid_amount(amount_minor) -> int:
@@ -168,11 +172,9 @@ def _replay(session: Session, purchase: Purchase, phone: str, amount_minor: int)
             "this idempotency key or reference was already used for a purchase with a different phone or amount",
             code="idempotency_key_reused",
         )
-    entry = session.scalar(
-        select(PointsEntry).where(PointsEntry.purchase_id == purchase.id, PointsEntry.kind == EntryKind.EARN)
+    return PurchaseResult(
+        member, purchase, purchase.points_earned, purchase.balance_after, purchase.is_points_held, True
     )
-    balance = entry.balance_after if entry is not None else member.points_balance
-    return PurchaseResult(member, purchase, purchase.points_earned, balance, purchase.is_points_held, True)
 
 
 def _locked_member_for(session: Session, merchant: Merchant, phone: str, now: datetime) -> Member:
@@ -202,12 +204,14 @@ def _lock(session: Session, merchant: Merchant, phone: str) -> Member | None:
     )
 
 
-def _earn(session: Session, member: Member, purchase: Purchase, now: datetime) -> None:
-    post(
+def _earn(session: Session, member: Member, purchase: Purchase, now: datetime) -> int:
+    """Post the purchase's points; the balance right after them."""
+    posted = post(
         session, member, kind=EntryKind.EARN, points=purchase.points_earned, key=f"purchase:{purchase.id}",
         now=now, purchase_id=purchase.id,
     )
     purchase.is_points_held = False
+    return posted.entry.balance_after
 
 
 def _send_receipt(session: Session, merchant: Merchant, member: Member, purchase: Purchase, now: datetime) -> None:
@@ -300,9 +304,8 @@ def ledger(session: Session, member: Member, *, limit: int = 50, before_id: int 
 def expire_points(session: Session, *, now: datetime) -> int:
     """Expire unspent points older than each merchant's expiry period, oldest first; the points expired.
 
-    Spending consumes the oldest points first, so what is left of each credit is what the later
-    debits did not reach. Safe to run twice: expired points count as spent, and each expiry entry's
-    key names the newest credit it covers.
+    Spending consumes the oldest points first (see `unspent_before`). Safe to run twice: expired points
+    count as spent, and each expiry entry's key names the newest credit it covers.
     """
     expired = 0
     merchants = session.scalars(select(Merchant).where(Merchant.points_expiry_months > 0).order_by(Merchant.id))
@@ -319,7 +322,7 @@ def _expire_for(session: Session, merchant: Merchant, *, cutoff: datetime, now: 
     )
     candidates = select(Member.id).where(Member.merchant_id == merchant.id, Member.points_balance > 0, old_credit)
     lock_members(session, candidates)
-    expiring = _expiring_points(candidates, cutoff).subquery("expiring")
+    expiring = unspent_before(candidates, cutoff).subquery("expiring")
     key = literal("expire:").concat(cast(expiring.c.member_id, String)).concat(":").concat(
         cast(expiring.c.through_id, String)
     )
@@ -341,34 +344,24 @@ def _expire_for(session: Session, merchant: Merchant, *, cutoff: datetime, now: 
     return -sum(rows)
 
 
-def _expiring_points(member_ids: Select, cutoff: datetime) -> Select:
-    """Per member, what is still unspent of the credits made before `cutoff`, and the newest such credit."""
-    credits = (
+def unspent_before(member_ids: Select, cutoff: datetime) -> Select:
+    """Per member of `member_ids`: `points`, what is still unspent of the credits made before `cutoff`, and
+    `through_id`, the newest such credit. A member whose old credits are all spent has `points` <= 0.
+
+    Every debit (redeem, expire, a negative adjustment) takes the oldest points first, so the debits
+    use up the old credits before any newer one: what is left of them is their sum minus all debits.
+    """
+    is_old_credit = and_(PointsEntry.points > 0, PointsEntry.created_at < cutoff)
+    old_credits = func.sum(case((is_old_credit, PointsEntry.points), else_=0))
+    debits = func.sum(case((PointsEntry.points < 0, PointsEntry.points), else_=0))
+    return (
         select(
             PointsEntry.member_id,
-            PointsEntry.id,
-            PointsEntry.points,
-            PointsEntry.created_at,
-            func.sum(PointsEntry.points)
-            .over(partition_by=PointsEntry.member_id, order_by=PointsEntry.id)
-            .label("through"),
+            (old_credits + debits).label("points"),
+            func.max(case((is_old_credit, PointsEntry.id))).label("through_id"),
         )
-        .where(PointsEntry.member_id.in_(member_ids), PointsEntry.points > 0)
-        .subquery("credits")
-    )
-    spent = (
-        select(PointsEntry.member_id, (-func.sum(PointsEntry.points)).label("points"))
-        .where(PointsEntry.member_id.in_(member_ids), PointsEntry.points < 0)
+        .where(PointsEntry.member_id.in_(member_ids))
         .group_by(PointsEntry.member_id)
-        .subquery("spent")
-    )
-    unspent = credits.c.through - func.coalesce(spent.c.points, 0)
-    remaining = case((unspent <= 0, 0), (unspent >= credits.c.points, credits.c.points), else_=unspent)
-    return (
-        select(credits.c.member_id, func.sum(remaining).label("points"), func.max(credits.c.id).label("through_id"))
-        .select_from(credits.outerjoin(spent, spent.c.member_id == credits.c.member_id))
-        .where(credits.c.created_at < cutoff)
-        .group_by(credits.c.member_id)
     )
 
 
@@ -417,7 +410,7 @@ def verify_balances(session: Session) -> list[BalanceMismatch]:
     return mismatches
 
 
-_SETTING_LIMITS = {
+SETTING_LIMITS = {  # the range of each whole-number loyalty setting
     "points_per_unit": (0, 1000),
     "earn_unit_minor": (1, 1_000_000),
     "multiplier_a_pct": (0, 1000),
@@ -444,11 +437,11 @@ def update_settings(merchant: Merchant, **changes) -> None:
             if not isinstance(value, bool):
                 raise ValidationError("has_receipt_texts must be true or false")
             continue
-        if name not in _SETTING_LIMITS:
+        if name not in SETTING_LIMITS:
             raise ValidationError(f"{name} is not a loyalty setting")
         if value is None and name == "points_expiry_months":
             continue
-        low, high = _SETTING_LIMITS[name]
+        low, high = SETTING_LIMITS[name]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValidationError(f"{name} must be a whole number from {low} to {high}")
     a_max = changes.get("class_a_max_members_pct", merchant.class_a_max_members_pct)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, case, cast, exists, func, or_, select, update
+from sqlalchemy import and_, case, cast, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import Float
 
@@ -22,6 +22,10 @@ from smscrm.models import Member, Merchant, Purchase, Referral, Stage
 from smscrm.periods import months_before
 
 CLASS_WINDOW_MONTHS = 12
+# PostgreSQL, for the recompute's transaction only: sort a million members in memory, and aggregate the purchases
+# in member order from the covering index rather than in a hash table of a million groups (5x faster, measured
+# with bench/recompute; the planner underestimates the number of members and picks the hash).
+RECOMPUTE_SETTINGS = {"work_mem": "256MB", "enable_hashagg": "off"}
 SECONDS_PER_DAY = 86400.0
 _SEGMENT_COLUMNS = (
     "stage", "value_class", "visit_count", "total_spend_minor", "first_visit_at", "last_visit_at",
@@ -68,6 +72,9 @@ def recompute(session: Session, *, now: datetime) -> int:
     One UPDATE … FROM over the whole membership (window functions rank members within each merchant);
     only rows whose values differ are written. Stamps each merchant's `classes_computed_at` with `now`.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        for name, value in RECOMPUTE_SETTINGS.items():
+            session.execute(text(f"SET LOCAL {name} = '{value}'"))
     computed = _segments(session, since=months_before(now, CLASS_WINDOW_MONTHS)).subquery("computed")
     changed = or_(*(getattr(Member, name).is_distinct_from(computed.c[name]) for name in _SEGMENT_COLUMNS))
     result = session.execute(
@@ -107,6 +114,7 @@ def _segments(session: Session, *, since: datetime):
     )
     is_joined = Member.joined_at.is_not(None)
     recent = func.coalesce(visits.c.recent, 0)
+    # one window for rank and running sum (ids are unique, so the default frame ends at the current row)
     ranking = {"partition_by": (Member.merchant_id, is_joined), "order_by": (recent.desc(), Member.id)}
     ranked = (
         select(
@@ -120,7 +128,7 @@ def _segments(session: Session, *, since: datetime):
             advocates.c.referrer_id.is_not(None).label("is_advocate"),
             recent.label("recent"),
             func.row_number().over(**ranking).label("rank"),
-            (func.sum(recent).over(**ranking, rows=(None, 0)) - recent).label("spend_before"),
+            (func.sum(recent).over(**ranking) - recent).label("spend_before"),
             func.sum(recent).over(partition_by=ranking["partition_by"]).label("total"),
             func.count().over(partition_by=ranking["partition_by"]).label("members"),
         )
@@ -164,7 +172,7 @@ def _segments(session: Session, *, since: datetime):
             ),
             else_=None,
         ).label("typical_visit_gap_days"),
-    )
+    ).order_by(c.member_id)  # the UPDATE then writes the rows in table order, not scattered over it
 
 
 def _days_between(session: Session, start, end):

@@ -235,7 +235,7 @@ class World:
     def _visit(self, member: Member, at: datetime) -> None:
         self.session.add(Purchase(
             merchant_id=self.merchant.id, member_id=member.id, amount_minor=2500, points_earned=0,
-            is_points_held=False, channel="web", created_at=at,
+            is_points_held=False, balance_after=0, channel="web", created_at=at,
         ))
         segmentation.record_visit(member, 2500, at)
         segmentation.refresh_stage(member)

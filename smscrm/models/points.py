@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, true
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smscrm.db import Base
@@ -64,14 +64,16 @@ class LoyaltySettings:
 class Purchase(Base):
     """A purchase recorded at the counter or by a shop system; a retry with the same key or reference is a replay.
 
-    `is_points_held`: the buyer had not joined yet, so the points wait for them to join.
+    `is_points_held`: the buyer has not joined yet, so the points wait for them to join.
+    `balance_after`: the member's balance right after this purchase was recorded (what a replay answers).
     """
 
     __tablename__ = "purchases"
     __table_args__ = (
         UniqueConstraint("merchant_id", "idempotency_key"),
         UniqueConstraint("merchant_id", "reference"),
-        Index("ix_purchases_member_created", "member_id", "created_at"),
+        # covers the recompute's per-member aggregate: read in member order from the index alone
+        Index("ix_purchases_member_created_amount", "member_id", "created_at", "amount_minor"),
         Index("ix_purchases_merchant_created", "merchant_id", "created_at"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
     )
@@ -79,9 +81,10 @@ class Purchase(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    amount_minor: Mapped[int]  # at most points.MAX_AMOUNT_MINOR, so sums over a member stay 64-bit integers
     points_earned: Mapped[int]
     is_points_held: Mapped[bool] = mapped_column(default=False)
+    balance_after: Mapped[int]
     reference: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(80))
     channel: Mapped[str] = mapped_column(String(8))

@@ -19,7 +19,7 @@ blueprint = protected_blueprint("loyalty", __name__, url_prefix="/loyalty")
 EXAMPLE_PURCHASE_MINOR = 2500
 
 # the domain's limits for each setting (smscrm.points checks them again when the settings change)
-LIMITS = points._SETTING_LIMITS
+LIMITS = points.SETTING_LIMITS
 
 
 def _setting(label: str, name: str, *, is_optional: bool = False, description: str = "") -> WholeNumberField:

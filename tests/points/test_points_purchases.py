@@ -159,6 +159,15 @@ class TestRetries:
         assert session.scalar(select(func.count()).select_from(Purchase)) == 1
         assert len(texts_to(session, ANN, "purchase_receipt")) == 1
 
+    def test_a_replay_answers_the_balance_right_after_the_purchase_even_when_it_earned_nothing(self, join, buy):
+        join(ANN)
+        small = buy(ANN, 50, idempotency_key="small")
+        earning = buy(ANN, 1200, idempotency_key="earning")
+        buy(ANN, 3000)
+        assert (small.balance, earning.balance) == (0, 12)
+        assert buy(ANN, 50, idempotency_key="small").balance == 0
+        assert buy(ANN, 1200, idempotency_key="earning").balance == 12
+
     def test_the_same_reference_is_a_retry_too(self, session, join, buy):
         join(ANN)
         buy(ANN, 1200, reference="R-77")
