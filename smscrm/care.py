@@ -20,11 +20,12 @@ import logging
 import re
 from calendar import isleap
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, ColumnElement, Select, String, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Select, String, and_, case, cast, exists, func, literal, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -33,9 +34,9 @@ from smscrm.courtesy import SendingWindow
 from smscrm.db import UTCDateTime
 from smscrm.ledger import lock_members, resum_balances
 from smscrm.models import (
-    CareHoldout,
     CareKind,
     CareRule,
+    CareTouch,
     Category,
     ClassMark,
     EntryKind,
@@ -52,6 +53,8 @@ from smscrm.periods import months_before
 
 log = logging.getLogger(__name__)
 
+DAY_BASED = (CareKind.BIRTHDAY, CareKind.ANNIVERSARY, CareKind.HOLIDAY, CareKind.WIN_BACK, CareKind.POINTS_EXPIRING)
+MEMBERS_PER_EVALUATION = 150_000  # a bounded transaction: ~5 s of writing texts on PostgreSQL
 HOLDOUT_SPREAD = 61  # coprime with 100, so consecutive member ids spread over every percentile
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -66,9 +69,17 @@ def text_key(kind: str, member_id: int | str, occurrence: str) -> str:
     return f"care:{kind}:{member_id}:{occurrence}"
 
 
-def evaluate(session: Session, *, now: datetime) -> dict[str, int]:
-    """Queue every care text due at `now`, for every merchant's enabled rules; the count queued per kind."""
+def evaluate(session: Session, *, now: datetime, budget: int = MEMBERS_PER_EVALUATION) -> dict[str, int]:
+    """Queue every care text due at `now`, for every merchant's enabled rules; the count queued per kind.
+
+    Day-based occurrences look at no more than `budget` members in all (in member order): a larger one
+    (a holiday for a million members) goes on at the next evaluation from where this one stopped, so
+    every evaluation is a bounded transaction. The grace period still applies to what is left.
+    """
     queued: Counter[str] = Counter()
+    allowance = _Budget(budget)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))  # compiling these statements costs more than it saves
     enabled = session.execute(
         select(CareRule, Merchant)
         .join(Merchant, Merchant.id == CareRule.merchant_id)
@@ -76,12 +87,27 @@ def evaluate(session: Session, *, now: datetime) -> dict[str, int]:
         .order_by(CareRule.merchant_id, CareRule.id)
     ).all()
     for rule, merchant in enabled:
-        count = _Evaluation(session, merchant, rule, now).run()
+        count = _Evaluation(session, merchant, rule, now, allowance).run()
         if count:
             queued[rule.kind] += count
     if queued:
         log.info("care texts queued: %s", dict(queued))
     return dict(queued)
+
+
+@dataclass
+class _Budget:
+    """How many more members day-based occurrences may look at in this evaluation."""
+
+    left: int
+
+
+@dataclass(frozen=True)
+class _Due:
+    """The members due an occurrence, and what sending to a batch of them does (returns the texts queued)."""
+
+    members: Select
+    send: Callable[[Select], int]
 
 
 @dataclass
@@ -92,9 +118,44 @@ class _Evaluation:
     merchant: Merchant
     rule: CareRule
     now: datetime
+    budget: _Budget = field(default_factory=lambda: _Budget(MEMBERS_PER_EVALUATION))
 
     def run(self) -> int:
-        return getattr(self, f"_{self.rule.kind}")()
+        due_on = getattr(self, f"_{self.rule.kind}")
+        return self._each_due_day(due_on) if self.rule.kind in DAY_BASED else due_on()
+
+    def _each_due_day(self, due_on: Callable[[date, datetime], _Due | None]) -> int:
+        """Send the day's occurrence to its members, a batch at a time (see `evaluate`), and remember in
+        the rule how far it got; who is due is decided once per occurrence (a birthday told after that
+        day's greetings went out waits for next year)."""
+        queued = 0
+        for day, due_at, after in self.due_days():
+            due = due_on(day, due_at)
+            resume = None
+            if due is not None:
+                batch = self._next_batch(due.members, after)
+                if batch is None:
+                    break  # this evaluation's budget is spent: the next one goes on
+                members, resume = batch
+                queued += due.send(members)
+            self.rule.evaluated_through, self.rule.resume_after = due_at, resume
+            if resume is not None:
+                break
+        return queued
+
+    def _next_batch(self, members: Select, after: int | None) -> tuple[Select, int | None] | None:
+        """The next members of `members` (by id, after `after`) the budget allows, and the id to resume
+        after when more are left; None when the budget is spent."""
+        if self.budget.left <= 0:
+            return None
+        if after is not None:
+            members = members.where(Member.id > after)
+        ids = members.with_only_columns(Member.id).order_by(Member.id).limit(self.budget.left).subquery("batch")
+        count, last = self.session.execute(select(func.count(), func.max(ids.c.id))).one()
+        if not count:
+            return members, None
+        self.budget.left -= count
+        return members.where(Member.id <= last), (last if self.budget.left <= 0 else None)
 
     # --- the kinds -------------------------------------------------------------------------------
 
@@ -108,46 +169,40 @@ class _Evaluation:
         joined = and_(Member.joined_at <= due_at, Member.joined_at > due_at - self.grace)
         return self.queue(self.members().where(joined, Member.visit_count == 0), literal("joined"))
 
-    def _birthday(self) -> int:
-        queued = 0
-        for day, due_at in self.due_days():
-            born = [and_(Member.birthday_month == day.month, Member.birthday_day == day.day)]
-            if (day.month, day.day) == (2, 28) and not isleap(day.year):
-                born.append(and_(Member.birthday_month == 2, Member.birthday_day == 29))
-            members = self.members().where(or_(*born), Member.joined_at <= due_at)
+    def _birthday(self, day: date, due_at: datetime) -> _Due:
+        born = [and_(Member.birthday_month == day.month, Member.birthday_day == day.day)]
+        if (day.month, day.day) == (2, 28) and not isleap(day.year):
+            born.append(and_(Member.birthday_month == 2, Member.birthday_day == 29))
+
+        def greet(members: Select) -> int:
             greeted = self.queue(members, literal(str(day.year)), returning=True)
-            queued += len(greeted)
             self._grant_birthday_bonus(greeted, day.year)
-        return queued
+            return len(greeted)
 
-    def _anniversary(self) -> int:
-        queued = 0
-        first = self.session.scalar(
-            select(func.min(Member.joined_at)).where(Member.merchant_id == self.merchant.id)
+        return _Due(self.members().where(or_(*born), Member.joined_at <= due_at), greet)
+
+    def _anniversary(self, day: date, due_at: datetime) -> _Due | None:
+        first = self.session.scalar(select(func.min(Member.joined_at)).where(Member.merchant_id == self.merchant.id))
+        if first is None:
+            return None
+        joined_on = [
+            and_(Member.joined_at >= start, Member.joined_at < end)
+            for start, end in self._anniversary_days(day, first.astimezone(self.zone).year)
+        ]
+        if not joined_on:
+            return None
+        return _Due(self.members().where(or_(*joined_on)), lambda members: self.queue(members, literal(str(day.year))))
+
+    def _holiday(self, day: date, due_at: datetime) -> _Due | None:
+        festival = festivals.festival_on(self.merchant.country, self.rule.holiday, day)
+        if festival is None:
+            return None
+        occurrence = literal(f"{_slug(festival.name)}:{day.isoformat()}")
+        names = {Language.EN: festival.greeting_name, Language.ZH: festival.name_zh}
+        return _Due(
+            self.members().where(Member.joined_at <= due_at),
+            lambda members: self.queue(members, occurrence, holiday=names),
         )
-        for day, due_at in self.due_days():
-            if first is None:
-                break
-            joined_on = [
-                and_(Member.joined_at >= start, Member.joined_at < end)
-                for start, end in self._anniversary_days(day, first.astimezone(self.zone).year)
-            ]
-            if joined_on:
-                members = self.members().where(or_(*joined_on))
-                queued += self.queue(members, literal(str(day.year)))
-        return queued
-
-    def _holiday(self) -> int:
-        queued = 0
-        for day, due_at in self.due_days():
-            festival = festivals.festival_on(self.merchant.country, self.rule.holiday, day)
-            if festival is None:
-                continue
-            occurrence = literal(f"{_slug(festival.name)}:{day.isoformat()}")
-            names = {Language.EN: festival.greeting_name, Language.ZH: festival.name_zh}
-            members = self.members().where(Member.joined_at <= due_at)
-            queued += self.queue(members, occurrence, holiday=names)
-        return queued
 
     def _after_visit(self) -> int:
         """A member's latest purchase once it is `delay_hours` old (and at most the grace more), unless
@@ -183,46 +238,61 @@ class _Evaluation:
         )
         return queued
 
-    def _win_back(self) -> int:
+    def _win_back(self, day: date, due_at: datetime) -> _Due:
         """At-risk members of the chosen class, at most once per `days` days (a holdout counts as a time)."""
-        queued = 0
-        for day, due_at in self.due_days():
-            chosen = segments.SegmentFilter(
-                value_classes=(self.rule.value_class,) if self.rule.value_class else (),
-                at_risk_days=self.rule.days,
-            )
-            at_risk = segments.filter_condition(chosen, now=due_at, timezone=self.merchant.timezone)
-            members = self.members().where(at_risk, ~self._touched_since(day))
-            queued += self.queue(members, literal(day.isoformat()), holdout_salt=day.toordinal())
-        return queued
+        chosen = segments.SegmentFilter(
+            value_classes=(self.rule.value_class,) if self.rule.value_class else (), at_risk_days=self.rule.days
+        )
+        at_risk = segments.filter_condition(chosen, now=due_at, timezone=self.merchant.timezone)
 
-    def _points_expiring(self) -> int:
+        def win_back(members: Select) -> int:
+            return self.queue(self.touch(members, day, holdout_salt=day.toordinal()), literal(day.isoformat()))
+
+        return _Due(self.members().where(at_risk, self._not_touched_since(day)), win_back)
+
+    def _points_expiring(self, day: date, due_at: datetime) -> _Due | None:
         """Members with points that expire within `days` days, reminded at most once per `days` days."""
         if not self.merchant.points_expiry_months:
-            return 0
-        queued = 0
-        for day, due_at in self.due_days():
-            expires_by = due_at + timedelta(days=self.rule.days)
-            cutoff = months_before(expires_by, self.merchant.points_expiry_months)
-            holders = self.members().where(Member.points_balance > 0, ~self._touched_since(day))
-            expiring = points._expiring_points(holders.with_only_columns(Member.id), cutoff).subquery("expiring")
-            members = holders.join(expiring, expiring.c.member_id == Member.id).where(expiring.c.points > 0)
-            date_text = {
-                Language.EN: f"{expires_by.astimezone(self.zone):%b} {expires_by.astimezone(self.zone).day}",
-                Language.ZH: f"{expires_by.astimezone(self.zone).month}月{expires_by.astimezone(self.zone).day}日",
-            }
-            queued += self.queue(
-                members, literal(day.isoformat()), expiring=expiring.c.points, date=date_text
-            )
-        return queued
+            return None
+        expires_by = due_at + timedelta(days=self.rule.days)
+        expiring = self._expiring_points(months_before(expires_by, self.merchant.points_expiry_months)).subquery()
+        local = expires_by.astimezone(self.zone)
+        date_text = {Language.EN: f"{local:%b} {local.day}", Language.ZH: f"{local.month}月{local.day}日"}
+
+        def remind(members: Select) -> int:
+            touched = self.touch(members, day).join(expiring, expiring.c.member_id == Member.id)
+            return self.queue(touched, literal(day.isoformat()), expiring=expiring.c.points, date=date_text)
+
+        holders = self.members().join(expiring, expiring.c.member_id == Member.id).where(
+            Member.points_balance > 0, expiring.c.points > 0, self._not_touched_since(day)
+        )
+        return _Due(holders, remind)
+
+    def _expiring_points(self, cutoff: datetime) -> Select:
+        """Per member of the merchant, the points that expire by `cutoff` unless spent first: what is
+        left of the credits made before it once every debit has taken the oldest points first (the rule
+        of `points.unspent_before`; with entries in time order it is one sum, which reads the merchant's
+        ledger once instead of windowing every credit)."""
+        old_credits = case((and_(PointsEntry.points > 0, PointsEntry.created_at < cutoff), PointsEntry.points), else_=0)
+        debits = case((PointsEntry.points < 0, PointsEntry.points), else_=0)
+        return (
+            select(PointsEntry.member_id, (func.sum(old_credits) + func.sum(debits)).label("points"))
+            .where(PointsEntry.merchant_id == self.merchant.id)
+            .group_by(PointsEntry.member_id)
+        )
 
     def _class_upgrade(self) -> int:
-        """Members whose class is better than the one last seen; then every member's class is noted.
-        A recompute older than the grace only updates what was seen."""
+        """After each recompute: members whose class is better than the one last seen; then every
+        member's class is noted. A recompute older than the grace only updates what was seen."""
         computed_at = self.merchant.classes_computed_at
+        looked_at = self.rule.evaluated_through
+        if computed_at is None or (looked_at is not None and computed_at <= looked_at):
+            return 0
+        self.rule.evaluated_through = computed_at
         queued = 0
-        if computed_at is not None and computed_at > self.now - self.grace:
+        if computed_at > self.now - self.grace:
             moved_up = self.members().join(ClassMark, ClassMark.member_id == Member.id).where(
+                ClassMark.merchant_id == self.merchant.id,
                 ClassMark.value_class.is_not(None),
                 Member.value_class.is_not(None),
                 Member.value_class < ClassMark.value_class,  # A < B < C
@@ -252,32 +322,63 @@ class _Evaluation:
             Member.merchant_id == self.merchant.id, Member.joined_at.is_not(None), Member.is_opted_out.is_(False)
         )
 
-    def due_days(self) -> list[tuple[date, datetime]]:
-        """The local days whose occurrence (at `send_hour`) is due now and at most `grace_hours` late."""
+    def due_days(self) -> list[tuple[date, datetime, int | None]]:
+        """The local days whose occurrence (at `send_hour`) is due now and at most `grace_hours` late,
+        and not finished yet: each with the member id an unfinished one got up to."""
         today = self.now.astimezone(self.zone).date()
+        looked_at, resume = self.rule.evaluated_through, self.rule.resume_after
         due = []
         for back in range(self.rule.grace_hours // 24 + 2):
             day = today - timedelta(days=back)
             due_at = datetime.combine(day, time(self.rule.send_hour), tzinfo=self.zone)
-            if due_at <= self.now < due_at + self.grace:
-                due.append((day, due_at))
-        return due
+            if not due_at <= self.now < due_at + self.grace:
+                continue
+            if looked_at is None or due_at > looked_at:
+                due.append((day, due_at, None))
+            elif due_at == looked_at and resume is not None:
+                due.append((day, due_at, resume))
+        return sorted(due)
 
-    def _touched_since(self, day: date) -> ColumnElement[bool]:
-        """The member was sent this rule's text, or held out of it, on one of the last `days` local days."""
+    def _not_touched_since(self, day: date) -> ColumnElement[bool]:
+        """Not touched by this repeating rule on one of the last `days` local days."""
         since = datetime.combine(day - timedelta(days=self.rule.days - 1), time(0), tzinfo=self.zone)
-        return or_(
-            exists().where(
-                OutboundMessage.member_id == Member.id,
-                OutboundMessage.purpose == self.purpose,
-                OutboundMessage.created_at >= since,
-            ),
-            exists().where(
-                CareHoldout.member_id == Member.id,
-                CareHoldout.purpose == self.purpose,
-                CareHoldout.created_at >= since,
-            ),
+        return Member.id.not_in(
+            select(CareTouch.member_id).where(
+                CareTouch.merchant_id == self.merchant.id, CareTouch.purpose == self.purpose,
+                CareTouch.created_at >= since,
+            )
         )
+
+    def touch(self, members: Select, day: date, *, holdout_salt: int | None = None) -> Select:
+        """For a rule that repeats at most once per `days`: record a touch of `day` for every member
+        `members` selects — or, for the members drawn into the holdout (deterministically per
+        occurrence, so concurrent runs agree), a holdout. Returns the members touched now and not
+        held out, to be texted."""
+        drawn = literal(False)
+        if self.rule.holdout_pct and holdout_salt is not None:
+            drawn = (cast(Member.id, BigInteger) * HOLDOUT_SPREAD + holdout_salt) % 100 < self.rule.holdout_pct
+        self.session.execute(
+            _insert(self.session, CareTouch)
+            .from_select(
+                ["merchant_id", "member_id", "purpose", "dedupe_key", "is_holdout", "created_at"],
+                members.with_only_columns(
+                    literal(self.merchant.id), Member.id, literal(self.purpose),
+                    self._key(literal(day.isoformat())), drawn, literal(self.now, UTCDateTime()),
+                ),
+            )
+            .on_conflict_do_nothing(index_elements=["merchant_id", "dedupe_key"])
+        )
+        return self.members().join(CareTouch, CareTouch.member_id == Member.id).where(
+            CareTouch.merchant_id == self.merchant.id,
+            CareTouch.purpose == self.purpose,
+            CareTouch.created_at == self.now,
+            CareTouch.is_holdout.is_(False),
+        )
+
+    def _key(self, occurrence: ColumnElement[str]) -> ColumnElement[str]:
+        """`text_key` in SQL, for the member of each row."""
+        prefix = text_key(self.rule.kind, "", "").removesuffix(":")  # care:<kind>:
+        return literal(prefix).concat(cast(Member.id, String)).concat(":").concat(occurrence)
 
     def _anniversary_days(self, day: date, first_year: int) -> list[tuple[datetime, datetime]]:
         """The local days, in earlier years, whose joiners have their anniversary on `day`."""
@@ -299,21 +400,14 @@ class _Evaluation:
         occurrence: ColumnElement[str],
         *,
         returning: bool = False,
-        holdout_salt: int | None = None,
         expiring: ColumnElement[int] | None = None,
         **values,
     ):
         """Write the rule's text for every member `members` selects, once per occurrence.
 
-        Returns how many were queued, or (with `returning`) their member ids. With a holdout, the
-        members drawn (deterministically per occurrence, so concurrent runs agree) are recorded instead.
+        Returns how many were queued, or (with `returning`) their member ids.
         """
-        prefix = text_key(self.rule.kind, "", "").removesuffix(":")  # care:<kind>:
-        key = literal(prefix).concat(cast(Member.id, String)).concat(":").concat(occurrence)
-        if self.rule.holdout_pct and holdout_salt is not None:
-            drawn = (cast(Member.id, BigInteger) * HOLDOUT_SPREAD + holdout_salt) % 100 < self.rule.holdout_pct
-            self._hold_out(members.where(drawn), key)
-            members = members.where(~drawn)
+        key = self._key(occurrence)
         window = SendingWindow(self.merchant.sending_window_opens, self.merchant.sending_window_closes)
         body = _body(self.merchant, self.rule, expiring=expiring, **values)
         statement = (
@@ -337,18 +431,6 @@ class _Evaluation:
             self._grant_bonus(queued)
             return queued if returning else len(queued)
         return self.session.execute(statement.execution_options(preserve_rowcount=True)).rowcount
-
-    def _hold_out(self, members: Select, key: ColumnElement[str]) -> None:
-        self.session.execute(
-            _insert(self.session, CareHoldout)
-            .from_select(
-                ["merchant_id", "member_id", "purpose", "dedupe_key", "created_at"],
-                members.with_only_columns(
-                    literal(self.merchant.id), Member.id, literal(self.purpose), key, literal(self.now, UTCDateTime())
-                ),
-            )
-            .on_conflict_do_nothing(index_elements=["merchant_id", "dedupe_key"])
-        )
 
     @property
     def _bonus_points(self) -> int:
@@ -395,6 +477,7 @@ class _Evaluation:
             ClassMark.__table__.update()
             .where(
                 ClassMark.member_id == Member.id,
+                ClassMark.merchant_id == self.merchant.id,
                 Member.merchant_id == self.merchant.id,
                 ClassMark.value_class.is_distinct_from(Member.value_class),
             )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from smscrm import festivals, points, texts
@@ -22,9 +22,9 @@ from smscrm.errors import NotFound, ValidationError
 from smscrm.festivals import Festival
 from smscrm.sqltime import epoch_days
 from smscrm.models import (
-    CareHoldout,
     CareKind,
     CareRule,
+    CareTouch,
     Language,
     Merchant,
     OutboundMessage,
@@ -253,8 +253,8 @@ def report(session: Session, merchant_id: int, *, now: datetime) -> CareReport:
             VisitSurvey.merchant_id == merchant_id, VisitSurvey.rated_at >= since
         )
     ).one()
-    texted = _touches(session, OutboundMessage, merchant_id, win_back, since)
-    held_out = _touches(session, CareHoldout, merchant_id, win_back, since)
+    texted = _touches(session, merchant_id, win_back, since, is_holdout=False)
+    held_out = _touches(session, merchant_id, win_back, since, is_holdout=True)
     return CareReport(
         sent=sent,
         win_back_sent=texted,
@@ -265,19 +265,21 @@ def report(session: Session, merchant_id: int, *, now: datetime) -> CareReport:
     )
 
 
-def _touches(session: Session, model, merchant_id: int, purpose: str, since: datetime) -> ReturnRate:
+def _touches(session: Session, merchant_id: int, purpose: str, since: datetime, *, is_holdout: bool) -> ReturnRate:
+    """Members a repeating rule texted (or held out) since `since`, and how many bought within RETURN_DAYS."""
     came_back = (
         select(Purchase.id)
         .where(
-            Purchase.member_id == model.member_id,
-            Purchase.created_at > model.created_at,
-            epoch_days(Purchase.created_at) <= epoch_days(model.created_at) + RETURN_DAYS,
+            Purchase.member_id == CareTouch.member_id,
+            Purchase.created_at > CareTouch.created_at,
+            epoch_days(Purchase.created_at) <= epoch_days(CareTouch.created_at) + RETURN_DAYS,
         )
         .exists()
     )
     count, returned = session.execute(
-        select(func.count(model.id), func.count(model.id).filter(came_back)).where(
-            and_(model.merchant_id == merchant_id, model.purpose == purpose, model.created_at >= since)
+        select(func.count(CareTouch.id), func.count(CareTouch.id).filter(came_back)).where(
+            CareTouch.merchant_id == merchant_id, CareTouch.purpose == purpose, CareTouch.created_at >= since,
+            CareTouch.is_holdout.is_(is_holdout),
         )
     ).one()
     return ReturnRate(count, returned)

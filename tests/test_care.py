@@ -12,8 +12,8 @@ from smscrm import care, carerules, points
 from smscrm.errors import ValidationError
 from smscrm.merchants import create_merchant
 from smscrm.models import (
-    CareHoldout,
     CareKind,
+    CareTouch,
     Category,
     ClassMark,
     EntryKind,
@@ -237,8 +237,8 @@ class TestHoliday:
         add_member(session, shanghai_merchant, now=now, phone="+8613900139000", language="zh")
         session.commit()
 
-        assert evaluate(session, at(SHANGHAI, 2027, 9, 25, 10, 0)) == {}
         assert evaluate(session, at(SHANGHAI, 2027, 9, 15, 10, 0)) == {"holiday": 1}
+        assert evaluate(session, at(SHANGHAI, 2027, 9, 25, 10, 0)) == {}
 
     def test_a_us_merchant_can_greet_on_spring_festival(self, session, merchant, now):
         choices = {festival.name for festival in carerules.holiday_choices(merchant, now=now)}
@@ -337,7 +337,7 @@ class TestWinBack:
         session.commit()
 
         texted = evaluate(session, due)["win_back"]
-        held = session.scalars(select(CareHoldout)).all()
+        held = session.scalars(select(CareTouch).where(CareTouch.is_holdout.is_(True))).all()
         assert texted + len(held) == 100
         assert len(held) == 20
         assert not {hold.member_id for hold in held} & {text.member_id for text in care_texts(session)}
@@ -467,3 +467,72 @@ def test_the_day_of_an_occurrence_is_the_merchants_local_day(session, shanghai_m
     assert evaluate(session, datetime.combine(datetime(2026, 4, 2).date(), time(1, 0), tzinfo=timezone.utc)) == {
         "birthday": 1
     }
+
+
+class TestBoundedEvaluations:
+    """An occurrence with more members than one evaluation takes goes on at the next one, exactly once each."""
+
+    @pytest.fixture
+    def mid_autumn(self, session, shanghai_merchant, now):
+        turn_on(session, shanghai_merchant, CareKind.HOLIDAY, now=now, holiday="Mid-Autumn Festival", send_hour=10)
+        add_many(session, shanghai_merchant, 7, now=now, phone_prefix="+861390013", language="zh")
+        session.commit()
+        return shanghai_merchant
+
+    def batches(self, session, moments, budget: int) -> list[int]:
+        counts = []
+        for moment in moments:
+            counts.append(care.evaluate(session, now=moment, budget=budget).get("holiday", 0))
+            session.commit()
+        return counts
+
+    def test_a_large_occurrence_continues_where_the_last_evaluation_stopped(self, session, mid_autumn):
+        start = at(SHANGHAI, 2026, 9, 25, 10, 0)
+        moments = [start + timedelta(minutes=5 * step) for step in range(5)]
+
+        assert self.batches(session, moments, budget=3) == [3, 3, 1, 0, 0]
+        texts = care_texts(session)
+        assert len({text.member_id for text in texts}) == len(texts) == 7
+        assert [text.created_at for text in texts] == [moments[0]] * 3 + [moments[1]] * 3 + [moments[2]]
+
+    def test_what_is_left_when_the_grace_runs_out_is_skipped(self, session, mid_autumn):
+        assert self.batches(session, [at(SHANGHAI, 2026, 9, 25, 10, 0), at(SHANGHAI, 2026, 9, 25, 23, 0)],
+                            budget=3) == [3, 0]
+
+    def test_the_budget_is_shared_by_every_rule_of_an_evaluation(self, session, mid_autumn, now):
+        turn_on(session, mid_autumn, CareKind.BIRTHDAY, now=now, send_hour=10)
+        add_member(session, mid_autumn, now=now, phone="+8613900139999", birthday_month=9, birthday_day=25)
+        session.commit()
+
+        first = care.evaluate(session, now=at(SHANGHAI, 2026, 9, 25, 10, 0), budget=5)
+        session.commit()
+        second = care.evaluate(session, now=at(SHANGHAI, 2026, 9, 25, 10, 5), budget=5)
+        assert (first, second) == ({"holiday": 5}, {"holiday": 3, "birthday": 1})  # 8 members in all
+
+
+def test_the_expiring_points_agree_with_the_points_ledger(session, merchant, now):
+    """Care's one-sum reading of the ledger gives what `points.unspent_before` gives, member by member."""
+    points.update_settings(merchant, points_expiry_months=12)
+    rule = turn_on(session, merchant, CareKind.POINTS_EXPIRING, now=now, days=14, send_hour=11)
+    phones = [add_member(session, merchant, now=now, phone=f"+1415555{index:04d}",
+                         joined_at=now - timedelta(days=500)).phone for index in range(4)]
+    for days_ago, phone, amount in ((400, 0, 3000), (380, 0, 2000), (200, 0, 1000), (370, 1, 500), (10, 2, 4000),
+                                    (360, 3, 800), (100, 3, 800)):
+        points.record_purchase(session, merchant, phone=phones[phone], amount_minor=amount,
+                               now=now - timedelta(days=days_ago))
+    session.commit()
+    points.expire_points(session, now=now - timedelta(days=20))
+    member = session.scalar(select(Member).where(Member.phone == phones[0]))
+    points.adjust(session, member, points=-15, note="spent at the counter", now=now - timedelta(days=5),
+                  idempotency_key="spend-1")
+    session.commit()
+
+    cutoff = now - timedelta(days=350)
+    evaluation = care._Evaluation(session, merchant, rule, now)
+    ours = dict(session.execute(evaluation._expiring_points(cutoff)).all())
+    ids = select(Member.id).where(Member.merchant_id == merchant.id)
+    theirs = {row.member_id: row.points for row in session.execute(points.unspent_before(ids, cutoff))}
+    assert {member_id: max(0, value) for member_id, value in ours.items()} == {
+        member_id: theirs.get(member_id, 0) for member_id in ours
+    }
+    assert any(value > 0 for value in ours.values())

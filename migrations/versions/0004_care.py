@@ -1,4 +1,4 @@
-"""care rules, holdouts, class marks, visit surveys and the inbox
+"""care rules, touches and holdouts, class marks, visit surveys and the inbox; members by join day and birthday
 
 Revision ID: 0004
 Revises: 0002 (visit surveys refer to purchases)
@@ -15,6 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_members_merchant_joined", "members", ["merchant_id", "joined_at"], unique=False)
+    op.create_index(
+        "ix_members_merchant_birthday", "members", ["merchant_id", "birthday_month", "birthday_day"], unique=False
+    )
     op.create_table(
         "care_rules",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -30,6 +34,8 @@ def upgrade() -> None:
         sa.Column("value_class", sa.String(length=1), nullable=True),
         sa.Column("holdout_pct", sa.SmallInteger(), nullable=False),
         sa.Column("grace_hours", sa.Integer(), nullable=False),
+        sa.Column("evaluated_through", smscrm.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resume_after", sa.Integer(), nullable=True),
         sa.Column("created_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["merchant_id"], ["merchants.id"], name=op.f("fk_care_rules_merchant_id_merchants")),
@@ -50,20 +56,22 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_care_class_marks_merchant_id"), "care_class_marks", ["merchant_id"], unique=False)
     op.create_table(
-        "care_holdouts",
+        "care_touches",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("purpose", sa.String(length=32), nullable=False),
         sa.Column("dedupe_key", sa.String(length=120), nullable=False),
+        sa.Column("is_holdout", sa.Boolean(), nullable=False),
         sa.Column("created_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_care_holdouts_member_id_members")),
-        sa.ForeignKeyConstraint(["merchant_id"], ["merchants.id"], name=op.f("fk_care_holdouts_merchant_id_merchants")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_care_holdouts")),
-        sa.UniqueConstraint("merchant_id", "dedupe_key", name=op.f("uq_care_holdouts_merchant_id_dedupe_key")),
+        sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_care_touches_member_id_members")),
+        sa.ForeignKeyConstraint(["merchant_id"], ["merchants.id"], name=op.f("fk_care_touches_merchant_id_merchants")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_care_touches")),
+        sa.UniqueConstraint("merchant_id", "dedupe_key", name=op.f("uq_care_touches_merchant_id_dedupe_key")),
     )
     op.create_index(
-        "ix_care_holdouts_member_purpose", "care_holdouts", ["member_id", "purpose", "created_at"], unique=False
+        "ix_care_touches_merchant_purpose_created", "care_touches", ["merchant_id", "purpose", "created_at"],
+        unique=False,
     )
     op.create_table(
         "visit_surveys",
@@ -140,8 +148,10 @@ def downgrade() -> None:
     op.drop_table("inbox_items")
     op.drop_index("ix_visit_surveys_member_asked", table_name="visit_surveys")
     op.drop_table("visit_surveys")
-    op.drop_index("ix_care_holdouts_member_purpose", table_name="care_holdouts")
-    op.drop_table("care_holdouts")
+    op.drop_index("ix_care_touches_merchant_purpose_created", table_name="care_touches")
+    op.drop_table("care_touches")
     op.drop_index(op.f("ix_care_class_marks_merchant_id"), table_name="care_class_marks")
     op.drop_table("care_class_marks")
     op.drop_table("care_rules")
+    op.drop_index("ix_members_merchant_birthday", table_name="members")
+    op.drop_index("ix_members_merchant_joined", table_name="members")

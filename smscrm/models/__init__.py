@@ -1,7 +1,7 @@
 """The database models, one module per domain; import them from here."""
 from smscrm.models.apikey import ApiKey
 from smscrm.models.campaign import Campaign, CampaignHoldout, CampaignSettings, CampaignStatus, Segment
-from smscrm.models.care import CareHoldout, CareKind, CareRule, ClassMark, VisitSurvey
+from smscrm.models.care import CareKind, CareRule, CareTouch, ClassMark, VisitSurvey
 from smscrm.models.consent import ConsentAction, ConsentChannel, ConsentEvent
 from smscrm.models.delivery import EarlyStatusReport, SendRateBucket
 from smscrm.models.inbox import InboxItem, InboxKind, InboxReply
@@ -18,9 +18,9 @@ __all__ = [
     "CampaignHoldout",
     "CampaignSettings",
     "CampaignStatus",
-    "CareHoldout",
     "CareKind",
     "CareRule",
+    "CareTouch",
     "Category",
     "ClassMark",
     "ConsentAction",

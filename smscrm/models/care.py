@@ -1,4 +1,4 @@
-"""Care: the rules a merchant turns on, the holdouts they keep, the visit surveys, and the inbox."""
+"""Care: the rules a merchant turns on, whom the repeating ones reached (or held out), the visit surveys."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,6 +8,11 @@ from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smscrm.db import Base
+from smscrm.models.member import Member
+
+# how care finds members: by the day they joined (welcome, anniversaries) and by their birthday
+Index("ix_members_merchant_joined", Member.merchant_id, Member.joined_at)
+Index("ix_members_merchant_birthday", Member.merchant_id, Member.birthday_month, Member.birthday_day)
 
 
 class CareKind(StrEnum):
@@ -32,6 +37,9 @@ class CareRule(Base):
     expiry reminder before, survey at most once per), `value_class` and `holdout_pct` (win-back).
     `grace_hours`: how late an occurrence missed during downtime is still sent; later ones are skipped.
     `holiday` names the holiday of a holiday rule ("" for every other kind).
+    `evaluated_through`: the last occurrence the rule looked at (a day-based rule's due moment, the
+    class recompute it compared with), so later evaluations do not look again; `resume_after`: while
+    that occurrence is unfinished (it had more members than one evaluation takes), the last member id done.
     """
 
     __tablename__ = "care_rules"
@@ -50,20 +58,23 @@ class CareRule(Base):
     value_class: Mapped[str | None] = mapped_column(String(1))
     holdout_pct: Mapped[int] = mapped_column(SmallInteger, default=0)
     grace_hours: Mapped[int]
+    evaluated_through: Mapped[datetime | None]
+    resume_after: Mapped[int | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
 
-class CareHoldout(Base):
-    """A member drawn into a rule's holdout for one occurrence: recorded, and not sent.
+class CareTouch(Base):
+    """A member a repeating rule (win-back, points expiring) reached for one occurrence, or drew into
+    its holdout (recorded, not texted): the rule skips members it touched in its last `days` days.
 
-    `dedupe_key` is the key the text would have had in the outbox, so a member is either sent or held out.
+    `dedupe_key` is the key of the text in the outbox, so a member is touched once per occurrence.
     """
 
-    __tablename__ = "care_holdouts"
+    __tablename__ = "care_touches"
     __table_args__ = (
         UniqueConstraint("merchant_id", "dedupe_key"),
-        Index("ix_care_holdouts_member_purpose", "member_id", "purpose", "created_at"),
+        Index("ix_care_touches_merchant_purpose_created", "merchant_id", "purpose", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,6 +82,7 @@ class CareHoldout(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     purpose: Mapped[str] = mapped_column(String(32))
     dedupe_key: Mapped[str] = mapped_column(String(120))
+    is_holdout: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
 
 
