@@ -29,10 +29,11 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         Language.ZH: "您已重新订阅{merchant}的短信。{opt_out}",
     },
     "help": {
-        Language.EN: "{merchant} members club. Text JOIN to join, BAL for points, BDAY MM-DD for a "
-        "birthday treat, LIKE <topic> for news you want. {opt_out}",
-        Language.ZH: "{merchant}会员服务。发送“入会”加入，“积分”查询积分，“生日 MM-DD”登记生日，"
-        "“兴趣 主题”订阅感兴趣的内容。{opt_out}",
+        Language.EN: "{merchant} members club. Text JOIN to join, BAL for points, REDEEM for rewards, "
+        "REFER <phone> to invite a friend, BDAY MM-DD for a birthday treat, LIKE <topic> for news you want. "
+        "{opt_out}",
+        Language.ZH: "{merchant}会员服务。发送“入会”加入，“积分”查询积分，“兑换”兑换礼品，“推荐 手机号”邀请好友，"
+        "“生日 MM-DD”登记生日，“兴趣 主题”订阅感兴趣的内容。{opt_out}",
     },
     "balance": {
         Language.EN: "{merchant}: you have {points} points.",

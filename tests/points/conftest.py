@@ -13,6 +13,15 @@ from smscrm import members, points
 from smscrm.models import Member, PointsEntry
 
 
+def ledger_rows(session, member) -> list[tuple]:
+    """The member's ledger, oldest first, as (kind, points, balance_after)."""
+    return session.execute(
+        select(PointsEntry.kind, PointsEntry.points, PointsEntry.balance_after)
+        .where(PointsEntry.member_id == member.id)
+        .order_by(PointsEntry.id)
+    ).all()
+
+
 def assert_ledger_consistent(session) -> None:
     session.flush()
     entries = session.execute(

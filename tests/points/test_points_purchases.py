@@ -18,6 +18,7 @@ from smscrm.models import (
     Purchase,
     Stage,
 )
+from tests.points.conftest import ledger_rows
 
 ANN = "+14155550100"
 BOB = "+14155550101"
@@ -28,14 +29,6 @@ def texts_to(session, phone, purpose=None):
     if purpose:
         query = query.where(OutboundMessage.purpose == purpose)
     return session.scalars(query.order_by(OutboundMessage.id)).all()
-
-
-def entries(session, member):
-    return session.execute(
-        select(PointsEntry.kind, PointsEntry.points, PointsEntry.balance_after)
-        .where(PointsEntry.member_id == member.id)
-        .order_by(PointsEntry.id)
-    ).all()
 
 
 class TestEarnRule:
@@ -72,7 +65,7 @@ class TestJoinedMember:
         result = buy(ANN, 2350, reference="R-1")
         assert (result.points_earned, result.balance, result.is_pending, result.is_replay) == (23, 23, False, False)
         assert result.member.id == member.id and result.purchase.reference == "R-1"
-        assert entries(session, member) == [(EntryKind.EARN, 23, 23)]
+        assert ledger_rows(session, member) == [(EntryKind.EARN, 23, 23)]
         [receipt] = texts_to(session, ANN, "purchase_receipt")
         assert receipt.category == Category.TRANSACTIONAL and receipt.send_after == now
         assert receipt.body == "Thanks for visiting Green Leaf Tea! +23 points, you now have 23 points."
@@ -101,7 +94,7 @@ class TestJoinedMember:
         member = join(ANN)
         result = buy(ANN, 50)
         assert (result.points_earned, result.balance) == (0, 0)
-        assert entries(session, member) == [] and member.visit_count == 1
+        assert ledger_rows(session, member) == [] and member.visit_count == 1
 
     def test_local_numbers_are_read_in_the_merchants_country(self, join, buy):
         member = join(ANN)
@@ -135,7 +128,7 @@ class TestPendingMember:
         buy(BOB, 1500)
         buy(BOB, 700, days=1)
         member = join(BOB)
-        assert sorted(entries(session, member)) == sorted([(EntryKind.BONUS, 25, 25), (EntryKind.EARN, 15, 40),
+        assert sorted(ledger_rows(session, member)) == sorted([(EntryKind.BONUS, 25, 25), (EntryKind.EARN, 15, 40),
                                                            (EntryKind.EARN, 7, 47)])
         assert member.points_balance == 47 and member.stage == Stage.REPEAT
         assert not session.scalar(select(func.count()).where(Purchase.is_points_held))
@@ -146,7 +139,7 @@ class TestPendingMember:
         session.commit()
         join(ANN)
         member = join(ANN)
-        assert entries(session, member) == [(EntryKind.BONUS, 25, 25)]
+        assert ledger_rows(session, member) == [(EntryKind.BONUS, 25, 25)]
 
 
 class TestRetries:

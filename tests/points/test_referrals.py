@@ -5,12 +5,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from smscrm import consent, points, referrals
+from smscrm import consent, inbound, points, referrals
 from smscrm.models import (
     Category,
     ConsentAction,
     ConsentChannel,
     EntryKind,
+    Intent,
     Member,
     OutboundMessage,
     PointsEntry,
@@ -52,6 +53,17 @@ def ann(text_in, session, merchant):
 
 
 class TestRefer:
+    @pytest.mark.parametrize(
+        "body, argument, language",
+        [("REFER 415 555 0123", "415 555 0123", "en"), ("refer", "", "en"), ("推荐13800138000", "13800138000", "zh")],
+    )
+    def test_the_keyword_is_understood(self, body, argument, language):
+        command = inbound.parse(body)
+        assert (command.intent, command.argument, command.language) == (Intent.REFER, argument, language)
+
+    def test_help_mentions_it(self, merchant, text_in):
+        assert "“推荐 手机号”邀请好友" in say(text_in, "帮助")
+
     def test_refer_invites_the_friend_once_as_a_pending_member(self, session, text_in, ann):
         reply = say(text_in, "REFER (415) 555-0123")
         assert reply == ("Thanks! We invited +14155550123. When they join and make a first purchase, you both get "

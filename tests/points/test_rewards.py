@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from smscrm import points, rewards
+from smscrm import inbound, points, rewards
 from smscrm.errors import (
     Conflict,
     InsufficientPoints,
@@ -18,7 +18,8 @@ from smscrm.errors import (
     ValidationError,
 )
 from smscrm.merchants import create_merchant
-from smscrm.models import EntryKind, PointsEntry, Redemption, RedemptionStatus, Reward
+from smscrm.models import EntryKind, Intent, Redemption, RedemptionStatus, Reward
+from tests.points.conftest import ledger_rows
 
 ANN = "+14155550100"
 
@@ -36,14 +37,6 @@ def ann(session, join, buy):
     member = join(ANN)
     buy(ANN, 25000)
     return member
-
-
-def ledger_of(session, member):
-    return session.execute(
-        select(PointsEntry.kind, PointsEntry.points, PointsEntry.balance_after)
-        .where(PointsEntry.member_id == member.id)
-        .order_by(PointsEntry.id)
-    ).all()
 
 
 class TestCatalog:
@@ -87,7 +80,7 @@ class TestAtTheCounter:
         assert (redemption.status, redemption.channel, redemption.points_cost) == ("confirmed", "counter", 100)
         assert redemption.confirmed_at == now and redemption.code is None
         assert ann.points_balance == 150
-        assert ledger_of(session, ann)[-1] == (EntryKind.REDEEM, -100, 150)
+        assert ledger_rows(session, ann)[-1] == (EntryKind.REDEEM, -100, 150)
 
     def test_not_enough_points_changes_nothing(self, session, merchant, ann, now):
         feast = rewards.create_reward(session, merchant, code="FEAST", name="Feast", points_cost=251, stock=3, now=now)
@@ -148,7 +141,7 @@ class TestByCode:
         assert len(redemption.code) == rewards.REDEMPTION_CODE_LENGTH
         assert set(redemption.code) <= set("23456789ABCDEFGHJKLMNPQRSTUVWXYZ")
         assert redemption.expires_at == now + timedelta(days=3)
-        assert ann.points_balance == 150 and ledger_of(session, ann)[-1] == (EntryKind.REDEEM, -100, 150)
+        assert ann.points_balance == 150 and ledger_rows(session, ann)[-1] == (EntryKind.REDEEM, -100, 150)
 
     def test_staff_confirm_the_code_once(self, session, merchant, ann, tea, now):
         code = points.request_redemption(session, merchant, ann, "TEA", now=now).code
@@ -179,7 +172,7 @@ class TestByCode:
             points.confirm_redemption(session, merchant, redemption.code, now=too_late)
         session.commit()
         assert (ann.points_balance, mug.stock, redemption.status) == (250, 1, RedemptionStatus.EXPIRED)
-        assert ledger_of(session, ann)[-1] == (EntryKind.REVERSAL, 100, 250)
+        assert ledger_rows(session, ann)[-1] == (EntryKind.REVERSAL, 100, 250)
         with pytest.raises(RedemptionCodeExpired):
             points.confirm_redemption(session, merchant, redemption.code, now=too_late)
 
@@ -195,7 +188,7 @@ class TestByCode:
         assert points.release_expired_redemptions(session, now=second.expires_at) == 0
         session.commit()
         assert ann.points_balance == 250
-        assert ledger_of(session, ann)[-2:] == [(EntryKind.REVERSAL, 100, 150), (EntryKind.REVERSAL, 100, 250)]
+        assert ledger_rows(session, ann)[-2:] == [(EntryKind.REVERSAL, 100, 150), (EntryKind.REVERSAL, 100, 250)]
         assert {first.status, second.status} == {RedemptionStatus.EXPIRED}
 
     def test_redeeming_again_first_gives_back_what_expired(self, session, merchant, ann, now):
@@ -216,6 +209,18 @@ class TestByCode:
 
 class TestRedeemText:
     """REDEEM / 兑换 through the signed webhook, as a shopper's phone sends it."""
+
+    @pytest.mark.parametrize(
+        "body, argument, language",
+        [("REDEEM tea", "tea", "en"), ("redeem", "", "en"), ("ＲＥＤＥＥＭ　Ａ１", "A1", "en"), ("兑换A1", "A1", "zh"),
+         ("兑换 tea。", "tea", "zh")],
+    )
+    def test_the_keyword_is_understood(self, body, argument, language):
+        command = inbound.parse(body)
+        assert (command.intent, command.argument, command.language) == (Intent.REDEEM, argument, language)
+
+    def test_help_mentions_it(self, merchant, text_in):
+        assert "REDEEM for rewards" in text_in("HELP").get_data(as_text=True)
 
     @pytest.fixture
     def member_by_sms(self, session, text_in, buy):
