@@ -210,7 +210,6 @@ def _earn(session: Session, member: Member, purchase: Purchase, now: datetime) -
         session, member, kind=EntryKind.EARN, points=purchase.points_earned, key=f"purchase:{purchase.id}",
         now=now, purchase_id=purchase.id,
     )
-    purchase.is_points_held = False
     return posted.entry.balance_after
 
 
@@ -255,7 +254,9 @@ def on_join(
         select(Purchase).where(Purchase.member_id == member.id, Purchase.is_points_held).order_by(Purchase.id)
     )
     for purchase in held:
-        _earn(session, member, purchase, now)
+        purchase.is_points_held = False
+        if purchase.points_earned:
+            _earn(session, member, purchase, now)
     segmentation.refresh_stage(member)
     referrals.on_join(session, merchant, member, referrer=referrer, now=now)
     session.flush()

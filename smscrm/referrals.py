@@ -30,7 +30,8 @@ from smscrm.models import (
 )
 
 REFERRAL_CODE_LENGTH = 6
-REFERRAL_CODE = re.compile(f"^[{CODE_ALPHABET}]{{{REFERRAL_CODE_LENGTH}}}$")
+# six of the code letters with at least one digit, so that JOIN <a name> is never read as a code
+REFERRAL_CODE = re.compile(f"^(?=.*[0-9])[{CODE_ALPHABET}]{{{REFERRAL_CODE_LENGTH}}}$")
 MAX_INVITES_PER_DAY = 5
 
 
@@ -38,6 +39,8 @@ def ensure_referral_code(session: Session, member: Member) -> str:
     """The member's personal code, made on first need and kept for good."""
     while member.referral_code is None:
         code = random_code(REFERRAL_CODE_LENGTH)
+        if not REFERRAL_CODE.match(code):
+            continue
         taken = exists().where(Member.merchant_id == member.merchant_id, Member.referral_code == code)
         if not session.scalar(select(taken)):
             member.referral_code = code

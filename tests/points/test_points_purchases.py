@@ -134,6 +134,13 @@ class TestPendingMember:
         assert not session.scalar(select(func.count()).where(Purchase.is_points_held))
         assert buy(BOB, 1000, days=2).balance == 57
 
+    def test_joining_after_a_purchase_too_small_for_points_grants_nothing_and_holds_nothing(self, session, buy,
+                                                                                           join):
+        assert buy(BOB, 50).is_pending
+        member = join(BOB)
+        assert ledger_rows(session, member) == [] and member.stage == Stage.FIRST_PURCHASE
+        assert not session.scalar(select(func.count()).where(Purchase.is_points_held))
+
     def test_the_welcome_bonus_is_paid_once_however_often_someone_joins(self, session, merchant, join):
         points.update_settings(merchant, welcome_bonus=25)
         session.commit()

@@ -185,14 +185,17 @@ class TestCodes:
     def test_every_member_gets_a_personal_code_on_joining(self, session, merchant, join):
         first, second = join(ANN), join(FRIEND)
         assert len(first.referral_code) == referrals.REFERRAL_CODE_LENGTH
+        assert any(ch.isdigit() for ch in first.referral_code)
         assert first.referral_code != second.referral_code
         assert referrals.referrer_for_code(session, merchant, f" {first.referral_code.lower()} ") == first
 
     def test_names_and_pending_members_codes_are_not_referrers(self, session, merchant, join, now):
         pending = points.record_purchase(session, merchant, phone=ANN, amount_minor=100, now=now).member
-        pending.referral_code = "ABCDEF"
+        pending.referral_code = "ABCDE2"
+        join(FRIEND).referral_code = "HANNAH"  # not a code we make: codes have a digit, names rarely do
         session.commit()
-        assert referrals.referrer_for_code(session, merchant, "ABCDEF") is None
+        assert referrals.referrer_for_code(session, merchant, "ABCDE2") is None
+        assert referrals.referrer_for_code(session, merchant, "Hannah") is None
         assert referrals.referrer_for_code(session, merchant, "Annabelle") is None
         assert referrals.referrer_for_code(session, merchant, "") is None
 
