@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from smscrm import points, rewards
 from smscrm.db import make_sessionmaker
-from smscrm.errors import InsufficientPoints, RewardUnavailable
+from smscrm.errors import InsufficientPoints, RedemptionCodeUsed, RewardUnavailable
 from smscrm.models import EntryKind, Member, Merchant, PointsEntry, Purchase, Redemption
 from tests.conftest import is_postgres
 
@@ -136,3 +136,19 @@ def test_purchases_redemptions_adjustments_and_expiry_interleave_without_losing_
     expired = session.scalar(select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
         PointsEntry.kind == EntryKind.EXPIRE))
     assert -expired == sum(o for n, o in enumerate(outcomes) if n % 4 == 3)  # what the expiry runs reported
+
+
+def test_a_code_confirmed_at_two_counters_at_once_is_used_once(engine, session, merchant, join, buy, now):
+    member = join(ANN)
+    buy(ANN, 10000)
+    rewards.create_reward(session, merchant, code="TEA", name="Tea", points_cost=100, now=now)
+    code = points.request_redemption(session, merchant, member, "TEA", now=now).code
+    session.commit()
+
+    def confirm(s, n):
+        return points.confirm_redemption(s, s.get(Merchant, merchant.id), code, now=now + timedelta(minutes=1))
+
+    outcomes = run_at_once(engine, confirm)
+    assert sum(isinstance(o, Redemption) for o in outcomes) == 1
+    assert sum(isinstance(o, RedemptionCodeUsed) for o in outcomes) == THREADS - 1
+    assert reload(session, Member, member.id).points_balance == 0
