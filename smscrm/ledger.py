@@ -44,9 +44,10 @@ def post(
     A key seen before returns its entry and changes nothing. Raises InsufficientPoints when a debit
     is larger than the balance, Conflict when the key was used for a different change.
     """
-    existing = find_entry(session, member.merchant_id, key)
-    if existing is not None:
-        return _replayed(existing, member, kind, points)
+    if points < 0:  # a retried debit finds its entry before the balance check could refuse it
+        existing = find_entry(session, member.merchant_id, key)
+        if existing is not None:
+            return _replayed(existing, member, kind, points)
     try:
         with session.begin_nested():
             balance = _move_balance(session, member, points)
@@ -58,7 +59,7 @@ def post(
             session.add(entry)
             session.flush()
     except IntegrityError:
-        existing = find_entry(session, member.merchant_id, key)  # a concurrent twin committed first
+        existing = find_entry(session, member.merchant_id, key)  # a retry, or a concurrent twin committed first
         if existing is None:
             raise
         return _replayed(existing, member, kind, points)

@@ -126,7 +126,8 @@ def record_purchase(
             balance = _earn(session, member, purchase, now)
             if balance != purchase.balance_after:  # SQLite read the balance before another writer moved it
                 purchase.balance_after = balance
-        referrals.reward_first_purchase(session, merchant, member, now=now)
+        if member.visit_count == 1:  # later purchases come after the referral was settled (at join or here)
+            referrals.reward_first_purchase(session, merchant, member, now=now)
         _send_receipt(session, merchant, member, purchase, now)
     else:
         _invite_to_join(session, merchant, member, purchase, now)
