@@ -29,7 +29,7 @@ from sqlalchemy import BigInteger, ColumnElement, Select, String, and_, case, ca
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from smscrm import campaign_texts, festivals, points, segments, texts
+from smscrm import campaign_texts, festivals, segments, texts
 from smscrm.courtesy import SendingWindow
 from smscrm.db import UTCDateTime
 from smscrm.ledger import lock_members, resum_balances
@@ -72,9 +72,11 @@ def text_key(kind: str, member_id: int | str, occurrence: str) -> str:
 def evaluate(session: Session, *, now: datetime, budget: int = MEMBERS_PER_EVALUATION) -> dict[str, int]:
     """Queue every care text due at `now`, for every merchant's enabled rules; the count queued per kind.
 
-    Day-based occurrences look at no more than `budget` members in all (in member order): a larger one
-    (a holiday for a million members) goes on at the next evaluation from where this one stopped, so
-    every evaluation is a bounded transaction. The grace period still applies to what is left.
+    Day-based occurrences write texts for no more than `budget` members in all (in member order; a
+    repeating rule's touch and text count twice): a larger one (a holiday for a million members) goes on
+    at the next evaluation from where this one stopped, so every evaluation is a bounded transaction.
+    The grace period still applies to what is left. A class comparison counts the merchant's members
+    and waits for an evaluation with room for it.
     """
     queued: Counter[str] = Counter()
     allowance = _Budget(budget)
@@ -97,17 +99,30 @@ def evaluate(session: Session, *, now: datetime, budget: int = MEMBERS_PER_EVALU
 
 @dataclass
 class _Budget:
-    """How many more members day-based occurrences may look at in this evaluation."""
+    """How many more members this evaluation may write texts (or touches) for, or compare classes of."""
 
-    left: int
+    total: int
+    left: int = -1
+
+    def __post_init__(self):
+        self.left = self.total if self.left < 0 else self.left
+
+    @property
+    def is_untouched(self) -> bool:
+        return self.left == self.total
 
 
 @dataclass(frozen=True)
 class _Due:
-    """The members due an occurrence, and what sending to a batch of them does (returns the texts queued)."""
+    """The members due an occurrence, and what sending to a batch of them does (returns the texts queued).
+
+    With `touches` (a repeating rule), the batch is first recorded in care_touches and `send` gets the
+    members touched now and not held out.
+    """
 
     members: Select
     send: Callable[[Select], int]
+    touches: bool = False
 
 
 @dataclass
@@ -133,29 +148,39 @@ class _Evaluation:
             due = due_on(day, due_at)
             resume = None
             if due is not None:
-                batch = self._next_batch(due.members, after)
-                if batch is None:
+                if self.budget.left <= 0:
                     break  # this evaluation's budget is spent: the next one goes on
-                members, resume = batch
+                members = due.members.where(Member.id > after) if after is not None else due.members
+                if due.touches:
+                    members, resume = self._touch_batch(members, day)
+                else:
+                    members, resume = self._next_batch(members)
                 queued += due.send(members)
             self.rule.evaluated_through, self.rule.resume_after = due_at, resume
             if resume is not None:
                 break
         return queued
 
-    def _next_batch(self, members: Select, after: int | None) -> tuple[Select, int | None] | None:
-        """The next members of `members` (by id, after `after`) the budget allows, and the id to resume
-        after when more are left; None when the budget is spent."""
-        if self.budget.left <= 0:
-            return None
-        if after is not None:
-            members = members.where(Member.id > after)
+    def _next_batch(self, members: Select) -> tuple[Select, int | None]:
+        """The first members of `members` (by id) the budget allows, and the id to resume after when
+        more are left. (Counted before sending: a concurrent evaluation that sent them first makes the
+        sending find conflicts, not fewer members.)"""
         ids = members.with_only_columns(Member.id).order_by(Member.id).limit(self.budget.left).subquery("batch")
         count, last = self.session.execute(select(func.count(), func.max(ids.c.id))).one()
+        self.budget.left -= count
         if not count:
             return members, None
-        self.budget.left -= count
         return members.where(Member.id <= last), (last if self.budget.left <= 0 else None)
+
+    def _touch_batch(self, members: Select, day: date) -> tuple[Select, int | None]:
+        """Touch the first members of `members` (by id) the budget allows — touched members leave the
+        candidates of a repeating rule, so no count is needed: fewer touches than allowed means done.
+        (Should a concurrent evaluation have touched them first, the day counts as done and what is
+        left is found by the next day's look.)"""
+        limit = max(1, self.budget.left // 2)  # a touch and a text for each
+        touched = self.touch(members.order_by(Member.id).limit(limit), day)
+        self.budget.left -= 2 * len(touched)
+        return self.touched_now(), (max(touched) if len(touched) >= limit else None)
 
     # --- the kinds -------------------------------------------------------------------------------
 
@@ -173,13 +198,10 @@ class _Evaluation:
         born = [and_(Member.birthday_month == day.month, Member.birthday_day == day.day)]
         if (day.month, day.day) == (2, 28) and not isleap(day.year):
             born.append(and_(Member.birthday_month == 2, Member.birthday_day == 29))
-
-        def greet(members: Select) -> int:
-            greeted = self.queue(members, literal(str(day.year)), returning=True)
-            self._grant_birthday_bonus(greeted, day.year)
-            return len(greeted)
-
-        return _Due(self.members().where(or_(*born), Member.joined_at <= due_at), greet)
+        return _Due(
+            self.members().where(or_(*born), Member.joined_at <= due_at),
+            lambda members: self.queue(members, literal(str(day.year))),
+        )
 
     def _anniversary(self, day: date, due_at: datetime) -> _Due | None:
         first = self.session.scalar(select(func.min(Member.joined_at)).where(Member.merchant_id == self.merchant.id))
@@ -245,39 +267,51 @@ class _Evaluation:
         )
         at_risk = segments.filter_condition(chosen, now=due_at, timezone=self.merchant.timezone)
 
-        def win_back(members: Select) -> int:
-            return self.queue(self.touch(members, day, holdout_salt=day.toordinal()), literal(day.isoformat()))
-
-        return _Due(self.members().where(at_risk, self._not_touched_since(day)), win_back)
+        return _Due(
+            self.members().where(at_risk, self._not_touched_since(day)),
+            lambda touched: self.queue(touched, literal(day.isoformat())),
+            touches=True,
+        )
 
     def _points_expiring(self, day: date, due_at: datetime) -> _Due | None:
-        """Members with points that expire within `days` days, reminded at most once per `days` days."""
+        """Members with points that expire within `days` days, reminded at most once per `days` days.
+
+        Points older than the expiry period are expired every night (`points.expire_points`), so only
+        members who earned points in the `days` (and one more) days before the cutoff can be due: only
+        their ledgers are summed."""
         if not self.merchant.points_expiry_months:
             return None
         expires_by = due_at + timedelta(days=self.rule.days)
-        expiring = self._expiring_points(months_before(expires_by, self.merchant.points_expiry_months)).subquery()
+        cutoff = months_before(expires_by, self.merchant.points_expiry_months)
+        earned_lately = select(PointsEntry.member_id).where(
+            PointsEntry.merchant_id == self.merchant.id,
+            PointsEntry.points > 0,
+            PointsEntry.created_at >= cutoff - timedelta(days=self.rule.days + 1),
+            PointsEntry.created_at < cutoff,
+        )
+        expiring = self._expiring_points(cutoff, among=earned_lately).subquery()
         local = expires_by.astimezone(self.zone)
         date_text = {Language.EN: f"{local:%b} {local.day}", Language.ZH: f"{local.month}月{local.day}日"}
 
-        def remind(members: Select) -> int:
-            touched = self.touch(members, day).join(expiring, expiring.c.member_id == Member.id)
-            return self.queue(touched, literal(day.isoformat()), expiring=expiring.c.points, date=date_text)
+        def remind(touched: Select) -> int:
+            with_points = touched.join(expiring, expiring.c.member_id == Member.id)
+            return self.queue(with_points, literal(day.isoformat()), expiring=expiring.c.points, date=date_text)
 
         holders = self.members().join(expiring, expiring.c.member_id == Member.id).where(
             Member.points_balance > 0, expiring.c.points > 0, self._not_touched_since(day)
         )
-        return _Due(holders, remind)
+        return _Due(holders, remind, touches=True)
 
-    def _expiring_points(self, cutoff: datetime) -> Select:
-        """Per member of the merchant, the points that expire by `cutoff` unless spent first: what is
+    def _expiring_points(self, cutoff: datetime, *, among: Select) -> Select:
+        """Per member of `among`, the points that expire by `cutoff` unless spent first: what is
         left of the credits made before it once every debit has taken the oldest points first (the rule
-        of `points.unspent_before`; with entries in time order it is one sum, which reads the merchant's
-        ledger once instead of windowing every credit)."""
+        of `points.unspent_before`; with entries in time order it is one sum per member instead of a window
+        over every credit)."""
         old_credits = case((and_(PointsEntry.points > 0, PointsEntry.created_at < cutoff), PointsEntry.points), else_=0)
         debits = case((PointsEntry.points < 0, PointsEntry.points), else_=0)
         return (
             select(PointsEntry.member_id, (func.sum(old_credits) + func.sum(debits)).label("points"))
-            .where(PointsEntry.merchant_id == self.merchant.id)
+            .where(PointsEntry.member_id.in_(among))
             .group_by(PointsEntry.member_id)
         )
 
@@ -288,6 +322,10 @@ class _Evaluation:
         looked_at = self.rule.evaluated_through
         if computed_at is None or (looked_at is not None and computed_at <= looked_at):
             return 0
+        compared = self.session.scalar(select(func.count(Member.id)).where(Member.merchant_id == self.merchant.id))
+        if compared > self.budget.left and not self.budget.is_untouched:
+            return 0  # the comparison reads every member: it waits for an evaluation with room for it
+        self.budget.left -= compared
         self.rule.evaluated_through = computed_at
         queued = 0
         if computed_at > self.now - self.grace:
@@ -349,15 +387,15 @@ class _Evaluation:
             )
         )
 
-    def touch(self, members: Select, day: date, *, holdout_salt: int | None = None) -> Select:
+    def touch(self, members: Select, day: date) -> list[int]:
         """For a rule that repeats at most once per `days`: record a touch of `day` for every member
         `members` selects — or, for the members drawn into the holdout (deterministically per
-        occurrence, so concurrent runs agree), a holdout. Returns the members touched now and not
-        held out, to be texted."""
+        occurrence, so concurrent runs agree), a holdout. Returns the ids touched."""
         drawn = literal(False)
-        if self.rule.holdout_pct and holdout_salt is not None:
-            drawn = (cast(Member.id, BigInteger) * HOLDOUT_SPREAD + holdout_salt) % 100 < self.rule.holdout_pct
-        self.session.execute(
+        if self.rule.holdout_pct:
+            salt = day.toordinal()
+            drawn = (cast(Member.id, BigInteger) * HOLDOUT_SPREAD + salt) % 100 < self.rule.holdout_pct
+        return list(self.session.execute(
             _insert(self.session, CareTouch)
             .from_select(
                 ["merchant_id", "member_id", "purpose", "dedupe_key", "is_holdout", "created_at"],
@@ -367,7 +405,11 @@ class _Evaluation:
                 ),
             )
             .on_conflict_do_nothing(index_elements=["merchant_id", "dedupe_key"])
-        )
+            .returning(CareTouch.member_id)
+        ).scalars())
+
+    def touched_now(self) -> Select:
+        """The members this evaluation touched and did not hold out: the ones to text."""
         return self.members().join(CareTouch, CareTouch.member_id == Member.id).where(
             CareTouch.merchant_id == self.merchant.id,
             CareTouch.purpose == self.purpose,
@@ -399,13 +441,12 @@ class _Evaluation:
         members: Select,
         occurrence: ColumnElement[str],
         *,
-        returning: bool = False,
         expiring: ColumnElement[int] | None = None,
         **values,
-    ):
+    ) -> int:
         """Write the rule's text for every member `members` selects, once per occurrence.
 
-        Returns how many were queued, or (with `returning`) their member ids.
+        Returns how many were queued. The rule's bonus points go with the texts (same key, same transaction).
         """
         key = self._key(occurrence)
         window = SendingWindow(self.merchant.sending_window_opens, self.merchant.sending_window_closes)
@@ -426,74 +467,53 @@ class _Evaluation:
             )
             .on_conflict_do_nothing(index_elements=["merchant_id", "dedupe_key"])
         )
-        if returning or self._bonus_points:
-            queued = list(self.session.execute(statement.returning(OutboundMessage.member_id)).scalars())
-            self._grant_bonus(queued)
-            return queued if returning else len(queued)
-        return self.session.execute(statement.execution_options(preserve_rowcount=True)).rowcount
+        queued = self.session.execute(statement.execution_options(preserve_rowcount=True)).rowcount
+        if queued and self._bonus_points:
+            self._grant_bonus(members, key)
+        return queued
 
     @property
     def _bonus_points(self) -> int:
-        return 0 if self.rule.kind == CareKind.BIRTHDAY else self.rule.bonus_points
+        return self.merchant.birthday_bonus if self.rule.kind == CareKind.BIRTHDAY else self.rule.bonus_points
 
-    def _grant_bonus(self, member_ids: list[int]) -> None:
-        """The rule's bonus for the members just queued, in one statement; the ledger key is the text's key."""
-        if not member_ids or not self._bonus_points:
-            return
-        queued = select(OutboundMessage.member_id).where(
-            OutboundMessage.merchant_id == self.merchant.id,
-            OutboundMessage.purpose == self.purpose,
-            OutboundMessage.created_at == self.now,
-            OutboundMessage.member_id.in_(member_ids),
-        )
-        lock_members(self.session, queued)
+    def _grant_bonus(self, members: Select, key: ColumnElement[str]) -> None:
+        """The rule's bonus for the members texted, set-based through the ledger's set-based path (their
+        rows locked, one entry each, balances re-summed): the entry's key is the text's key, so a member
+        gets the bonus of an occurrence once, with its text (a birthday's once a year)."""
+        ids = members.with_only_columns(Member.id)
+        lock_members(self.session, ids)
         self.session.execute(
             _insert(self.session, PointsEntry)
             .from_select(
                 ["merchant_id", "member_id", "kind", "points", "balance_after", "idempotency_key", "note", "created_at"],
-                select(
+                members.with_only_columns(
                     literal(self.merchant.id), Member.id, literal(EntryKind.BONUS.value), literal(self._bonus_points),
-                    Member.points_balance + self._bonus_points, OutboundMessage.dedupe_key,
+                    Member.points_balance + self._bonus_points, key,
                     literal(f"{self.rule.kind.replace('_', ' ')} bonus"), literal(self.now, UTCDateTime()),
-                )
-                .join(Member, Member.id == OutboundMessage.member_id)
-                .where(OutboundMessage.member_id.in_(queued), OutboundMessage.purpose == self.purpose,
-                       OutboundMessage.created_at == self.now),
+                ),
             )
             .on_conflict_do_nothing(index_elements=["merchant_id", "idempotency_key"])
         )
-        resum_balances(self.session, queued)
-
-    def _grant_birthday_bonus(self, member_ids: list[int], year: int) -> None:
-        """The merchant's birthday bonus (smscrm.points, once a year) for the members just greeted."""
-        if not member_ids or self.merchant.birthday_bonus <= 0:
-            return
-        for member in self.session.scalars(select(Member).where(Member.id.in_(member_ids)).order_by(Member.id)):
-            points.grant_birthday_bonus(self.session, member, now=self.now, year=year)
+        resum_balances(self.session, ids)
 
     def _note_classes(self) -> None:
-        """Remember every member's current class (set-based: update the changed, add the new)."""
-        self.session.execute(
-            ClassMark.__table__.update()
+        """Remember every member's current class: one upsert of the members whose class is new or changed."""
+        seen = ClassMark.__table__.alias("seen")
+        changed = (
+            select(Member.id, literal(self.merchant.id), Member.value_class, literal(self.now, UTCDateTime()))
+            .outerjoin(seen, seen.c.member_id == Member.id)
             .where(
-                ClassMark.member_id == Member.id,
-                ClassMark.merchant_id == self.merchant.id,
                 Member.merchant_id == self.merchant.id,
-                ClassMark.value_class.is_distinct_from(Member.value_class),
+                or_(seen.c.member_id.is_(None), seen.c.value_class.is_distinct_from(Member.value_class)),
             )
-            .values(value_class=Member.value_class, seen_at=self.now)
         )
-        unseen = select(
-            Member.id, literal(self.merchant.id), Member.value_class, literal(self.now, UTCDateTime())
-        ).where(
-            Member.merchant_id == self.merchant.id,
-            ~exists().where(ClassMark.member_id == Member.id),
+        upsert = _insert(self.session, ClassMark).from_select(
+            ["member_id", "merchant_id", "value_class", "seen_at"], changed
         )
-        self.session.execute(
-            _insert(self.session, ClassMark)
-            .from_select(["member_id", "merchant_id", "value_class", "seen_at"], unseen)
-            .on_conflict_do_nothing(index_elements=["member_id"])
-        )
+        self.session.execute(upsert.on_conflict_do_update(
+            index_elements=["member_id"],
+            set_={"value_class": upsert.excluded.value_class, "seen_at": upsert.excluded.seen_at},
+        ))
 
 
 def _body(merchant: Merchant, rule: CareRule, *, expiring: ColumnElement[int] | None, **values) -> ColumnElement[str]:

@@ -509,6 +509,20 @@ class TestBoundedEvaluations:
         second = care.evaluate(session, now=at(SHANGHAI, 2026, 9, 25, 10, 5), budget=5)
         assert (first, second) == ({"holiday": 5}, {"holiday": 3, "birthday": 1})  # 8 members in all
 
+    def test_class_comparisons_wait_for_an_evaluation_with_room(self, session, merchant, shanghai_merchant, now):
+        for owner in (merchant, shanghai_merchant):
+            turn_on(session, owner, CareKind.CLASS_UPGRADE, now=now)
+            owner.classes_computed_at = now - timedelta(hours=1)
+        add_many(session, merchant, 3, now=now, value_class="C")
+        add_many(session, shanghai_merchant, 3, now=now, phone_prefix="+861390013", value_class="C")
+        session.commit()
+
+        care.evaluate(session, now=now, budget=4)  # room for one merchant's three members
+        session.commit()
+        assert session.scalar(select(func.count()).select_from(ClassMark)) == 3
+        care.evaluate(session, now=now + timedelta(minutes=5), budget=4)
+        assert session.scalar(select(func.count()).select_from(ClassMark)) == 6
+
 
 def test_the_expiring_points_agree_with_the_points_ledger(session, merchant, now):
     """Care's one-sum reading of the ledger gives what `points.unspent_before` gives, member by member."""
@@ -529,8 +543,8 @@ def test_the_expiring_points_agree_with_the_points_ledger(session, merchant, now
 
     cutoff = now - timedelta(days=350)
     evaluation = care._Evaluation(session, merchant, rule, now)
-    ours = dict(session.execute(evaluation._expiring_points(cutoff)).all())
     ids = select(Member.id).where(Member.merchant_id == merchant.id)
+    ours = dict(session.execute(evaluation._expiring_points(cutoff, among=ids)).all())
     theirs = {row.member_id: row.points for row in session.execute(points.unspent_before(ids, cutoff))}
     assert {member_id: max(0, value) for member_id, value in ours.items()} == {
         member_id: theirs.get(member_id, 0) for member_id in ours
