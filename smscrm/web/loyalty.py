@@ -18,8 +18,7 @@ from smscrm.web.roles import OWNER_ONLY, is_owner
 blueprint = protected_blueprint("loyalty", __name__, url_prefix="/loyalty")
 EXAMPLE_PURCHASE_MINOR = 2500
 
-# the domain's limits for each setting (smscrm.points checks them again when the settings change)
-LIMITS = points.SETTING_LIMITS
+LIMITS = points.SETTING_LIMITS  # smscrm.points checks them again when the settings change
 
 
 def _setting(label: str, name: str, *, is_optional: bool = False, description: str = "") -> WholeNumberField:
@@ -53,7 +52,7 @@ class LoyaltyForm(FlaskForm):
     )
     points_expiry_months = _setting(
         "Points expire after (months)", "points_expiry_months", is_optional=True,
-        description="Empty: points never expire. Oldest points expire first.",
+        description="Empty: points never expire. Oldest points expire first",
     )
     redemption_code_days = _setting(
         "Redemption codes are valid for (days)", "redemption_code_days",
