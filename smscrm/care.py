@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, ColumnElement, Select, String, and_, case, cast, exists, func, literal, or_, select, text
+from sqlalchemy import (
+    BigInteger, ColumnElement, Select, String, and_, case, cast, exists, func, literal, or_, select, text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -102,10 +104,10 @@ class _Budget:
     """How many more members this evaluation may write texts (or touches) for, or compare classes of."""
 
     total: int
-    left: int = -1
+    left: int = field(init=False)
 
     def __post_init__(self):
-        self.left = self.total if self.left < 0 else self.left
+        self.left = self.total
 
     @property
     def is_untouched(self) -> bool:
@@ -485,7 +487,10 @@ class _Evaluation:
         self.session.execute(
             _insert(self.session, PointsEntry)
             .from_select(
-                ["merchant_id", "member_id", "kind", "points", "balance_after", "idempotency_key", "note", "created_at"],
+                [
+                    "merchant_id", "member_id", "kind", "points", "balance_after", "idempotency_key", "note",
+                    "created_at",
+                ],
                 members.with_only_columns(
                     literal(self.merchant.id), Member.id, literal(EntryKind.BONUS.value), literal(self._bonus_points),
                     Member.points_balance + self._bonus_points, key,

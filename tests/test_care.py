@@ -351,7 +351,8 @@ class TestWinBack:
         session.commit()
         evaluate(session, due)
         for text in care_texts(session)[:3]:
-            points.record_purchase(session, merchant, phone=text.to_phone, amount_minor=500, now=due + timedelta(days=3))
+            points.record_purchase(session, merchant, phone=text.to_phone, amount_minor=500,
+                                   now=due + timedelta(days=3))
         session.commit()
 
         report = carerules.report(session, merchant.id, now=due + timedelta(days=5))

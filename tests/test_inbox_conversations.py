@@ -85,7 +85,8 @@ class TestConversations:
         text_in("Is the shop open on Sunday?")
         [item] = items(session)
 
-        inbox.reply(session, merchant, item, staff=owner_user, body="  Yes, 10 to 6!  ", now=item.opened_at + timedelta(minutes=12))
+        inbox.reply(session, merchant, item, staff=owner_user, body="  Yes, 10 to 6!  ",
+                    now=item.opened_at + timedelta(minutes=12))
         inbox.reply(session, merchant, item, staff=owner_user, body="See you", now=item.opened_at + timedelta(hours=2))
         session.commit()
 
@@ -130,7 +131,8 @@ class TestConversations:
             text_in(f"question {index}?", sender=f"+1415555020{index}")
         text_in("unanswered", sender="+14155550299")
         for item, minutes in zip(items(session), (10, 30, 50)):
-            inbox.reply(session, merchant, item, staff=owner_user, body="ok", now=item.opened_at + timedelta(minutes=minutes))
+            inbox.reply(session, merchant, item, staff=owner_user, body="ok",
+                        now=item.opened_at + timedelta(minutes=minutes))
         session.commit()
 
         times = inbox.response_times(session, merchant.id, now=items(session)[0].opened_at + timedelta(hours=1))

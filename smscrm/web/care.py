@@ -13,12 +13,12 @@ from smscrm import campaign_texts, carerules, texts
 from smscrm.care import care_template
 from smscrm.db import utcnow
 from smscrm.errors import NotFound, ValidationError
-from smscrm.models import CareKind, Language, Role
+from smscrm.models import CareKind, Language
 from smscrm.request_db import db_session
 from smscrm.web.auth import protected_blueprint
+from smscrm.web.roles import OWNER_ONLY, is_owner, owner_only
 
 blueprint = protected_blueprint("care", __name__, url_prefix="/care")
-OWNER_ONLY = "Only the owner can change care rules. Ask them to sign in and make the change."
 SAMPLE_NAMES = {Language.EN: "Ann", Language.ZH: "王芳"}
 SETTING_LABELS = {
     "send_hour": "Send at (hour of the day, your time)",
@@ -73,10 +73,6 @@ class SwitchForm(FlaskForm):
     """The on/off button on the overview."""
 
 
-def _is_owner() -> bool:
-    return current_user.user.role == Role.OWNER
-
-
 @blueprint.get("")
 def index():
     session, merchant, now = db_session(), current_user.merchant, utcnow()
@@ -91,7 +87,7 @@ def index():
         for festival in carerules.holiday_choices(merchant, now=now)
     ]
     return render_template(
-        "care/index.html", rules=rules, holidays=holidays, switch=SwitchForm(), is_owner=_is_owner(),
+        "care/index.html", rules=rules, holidays=holidays, switch=SwitchForm(), is_owner=is_owner(),
         report=carerules.report(session, merchant.id, now=now),
     )
 
@@ -129,7 +125,7 @@ def _edit(kind: str, *, holiday: str):
             form.value_class.data = rule.value_class or ""
         if spec.kind == CareKind.BIRTHDAY:
             form.bonus_points.data = merchant.birthday_bonus
-    elif not _is_owner():
+    elif not is_owner():
         abort(403, OWNER_ONLY)
     elif form.validate_on_submit():
         try:
@@ -148,16 +144,15 @@ def _edit(kind: str, *, holiday: str):
     previews = {language: _preview(merchant, rule, language, holiday) for language in Language}
     return render_template(
         "care/edit.html", form=form, spec=spec, rule=rule, holiday=holiday, title=_title(spec, holiday),
-        error=error, is_owner=_is_owner(), previews=previews,
+        error=error, is_owner=is_owner(), previews=previews,
         defaults={language: texts.DEFAULT_TEXTS[f"care_{spec.kind.value}"][language] for language in Language},
     )
 
 
 @blueprint.post("/<kind>/switch")
+@owner_only
 def switch(kind: str):
     """Turn a rule on or off from the overview, keeping its texts and settings."""
-    if not _is_owner():
-        abort(403, OWNER_ONLY)
     if not SwitchForm().validate_on_submit():
         abort(400, "This form has expired. Reload the page and try again.")
     session, merchant, now = db_session(), current_user.merchant, utcnow()

@@ -81,7 +81,8 @@ def _show(item, form: ReplyForm):
     purchase = session.get(Purchase, item.survey.purchase_id) if item.survey else None
     return render_template(
         "inbox/item.html", item=item, member=item.member, survey=item.survey, purchase=purchase, form=form,
-        resolve=ResolveForm(), entries=inbox.conversation(session, item), is_opted_out=inbox.is_opted_out(session, item),
+        resolve=ResolveForm(), entries=inbox.conversation(session, item),
+        is_opted_out=inbox.is_opted_out(session, item),
     )
 
 

@@ -151,6 +151,8 @@ def test_birthday_mid_autumn_and_win_back_reach_the_right_members_once(open_page
         "【绿叶茶馆】亲爱的王芳，Green Leaf Tea全体员工祝您生日快乐！已为您赠送50积分。回复TD退订",
     ]
     assert bo == ["Happy Mid-Autumn Festival from all of us at Green Leaf Tea! Reply STOP to opt out."]
-    assert sorted(dee)[1] == "We miss you at Green Leaf Tea, Dee! Come by soon: your 84 points are waiting. Reply STOP to opt out."
+    assert sorted(dee)[1] == (
+        "We miss you at Green Leaf Tea, Dee! Come by soon: your 84 points are waiting. Reply STOP to opt out."
+    )
     balances = dict(session.execute(select(Member.phone, Member.points_balance)).all())
     assert (balances["+14155550101"], balances["+14155550102"], balances["+14155550104"]) == (50, 50, 0)
