@@ -37,7 +37,7 @@ from smscrm.periods import months_before
 from smscrm.rewards import confirm_redemption, redeem_at_counter, release_expired_redemptions, request_redemption
 
 __all__ = [
-    "PurchaseResult", "BalanceMismatch", "points_for", "record_purchase", "on_join", "grant_birthday_bonus",
+    "PurchaseResult", "BalanceMismatch", "points_for", "record_purchase", "on_join",
     "adjust", "ledger", "expire_points", "unspent_before", "verify_balances", "update_settings", "SETTING_LIMITS",
     "redeem_at_counter", "request_redemption", "confirm_redemption", "release_expired_redemptions",
 ]
@@ -261,17 +261,6 @@ def on_join(
     segmentation.refresh_stage(member)
     referrals.on_join(session, merchant, member, referrer=referrer, now=now)
     session.flush()
-
-
-def grant_birthday_bonus(session: Session, member: Member, *, now: datetime, year: int) -> PointsEntry | None:
-    """The merchant's birthday bonus for `year`, at most once a year; None for a pending member or no bonus."""
-    merchant = session.get(Merchant, member.merchant_id)
-    if not member.is_joined or merchant.birthday_bonus <= 0:
-        return None
-    return post(
-        session, member, kind=EntryKind.BONUS, points=merchant.birthday_bonus, key=f"birthday:{member.id}:{year}",
-        now=now, note=f"birthday bonus {year}",
-    ).entry
 
 
 def adjust(

@@ -69,7 +69,7 @@ class TestOldestFirst:
     def test_bonuses_and_adjustments_are_batches_too(self, session, yearly, join):
         member = join(ANN, at=at(2025, 1, 1))
         points.adjust(session, member, points=40, note="opening balance", now=at(2025, 1, 2), idempotency_key="a1")
-        points.grant_birthday_bonus(session, member, now=at(2025, 5, 1), year=2025)  # 50
+        points.adjust(session, member, points=50, note="goodwill", now=at(2025, 5, 1), idempotency_key="a0")
         points.adjust(session, member, points=-30, note="typo", now=at(2025, 5, 2), idempotency_key="a2")
         session.commit()
         assert points.expire_points(session, now=at(2026, 1, 3)) == 10

@@ -61,24 +61,6 @@ class TestAdjust:
         assert member.points_balance == 15
 
 
-class TestBirthdayBonus:
-    def test_once_a_year(self, session, join, now):
-        member = join(ANN)
-        first = points.grant_birthday_bonus(session, member, now=now, year=2026)
-        again = points.grant_birthday_bonus(session, member, now=now + timedelta(days=1), year=2026)
-        next_year = points.grant_birthday_bonus(session, member, now=now + timedelta(days=365), year=2027)
-        session.commit()
-        assert first.id == again.id and next_year.id != first.id
-        assert (first.kind, first.points, first.note) == (EntryKind.BONUS, 50, "birthday bonus 2026")
-        assert member.points_balance == 100
-
-    def test_none_when_the_merchant_gives_none_or_the_member_has_not_joined(self, session, merchant, buy, join, now):
-        pending = buy("+14155550177", 1000).member
-        assert points.grant_birthday_bonus(session, pending, now=now, year=2026) is None
-        points.update_settings(merchant, birthday_bonus=0)
-        assert points.grant_birthday_bonus(session, join(ANN), now=now, year=2026) is None
-
-
 class TestReading:
     def test_entries_newest_first_page_by_page(self, session, join, now):
         member = join(ANN)
