@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from smscrm import festivals, points, texts
+from smscrm import festivals, points
 from smscrm.campaign_reports import Lift, ReturnRate, lift
 from smscrm.care import purpose_of
 from smscrm.errors import NotFound, ValidationError
@@ -283,13 +283,3 @@ def _touches(session: Session, merchant_id: int, purpose: str, since: datetime, 
         )
     ).one()
     return ReturnRate(count, returned)
-
-
-def default_text(kind: str, language: str) -> str:
-    """The wording a rule uses when the merchant has not written its own."""
-    return texts.DEFAULT_TEXTS[f"care_{CareKind(kind).value}"][Language(language)]
-
-
-def next_day_of(merchant: Merchant, holiday: str, *, now: datetime) -> date | None:
-    """When the holiday is next greeted on, or None when the calendar does not have it within a year."""
-    return next((festival.day for festival in holiday_choices(merchant, now=now) if festival.name == holiday), None)

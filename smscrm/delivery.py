@@ -39,7 +39,7 @@ from smscrm.db import utcnow
 from smscrm.models import Campaign, CampaignStatus, Category, EarlyStatusReport, OutboundMessage, Status
 from smscrm.provider_status import UNSUBSCRIBED, apply_early_reports, opt_out_unsubscribed, record_status
 from smscrm.send_rate import SendLimits
-from smscrm.sms import PermanentSendError, SendError, TransientSendError, Transport
+from smscrm.sms import SendError, TransientSendError, Transport
 
 __all__ = [
     "Courier", "claim_due", "deliver_due", "recover_expired_leases", "record_status", "retry_delay", "run_worker", "worker_options",

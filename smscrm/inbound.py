@@ -135,7 +135,8 @@ def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
     seen = session.scalar(select(InboundMessage).where(InboundMessage.message_sid == sms.message_sid))
     if seen is not None:
         return Reply(seen.reply.body if seen.reply else None)
-    merchant = merchant_for_number(session, _to_e164(sms.to_number))
+    to_phone = _to_e164(sms.to_number)
+    merchant = merchant_for_number(session, to_phone)
     if merchant is None:
         raise NotFound(f"no merchant has the number {phones.mask(sms.to_number)}")
     command = parse(sms.body)
@@ -144,7 +145,7 @@ def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
         merchant_id=merchant.id,
         message_sid=sms.message_sid,
         from_phone=sms.from_number,
-        to_phone=_to_e164(sms.to_number),
+        to_phone=to_phone,
         body=sms.body,
         intent=command.intent,
         received_at=now,

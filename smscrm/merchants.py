@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from smscrm import accounts, phones
 from smscrm.errors import Conflict, ValidationError
-from smscrm.models import Language, Merchant, Role, SenderNumber, StaffUser
+from smscrm.models import Language, Merchant, Role, SenderNumber
 
 
 def create_merchant(

@@ -26,14 +26,6 @@ def normalise(raw: str, country: str = "US") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def is_valid(raw: str, country: str = "US") -> bool:
-    try:
-        normalise(raw, country)
-    except InvalidPhone:
-        return False
-    return True
-
-
 def mask(e164: str) -> str:
     """For logs: country code and area kept, the middle hidden: +1415•••0100."""
     if not e164 or len(e164) < 9:
@@ -44,14 +36,6 @@ def mask(e164: str) -> str:
 def mask_for_staff(e164: str) -> str:
     """For the merchant's screens: only the last four digits show."""
     return f"•••• {e164[-4:]}" if e164 else ""
-
-
-def region_of(e164: str) -> str | None:
-    """The ISO country of a number, or None when phonenumbers cannot tell."""
-    try:
-        return phonenumbers.region_code_for_number(phonenumbers.parse(e164))
-    except phonenumbers.NumberParseException:
-        return None
 
 
 def timezone_of(e164: str) -> str | None:

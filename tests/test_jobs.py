@@ -19,7 +19,7 @@ from smscrm import carerules, jobs
 from smscrm.db import make_engine, make_sessionmaker, utcnow
 from smscrm.models import CareKind, Category, OutboundMessage
 from tests.campaign_members import add_member
-from tests.test_serve_end_to_end import wait_for
+from tests.waiting import wait_for
 
 
 def care_text_count(sessions) -> int:

@@ -5,7 +5,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,27 +15,17 @@ from smscrm.db import make_engine, make_sessionmaker, utcnow
 from smscrm.merchants import merchant_for_number
 from smscrm.models import Category, OutboundMessage, Status
 from smscrm.outbox import queue_text
+from tests.waiting import wait_for
 
 SMSCRM = [sys.executable, "-m", "smscrm.cli"]
 DEMO_NUMBER = "+15005550006"
 SHOPPER = "+14155550100"
-WAIT_SECONDS = 180  # an upper bound on start-up and delivery on a busy 2-core machine, not a performance target
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def wait_for(condition, what: str):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @pytest.fixture
