@@ -340,9 +340,9 @@ def holdout_size(reachable: int, holdout_pct: int) -> int:
 
 
 def send_test(session: Session, merchant: Merchant, campaign: Campaign, *, to_phone: str, now: datetime,
-              member: Member | None = None) -> list[OutboundMessage]:
+              member: Member | None = None) -> list[int]:
     """Queue the campaign's texts (one per language written), rendered for `member`, to the merchant's
-    own phone, which becomes the merchant's test phone. Tests skip quiet hours and caps."""
+    own phone, which becomes the merchant's test phone; their outbox ids. Tests skip quiet hours and caps."""
     phone = phones.normalise(to_phone, merchant.country)
     merchant.test_phone = phone
     queued = []

@@ -165,9 +165,9 @@ def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
         return _keep(session, record, None)
     language = conversation.member.language if conversation.member else (command.language or merchant.default_language)
     body = texts.render(merchant, reply_key, language, **values)
-    record.reply = outbox.record_reply(
-        session, merchant, to_phone=phone, from_phone=record.to_phone, body=body,
-        purpose=reply_key, now=now, member=conversation.member,
+    record.reply_id = outbox.record_reply(
+        session, merchant_id=merchant.id, member_id=record.member_id, to_phone=phone, from_phone=record.to_phone,
+        body=body, purpose=reply_key, now=now,
     )
     return _keep(session, record, body)
 

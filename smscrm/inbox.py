@@ -93,11 +93,11 @@ def reply(session: Session, merchant: Merchant, item: InboxItem, *, staff: Staff
         raise ValidationError(f"a reply must be at most {MAX_REPLY_CHARS} characters")
     if is_opted_out(session, item):
         raise ValidationError("this phone has opted out of your texts, so a reply cannot be sent")
-    message = outbox.queue_text(
+    message_id = outbox.queue_text(
         session, merchant, to_phone=item.phone, body=body, category=Category.REPLY, purpose="inbox_reply",
         now=now, member=item.member,
     )
-    answer = InboxReply(item_id=item.id, staff_user_id=staff.id, message_id=message.id, created_at=now)
+    answer = InboxReply(item_id=item.id, staff_user_id=staff.id, message_id=message_id, created_at=now)
     session.add(answer)
     item.first_response_at = item.first_response_at or now
     session.flush()

@@ -19,12 +19,12 @@ def queue(session, merchant, now, *, phone=ANN, body=PROMO, category=Category.MA
     member = members.find(session, merchant.id, phone) or members.join(
         session, merchant, phone, name="", language="en", now=now
     )
-    message = outbox.queue_text(
+    message_id = outbox.queue_text(
         session, merchant, to_phone=phone, body=body, category=category, purpose="test", now=now, member=member,
         **options,
     )
     session.commit()
-    return message.id
+    return message_id
 
 
 def row(session, message_id) -> OutboundMessage:

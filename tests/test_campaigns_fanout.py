@@ -295,7 +295,7 @@ def test_a_test_text_goes_to_the_merchants_phone_in_each_language(session, merch
 
     queued = broadcast.send_test(session, merchant, campaign, to_phone="(415) 555-0199", member=member, now=now)
 
-    assert [(m.to_phone, m.body, m.category, m.purpose) for m in queued] == [
+    assert [(m.to_phone, m.body, m.category, m.purpose) for m in (session.get(OutboundMessage, id_) for id_ in queued)] == [
         ("+14155550199", "Hi Ann, 12 points Reply STOP to opt out.", Category.TRANSACTIONAL, "campaign_test"),
         ("+14155550199", "【绿叶茶馆】Ann您好，回复TD退订", Category.TRANSACTIONAL, "campaign_test"),
     ]

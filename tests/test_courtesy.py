@@ -5,7 +5,7 @@ import pytest
 
 from smscrm import members
 from smscrm.courtesy import SendingWindow, marketing_counts, recipient_timezone
-from smscrm.models import Category, Status
+from smscrm.models import Category, OutboundMessage, Status
 from smscrm.outbox import queue_text
 
 UTC = timezone.utc
@@ -41,9 +41,9 @@ def test_cap_counts_marketing_sent_in_the_last_7_days_and_on_its_way(session, me
     ben = members.join(session, merchant, "+14155550101", name="Ben", language="en", now=now)
 
     def text(member, category, days_ago=None, status=Status.SENT):
-        message = queue_text(
+        message = session.get(OutboundMessage, queue_text(
             session, merchant, to_phone=member.phone, body="x", category=category, purpose="t", now=now, member=member,
-        )
+        ))
         message.status = status
         message.sent_at = now - timedelta(days=days_ago) if days_ago is not None else None
 

@@ -18,13 +18,13 @@ ANN = "+14155550100"
 def sent(engine, session, merchant, now) -> OutboundMessage:
     """A text the worker has handed to the provider."""
     member = members.join(session, merchant, ANN, name="Ann", language="en", now=now)
-    message = outbox.queue_text(
+    message_id = outbox.queue_text(
         session, merchant, to_phone=ANN, body="Your points: 120", category=Category.TRANSACTIONAL,
         purpose="points", now=now, member=member,
     )
     session.commit()
     delivery.deliver_due(make_sessionmaker(engine), ConsoleTransport(), now=now, worker_id="worker-a")
-    return reload(session, message)
+    return session.get(OutboundMessage, message_id)
 
 
 def reload(session, message) -> OutboundMessage:

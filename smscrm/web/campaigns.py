@@ -237,7 +237,7 @@ def send_test(campaign_id: int):
         session.rollback()
         return _back(campaign, exc.message, "error")
     session.commit()
-    return _back(campaign, f"Test sent to {queued[0].to_phone}: {len(queued)} text(s), as {member.name if member and member.name else 'a member'} would read it.")
+    return _back(campaign, f"Test sent to {merchant.test_phone}: {len(queued)} text(s), as {member.name if member and member.name else 'a member'} would read it.")
 
 
 def _member(member_id: int | None) -> Member | None:
