@@ -4,13 +4,18 @@ A member's `points_balance` always equals the sum of their entries. Every change
 row lock first (the balance UPDATE itself, or `lock_members` for set-based jobs), so changes to one
 membership line up one after another: a debit is a conditional `UPDATE … WHERE points_balance >= cost`
 and never takes a balance below zero, and entry ids follow the order the balance moved in.
+
+`post` is the way in for one change. A caller that changes other columns of the member's row in the
+same statement (a purchase counts a visit too) puts `BALANCE_MOVE` in its own UPDATE, RETURNs the new
+balance, and writes the entry with `write_entry`: for a key that is new by construction only, since
+that path has no replay check.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -19,11 +24,26 @@ from smscrm.errors import Conflict, InsufficientPoints
 from smscrm.models import EntryKind, Member, PointsEntry
 
 
+_members = Member.__table__
+_entries = PointsEntry.__table__
+BALANCE_MOVE = {"points_balance": _members.c.points_balance + bindparam("points")}
+"""The SET clause that moves the balance of the member's row by the bound `points`."""
+_MOVE = (
+    update(_members)
+    .where(_members.c.id == bindparam("member_id"), _members.c.points_balance + bindparam("points") >= 0)
+    .values(BALANCE_MOVE)
+    .returning(_members.c.points_balance)
+)
+_WRITE_ENTRY = insert(_entries).returning(_entries.c.id)
+
+
 @dataclass(frozen=True)
 class Posted:
-    """The entry for an operation, and whether it was already there (a retry) rather than written now."""
+    """The entry for an operation (its id and the balance right after it), and whether it was already there
+    (a retry) rather than written now."""
 
-    entry: PointsEntry
+    entry_id: int
+    balance_after: int
     is_replay: bool
 
 
@@ -51,20 +71,41 @@ def post(
     try:
         with session.begin_nested():
             balance = _move_balance(session, member, points)
-            entry = PointsEntry(
-                merchant_id=member.merchant_id, member_id=member.id, kind=kind, points=points,
-                balance_after=balance, idempotency_key=key, note=note, purchase_id=purchase_id,
-                redemption_id=redemption_id, created_at=now,
+            entry_id = write_entry(
+                session, merchant_id=member.merchant_id, member_id=member.id, kind=kind, points=points,
+                balance_after=balance, key=key, now=now, note=note, purchase_id=purchase_id,
+                redemption_id=redemption_id,
             )
-            session.add(entry)
-            session.flush()
     except IntegrityError:
         existing = find_entry(session, member.merchant_id, key)  # a retry, or a concurrent twin committed first
         if existing is None:
             raise
         return _replayed(existing, member, kind, points)
     set_committed_value(member, "points_balance", balance)
-    return Posted(entry, False)
+    return Posted(entry_id, balance, False)
+
+
+def write_entry(
+    session: Session,
+    *,
+    merchant_id: int,
+    member_id: int,
+    kind: EntryKind,
+    points: int,
+    balance_after: int,
+    key: str,
+    now: datetime,
+    note: str | None = None,
+    purchase_id: int | None = None,
+    redemption_id: int | None = None,
+) -> int:
+    """Write the entry of a balance change just made under the member's row lock (`balance_after` is what that
+    UPDATE returned); the entry's id. A used key raises IntegrityError."""
+    return session.execute(_WRITE_ENTRY, {
+        "merchant_id": merchant_id, "member_id": member_id, "kind": kind, "points": points,
+        "balance_after": balance_after, "idempotency_key": key, "note": note, "purchase_id": purchase_id,
+        "redemption_id": redemption_id, "created_at": now,
+    }).scalar_one()
 
 
 def find_entry(session: Session, merchant_id: int, key: str) -> PointsEntry | None:
@@ -78,21 +119,12 @@ def _replayed(entry: PointsEntry, member: Member, kind: EntryKind, points: int) 
         raise Conflict(
             "this idempotency key was already used for a different change", code="idempotency_key_reused"
         )
-    return Posted(entry, True)
+    return Posted(entry.id, entry.balance_after, True)
 
 
 def _move_balance(session: Session, member: Member, points: int) -> int:
     """The new balance, moved in the database under the row lock; a debit needs enough points."""
-    statement = (
-        update(Member)
-        .where(Member.id == member.id)
-        .values(points_balance=Member.points_balance + points)
-        .returning(Member.points_balance)
-        .execution_options(synchronize_session=False)
-    )
-    if points < 0:
-        statement = statement.where(Member.points_balance >= -points)
-    balance = session.execute(statement).scalar()
+    balance = session.execute(_MOVE, {"member_id": member.id, "points": points}).scalar()
     if balance is None:
         current = session.scalar(select(Member.points_balance).where(Member.id == member.id))
         set_committed_value(member, "points_balance", current)

@@ -11,17 +11,21 @@ one rounding, always down. A member without a value class yet earns at 100 %.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, String, and_, case, cast, exists, func, insert, literal, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    Select, String, and_, bindparam, case, cast, exists, func, insert, literal, literal_column, or_, select, update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from smscrm import consent, outbox, phones, referrals, segmentation, texts
 from smscrm.db import UTCDateTime
 from smscrm.errors import Conflict, ValidationError
-from smscrm.ledger import lock_members, post, resum_balances
+from smscrm.ledger import BALANCE_MOVE, lock_members, post, resum_balances, write_entry
 from smscrm.models import (
     Category,
     EntryKind,
@@ -30,6 +34,7 @@ from smscrm.models import (
     OutboundMessage,
     PointsEntry,
     Purchase,
+    Referral,
     Stage,
     ValueClass,
 )
@@ -56,14 +61,28 @@ PURCHASE_CHANNELS = ("web", "api")
 @dataclass(frozen=True)
 class PurchaseResult:
     """What recording a purchase did. `balance` is the member's balance right after this purchase's points,
-    the same on a replay; `is_pending` says whether the points are (still) held for the buyer to join."""
+    the same on a replay; `is_pending` says whether the points are (still) held for the buyer to join.
+    `member` and `purchase` load the rows when asked for (the API answers from the other fields)."""
 
-    member: Member
-    purchase: Purchase
+    session: Session = field(repr=False, compare=False)
+    purchase_id: int
+    member_id: int
+    phone: str
+    amount_minor: int
+    reference: str | None
+    created_at: datetime
     points_earned: int
     balance: int
     is_pending: bool  # the buyer has not joined: the points are held and they were invited to JOIN
     is_replay: bool  # the idempotency key or reference was seen before: nothing new happened
+
+    @property
+    def member(self) -> Member:
+        return self.session.get(Member, self.member_id)
+
+    @property
+    def purchase(self) -> Purchase:
+        return self.session.get(Purchase, self.purchase_id)
 
 
 def points_for(merchant: Merchant, amount_minor: int, value_class: str | None) -> int:
@@ -74,6 +93,64 @@ def points_for(merchant: Merchant, amount_minor: int, value_class: str | None) -
         ValueClass.C: merchant.multiplier_c_pct,
     }.get(value_class, 100)
     return amount_minor * merchant.points_per_unit * multiplier // (merchant.earn_unit_minor * 100)
+
+
+# The purchase path is a handful of statements built once (bound parameters start with `p_`, apart from the
+# ledger's `points` and segmentation's `visit_*`). Its order: the purchase row goes in first, taking the
+# member's row lock, so that a retry or a reused key finds it there before anything else was written.
+_members, _purchases = Member.__table__, Purchase.__table__
+_EARNED = case(  # points_for for each value class, bound as p_earn_a, p_earn_b, p_earn_c and p_earn_none
+    *((_members.c.value_class == value_class.value, bindparam(f"p_earn_{value_class.lower()}"))
+      for value_class in ValueClass),
+    else_=bindparam("p_earn_none"),
+)
+_IS_HELD = _members.c.joined_at.is_(None)
+_PURCHASE_COLUMNS = (
+    "merchant_id", "member_id", "amount_minor", "points_earned", "is_points_held", "balance_after", "reference",
+    "idempotency_key", "channel", "created_at",
+)
+_PURCHASE_FROM_MEMBER = (
+    select(
+        _members.c.merchant_id, _members.c.id, bindparam("p_amount"), _EARNED, _IS_HELD,
+        _members.c.points_balance + case((_IS_HELD, 0), else_=_EARNED), bindparam("p_reference", type_=String),
+        bindparam("p_key", type_=String), bindparam("p_channel", type_=String),
+        bindparam("p_now", type_=UTCDateTime()),
+    )
+    .where(_members.c.merchant_id == bindparam("p_merchant_id"), _members.c.phone == bindparam("p_phone"))
+    .with_for_update()
+)
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}  # the dialects with ON CONFLICT DO NOTHING
+_INSERT_PURCHASE = {  # nothing is inserted when the key or reference was used: no exception, no savepoint
+    name: insert_into(_purchases)
+    .from_select(_PURCHASE_COLUMNS, _PURCHASE_FROM_MEMBER)
+    .on_conflict_do_nothing()
+    .returning(_purchases.c.id, _purchases.c.member_id, _purchases.c.points_earned, _purchases.c.is_points_held,
+               _purchases.c.balance_after)
+    for name, insert_into in _INSERTS.items()
+}
+_INSERT_PENDING_MEMBER = {
+    name: insert_into(_members).on_conflict_do_nothing() for name, insert_into in _INSERTS.items()
+}
+_COUNTED = (*segmentation.VISIT_VALUES, *BALANCE_MOVE)  # the columns counting a purchase changes
+_COUNT_PURCHASE = (
+    update(_members)
+    .where(_members.c.id == bindparam("p_member_id"))
+    .values({**segmentation.VISIT_VALUES, **BALANCE_MOVE})
+    .returning(
+        _members.c.id, _members.c.language, _members.c.is_opted_out,
+        *(_members.c[name] for name in _COUNTED),
+        # RETURNING names columns bare, which inside the subquery would be the referral's own id
+        exists().where(Referral.__table__.c.referred_id == literal_column("members.id")).label("was_referred"),
+    )
+)
+_EARLIER_PURCHASE = (
+    select(_purchases, _members.c.phone)
+    .join(_members, _members.c.id == _purchases.c.member_id)
+    .where(
+        _purchases.c.merchant_id == bindparam("p_merchant_id"),
+        or_(_purchases.c.idempotency_key == bindparam("p_key"), _purchases.c.reference == bindparam("p_reference")),
+    )
+)
 
 
 def record_purchase(
@@ -99,40 +176,53 @@ def record_purchase(
     if channel not in PURCHASE_CHANNELS:
         raise ValidationError(f"channel must be one of {', '.join(PURCHASE_CHANNELS)}")
     phone = phones.normalise(phone, merchant.country)
-    seen = _seen_purchase(session, merchant, idempotency_key, reference)
-    if seen is not None:
-        return _replay(session, seen, phone, amount_minor)
-    member = _locked_member_for(session, merchant, phone, now)
-    earned = points_for(merchant, amount_minor, member.value_class)
-    try:
-        with session.begin_nested():
-            purchase = Purchase(
-                merchant_id=merchant.id, member_id=member.id, amount_minor=amount_minor, points_earned=earned,
-                is_points_held=not member.is_joined,
-                balance_after=member.points_balance + (earned if member.is_joined else 0),
-                reference=reference, idempotency_key=idempotency_key, channel=channel, created_at=now,
+    dialect = session.get_bind().dialect.name
+    values = {
+        "p_merchant_id": merchant.id, "p_phone": phone, "p_amount": amount_minor, "p_reference": reference,
+        "p_key": idempotency_key, "p_channel": channel, "p_now": now,
+        **{f"p_earn_{c.lower()}": points_for(merchant, amount_minor, c) for c in ValueClass},
+        "p_earn_none": points_for(merchant, amount_minor, None),
+    }
+    is_new_member = False
+    while (purchase := session.execute(_INSERT_PURCHASE[dialect], values).first()) is None:
+        earlier = _earlier_purchase(session, merchant, idempotency_key, reference)
+        if earlier is not None:
+            return _replay(session, earlier, phone, amount_minor)
+        if is_new_member:
+            raise RuntimeError(f"the member {phones.mask(phone)} was created but cannot be found")
+        _add_pending_member(session, merchant, phone, now, dialect)  # the phone is new here: nothing was written
+        is_new_member = True
+    is_joined = not purchase.is_points_held
+    credit = purchase.points_earned if is_joined else 0
+    member = session.execute(_COUNT_PURCHASE, {
+        "p_member_id": purchase.member_id, "points": credit, "visit_amount": amount_minor, "visit_at": now,
+    }).one()
+    _refresh_loaded(session, member)
+    if credit:
+        write_entry(
+            session, merchant_id=merchant.id, member_id=member.id, kind=EntryKind.EARN, points=credit,
+            balance_after=member.points_balance, key=f"purchase:{purchase.id}", now=now, purchase_id=purchase.id,
+        )
+    if is_joined:
+        balance_now = member.points_balance
+        if member.visit_count == 1 and member.was_referred:  # later purchases come after the referral was settled
+            referred = session.get(Member, member.id)
+            referrals.reward_first_purchase(session, merchant, referred, now=now)
+            balance_now = referred.points_balance
+        if merchant.has_receipt_texts and not member.is_opted_out:
+            body = texts.render(
+                merchant, "purchase_receipt", member.language, points=purchase.points_earned, balance=balance_now
             )
-            session.add(purchase)
-            session.flush()
-    except IntegrityError:
-        seen = _seen_purchase(session, merchant, idempotency_key, reference)  # a concurrent retry won
-        if seen is None:
-            raise
-        return _replay(session, seen, phone, amount_minor)
-    segmentation.record_visit(member, amount_minor, now)
-    segmentation.refresh_stage(member)
-    if member.is_joined:
-        if earned:
-            balance = _earn(session, member, purchase, now)
-            if balance != purchase.balance_after:  # SQLite read the balance before another writer moved it
-                purchase.balance_after = balance
-        if member.visit_count == 1:  # later purchases come after the referral was settled (at join or here)
-            referrals.reward_first_purchase(session, merchant, member, now=now)
-        _send_receipt(session, merchant, member, purchase, now)
+            outbox.queue_text(  # `member` is the counted row: queue_text reads its id
+                session, merchant, to_phone=phone, body=body, category=Category.TRANSACTIONAL,
+                purpose="purchase_receipt", now=now, member=member, dedupe_key=f"receipt:{purchase.id}",
+            )
     else:
-        _invite_to_join(session, merchant, member, purchase, now)
-    session.flush()
-    return PurchaseResult(member, purchase, earned, purchase.balance_after, not member.is_joined, False)
+        _invite_to_join(session, merchant, member, phone, purchase.points_earned, now, is_new_member=is_new_member)
+    return PurchaseResult(
+        session, purchase.id, member.id, phone, amount_minor, reference, now, purchase.points_earned,
+        purchase.balance_after, not is_joined, False,
+    )
 
 
 def _valid_amount(amount_minor) -> int:
@@ -156,53 +246,43 @@ def _optional_text(value: str | None, what: str, max_chars: int) -> str | None:
     return value or None
 
 
-def _seen_purchase(session: Session, merchant: Merchant, key: str | None, reference: str | None) -> Purchase | None:
-    """The purchase recorded before with this idempotency key, else with this receipt reference."""
-    for column, value in ((Purchase.idempotency_key, key), (Purchase.reference, reference)):
-        if value is not None:
-            seen = session.scalar(select(Purchase).where(Purchase.merchant_id == merchant.id, column == value))
-            if seen is not None:
-                return seen
-    return None
+def _earlier_purchase(session: Session, merchant: Merchant, key: str | None, reference: str | None):
+    """The purchase recorded before with this idempotency key, else with this receipt reference (with its phone)."""
+    if key is None and reference is None:
+        return None
+    rows = session.execute(
+        _EARLIER_PURCHASE, {"p_merchant_id": merchant.id, "p_key": key, "p_reference": reference}
+    ).all()
+    return min(rows, key=lambda row: row.idempotency_key != key, default=None)
 
 
-def _replay(session: Session, purchase: Purchase, phone: str, amount_minor: int) -> PurchaseResult:
-    member = session.get(Member, purchase.member_id)
-    if (member.phone, purchase.amount_minor) != (phone, amount_minor):
+def _replay(session: Session, earlier, phone: str, amount_minor: int) -> PurchaseResult:
+    if (earlier.phone, earlier.amount_minor) != (phone, amount_minor):
         raise Conflict(
             "this idempotency key or reference was already used for a purchase with a different phone or amount",
             code="idempotency_key_reused",
         )
     return PurchaseResult(
-        member, purchase, purchase.points_earned, purchase.balance_after, purchase.is_points_held, True
+        session, earlier.id, earlier.member_id, earlier.phone, earlier.amount_minor, earlier.reference,
+        earlier.created_at, earlier.points_earned, earlier.balance_after, earlier.is_points_held, True,
     )
 
 
-def _locked_member_for(session: Session, merchant: Merchant, phone: str, now: datetime) -> Member:
-    """The phone's membership with its row lock held (visit statistics are read-modify-write); new ones are pending."""
-    member = _lock(session, merchant, phone)
-    if member is not None:
-        return member
-    try:
-        with session.begin_nested():
-            session.add(Member(
-                merchant_id=merchant.id, phone=phone, language=merchant.default_language, joined_at=None,
-                is_opted_out=consent.is_opted_out(session, merchant.id, phone), points_balance=0,
-                stage=Stage.PENDING, created_at=now,
-            ))
-            session.flush()
-    except IntegrityError:
-        pass  # a concurrent purchase created it first
-    return _lock(session, merchant, phone)
+def _add_pending_member(session: Session, merchant: Merchant, phone: str, now: datetime, dialect: str) -> None:
+    """A pending membership for a phone the merchant does not know (a concurrent purchase may add it first)."""
+    session.execute(_INSERT_PENDING_MEMBER[dialect], {
+        "merchant_id": merchant.id, "phone": phone, "language": merchant.default_language, "joined_at": None,
+        "is_opted_out": consent.is_opted_out(session, merchant.id, phone), "points_balance": 0,
+        "stage": Stage.PENDING, "created_at": now,
+    })
 
 
-def _lock(session: Session, merchant: Merchant, phone: str) -> Member | None:
-    return session.scalar(
-        select(Member)
-        .where(Member.merchant_id == merchant.id, Member.phone == phone)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+def _refresh_loaded(session: Session, counted) -> None:
+    """A membership already loaded in the session sees what counting the purchase changed."""
+    loaded = session.identity_map.get(identity_key(Member, counted.id))
+    if loaded is not None:
+        for name in _COUNTED:
+            set_committed_value(loaded, name, counted._mapping[name])
 
 
 def _earn(session: Session, member: Member, purchase: Purchase, now: datetime) -> int:
@@ -211,31 +291,21 @@ def _earn(session: Session, member: Member, purchase: Purchase, now: datetime) -
         session, member, kind=EntryKind.EARN, points=purchase.points_earned, key=f"purchase:{purchase.id}",
         now=now, purchase_id=purchase.id,
     )
-    return posted.entry.balance_after
+    return posted.balance_after
 
 
-def _send_receipt(session: Session, merchant: Merchant, member: Member, purchase: Purchase, now: datetime) -> None:
-    if not merchant.has_receipt_texts or member.is_opted_out:
-        return
-    body = texts.render(
-        merchant, "purchase_receipt", member.language, points=purchase.points_earned, balance=member.points_balance
-    )
-    outbox.queue_text(
-        session, merchant, to_phone=member.phone, body=body, category=Category.TRANSACTIONAL,
-        purpose="purchase_receipt", now=now, member=member, dedupe_key=f"receipt:{purchase.id}",
-    )
-
-
-def _invite_to_join(session: Session, merchant: Merchant, member: Member, purchase: Purchase, now: datetime) -> None:
+def _invite_to_join(
+    session: Session, merchant: Merchant, member, phone: str, points_earned: int, now: datetime, *, is_new_member: bool
+) -> None:
     """One invitation per pending member, and only to someone who has not opted out."""
     dedupe_key = f"join-invite:{member.id}"
-    if member.is_opted_out or not purchase.points_earned or session.scalar(
+    if member.is_opted_out or not points_earned or (not is_new_member and session.scalar(
         select(exists().where(OutboundMessage.merchant_id == merchant.id, OutboundMessage.dedupe_key == dedupe_key))
-    ):
+    )):
         return
-    body = texts.render(merchant, "purchase_invite", member.language, points=purchase.points_earned)
+    body = texts.render(merchant, "purchase_invite", member.language, points=points_earned)
     outbox.queue_text(
-        session, merchant, to_phone=member.phone, body=body, category=Category.TRANSACTIONAL,
+        session, merchant, to_phone=phone, body=body, category=Category.TRANSACTIONAL,
         purpose="purchase_invite", now=now, member=member, dedupe_key=dedupe_key,
     )
 
@@ -279,7 +349,8 @@ def adjust(
     key = _optional_text(idempotency_key, "idempotency key", MAX_KEY_CHARS)
     if key is None:
         raise ValidationError("an idempotency key is required, so that a retried adjustment counts once")
-    return post(session, member, kind=EntryKind.ADJUST, points=points, key=f"adjust:{key}", now=now, note=note).entry
+    posted = post(session, member, kind=EntryKind.ADJUST, points=points, key=f"adjust:{key}", now=now, note=note)
+    return session.get(PointsEntry, posted.entry_id)
 
 
 def ledger(session: Session, member: Member, *, limit: int = 50, before_id: int | None = None) -> list[PointsEntry]:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, case, cast, exists, func, or_, select, text, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, bindparam, case, cast, exists, func, or_, select, text, update
+from sqlalchemy.orm import Session, aliased, object_session
 from sqlalchemy.types import Float
 
+from smscrm.db import UTCDateTime
 from smscrm.models import Member, Merchant, Purchase, Referral, Stage
 from smscrm.periods import months_before
+from smscrm.sqltime import epoch_days
 
 CLASS_WINDOW_MONTHS = 12
 # PostgreSQL, for the recompute's transaction only: sort a million members in memory, and aggregate the purchases
@@ -55,15 +57,51 @@ def refresh_stage(member: Member, *, is_advocate: bool = False) -> None:
     )
 
 
+def stage_case(*, is_joined, visit_count, is_advocate):
+    """`stage_for` as an SQL expression over columns, for set-based and single-row UPDATEs."""
+    return case(
+        (~is_joined, Stage.PENDING.value),
+        (is_advocate, Stage.ADVOCATE.value),
+        (visit_count >= 2, Stage.REPEAT.value),
+        (visit_count == 1, Stage.FIRST_PURCHASE.value),
+        else_=Stage.JOINED.value,
+    )
+
+
+def _visit_values() -> dict:
+    """The SET clause counting one visit of `visit_amount` at `visit_at` (bound parameters) in a member's row."""
+    members = Member.__table__.c
+    at = bindparam("visit_at", type_=UTCDateTime())
+    first = case((or_(members.first_visit_at.is_(None), members.first_visit_at > at), at), else_=members.first_visit_at)
+    last = case((or_(members.last_visit_at.is_(None), members.last_visit_at < at), at), else_=members.last_visit_at)
+    visits = members.visit_count + 1
+    return {
+        "visit_count": visits,
+        "total_spend_minor": members.total_spend_minor + bindparam("visit_amount"),
+        "first_visit_at": first,
+        "last_visit_at": last,
+        "typical_visit_gap_days": case(
+            (visits >= 2, (epoch_days(last) - epoch_days(first)) / members.visit_count),
+            else_=members.typical_visit_gap_days,
+        ),
+        "stage": stage_case(
+            is_joined=members.joined_at.is_not(None), visit_count=visits, is_advocate=members.stage == Stage.ADVOCATE
+        ),
+    }
+
+
+VISIT_VALUES = _visit_values()
+"""One purchase in the member's row: visit count, spend, first and last visit, typical gap and stage, written by
+the caller's UPDATE under the member's row lock, with `visit_amount` and `visit_at` bound. (The points module puts
+them in the same statement as the balance change.)"""
+_RECORD_VISIT = update(Member.__table__).where(Member.__table__.c.id == bindparam("member_id")).values(VISIT_VALUES)
+
+
 def record_visit(member: Member, amount_minor: int, at: datetime) -> None:
-    """Count a purchase in the member's visit statistics (the caller holds the member's row lock)."""
-    member.visit_count = (member.visit_count or 0) + 1
-    member.total_spend_minor = (member.total_spend_minor or 0) + amount_minor
-    member.first_visit_at = min(member.first_visit_at or at, at)
-    member.last_visit_at = max(member.last_visit_at or at, at)
-    if member.visit_count >= 2:
-        span = (member.last_visit_at - member.first_visit_at).total_seconds() / SECONDS_PER_DAY
-        member.typical_visit_gap_days = span / (member.visit_count - 1)
+    """Count a purchase in the member's visit statistics and stage (the caller holds the member's row lock)."""
+    session = object_session(member)
+    session.execute(_RECORD_VISIT, {"member_id": member.id, "visit_amount": amount_minor, "visit_at": at})
+    session.expire(member, list(_SEGMENT_COLUMNS))
 
 
 def recompute(session: Session, *, now: datetime) -> int:
@@ -153,13 +191,7 @@ def _segments(session: Session, *, since: datetime):
     visit_count = c.visit_count
     return select(
         c.member_id,
-        case(
-            (~c.is_joined, Stage.PENDING.value),
-            (c.is_advocate, Stage.ADVOCATE.value),
-            (visit_count >= 2, Stage.REPEAT.value),
-            (visit_count == 1, Stage.FIRST_PURCHASE.value),
-            else_=Stage.JOINED.value,
-        ).label("stage"),
+        stage_case(is_joined=c.is_joined, visit_count=visit_count, is_advocate=c.is_advocate).label("stage"),
         case((~c.is_joined, None), (c.is_a == 1, "A"), (is_b, "B"), else_="C").label("value_class"),
         visit_count.label("visit_count"),
         c.total_spend_minor,

@@ -20,16 +20,15 @@ PURCHASE_FIELDS = {"required": ("phone", "amount"), "optional": ("reference",)}
 
 
 def purchase_json(result: points.PurchaseResult) -> dict:
-    purchase = result.purchase
     return {
-        "id": purchase.id,
-        "phone": result.member.phone,
-        "amount": purchase.amount_minor,
-        "reference": purchase.reference,
+        "id": result.purchase_id,
+        "phone": result.phone,
+        "amount": result.amount_minor,
+        "reference": result.reference,
         "points_earned": result.points_earned,
         "balance": result.balance,
         "is_pending": result.is_pending,
-        "created_at": iso(purchase.created_at),
+        "created_at": iso(result.created_at),
     }
 
 
@@ -49,7 +48,7 @@ def record_purchase():
         session, merchant, phone=phone, amount_minor=amount, reference=reference, idempotency_key=key,
         now=utcnow(), channel="api",
     )
-    if result.is_replay and key is not None and result.purchase.reference != reference:
+    if result.is_replay and key is not None and result.reference != reference:
         raise Conflict(
             "this Idempotency-Key was already used for a purchase with another reference", code="idempotency_key_reused"
         )

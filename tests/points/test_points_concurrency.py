@@ -102,7 +102,7 @@ def test_concurrent_retries_of_one_purchase_record_it_once(engine, session, merc
 
     outcomes = run_at_once(engine, record)
     assert all(isinstance(o, points.PurchaseResult) for o in outcomes), outcomes
-    assert len({o.purchase.id for o in outcomes}) == 1
+    assert len({o.purchase_id for o in outcomes}) == 1
     assert sum(not o.is_replay for o in outcomes) == 1
     assert session.scalar(select(func.count()).select_from(Purchase)) == 1
     assert session.scalar(select(func.count()).select_from(Member)) == 1
