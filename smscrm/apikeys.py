@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from smscrm.errors import NotFound, ValidationError
@@ -25,6 +25,14 @@ KEY_PATTERN = re.compile(r"^(sk_[0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 MAX_NAME_CHARS = 80
 DEFAULT_NAME = "API key"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # `last_used_at` is refreshed at most this often per key
+
+
+_KEY_AND_MERCHANT = (  # built once: it runs before every API request
+    select(ApiKey, Merchant)
+    .join(Merchant, Merchant.id == ApiKey.merchant_id)
+    .where(ApiKey.prefix == bindparam("prefix"))
+    .options(joinedload(Merchant.numbers))
+)
 
 
 class KeyCheck(StrEnum):
@@ -70,12 +78,7 @@ def authenticate(session: Session, key: str, *, now: datetime) -> Authentication
     match = KEY_PATTERN.match(key or "")
     if match is None:
         return Authentication(None, refusal=KeyCheck.MALFORMED)
-    found = session.execute(
-        select(ApiKey, Merchant)
-        .join(Merchant, Merchant.id == ApiKey.merchant_id)
-        .where(ApiKey.prefix == match.group(1))
-        .options(joinedload(Merchant.numbers))
-    ).unique().first()
+    found = session.execute(_KEY_AND_MERCHANT, {"prefix": match.group(1)}).unique().first()
     if found is None or not hmac.compare_digest(found.ApiKey.key_hash, hash_key(key)):
         return Authentication(None, refusal=KeyCheck.UNKNOWN)
     api_key, merchant = found
