@@ -165,12 +165,13 @@ SCHEMAS = {
                 "description": "minor units (cents): 1250 for 12.50",
                 "example": 1250,
             },
-            "reference": {
+            "reference": nullable({
                 **STRING,
                 "maxLength": points.MAX_REFERENCE_CHARS,
                 "pattern": ONE_LINE,
-                "description": "the receipt number; without an Idempotency-Key, a repeated reference is a retry",
-            },
+                "description": "the receipt number (null or left out: none); without an Idempotency-Key, "
+                               "a repeated reference is a retry",
+            }),
         },
         optional=("reference",),
         closed=True,
