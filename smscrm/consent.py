@@ -4,8 +4,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.orm.attributes import set_committed_value
 
 from smscrm.models import ConsentAction, ConsentEvent, Member
 
@@ -43,33 +45,36 @@ def record_consent(
     channel: str,
     now: datetime,
     source_sid: str | None = None,
-    member: Member | None = None,
-) -> ConsentEvent:
-    """Store the event and mirror it on the membership, if the phone has one.
+    new_member_id: int | None = None,
+) -> None:
+    """Store the event and mirror it on the phone's membership, if it has one.
 
-    `member` is the phone's membership when the caller already holds it (saves two statements).
+    Core statements (inbound texts are the hot path): the membership's flag is set with
+    UPDATE … RETURNING, which also says whose membership the event belongs to, and a membership
+    already loaded in the session sees the new flag. `new_member_id` is a membership the caller
+    has just written with the flag this event gives it: only the event is stored.
     """
     is_opted_out = action == ConsentAction.OPT_OUT
-    if member is None:
-        member_id = session.scalar(select(Member.id).where(Member.merchant_id == merchant_id, Member.phone == phone))
-        if member_id is not None:
-            session.execute(
-                update(Member).where(Member.id == member_id).values(is_opted_out=is_opted_out)
-                .execution_options(synchronize_session="fetch")
-            )
-    else:
-        member.is_opted_out = is_opted_out
-        member_id = member.id
-    event = ConsentEvent(
-        merchant_id=merchant_id,
-        phone=phone,
-        member_id=member_id,
-        action=action,
-        keyword=keyword[:40],
-        channel=channel,
-        source_sid=source_sid,
-        created_at=now,
-    )
-    session.add(event)
-    session.flush()
-    return event
+    connection = session.connection()
+    member_id = new_member_id
+    if member_id is None:
+        member_id = connection.execute(
+            _MIRROR, {"of_merchant": merchant_id, "of_phone": phone, "opted_out": is_opted_out}
+        ).scalar()
+        loaded = session.identity_map.get(identity_key(Member, member_id)) if member_id is not None else None
+        if loaded is not None:
+            set_committed_value(loaded, "is_opted_out", is_opted_out)
+    connection.execute(_RECORD, {
+        "merchant_id": merchant_id, "phone": phone, "member_id": member_id, "action": action,
+        "keyword": keyword[:40], "channel": channel, "source_sid": source_sid, "created_at": now,
+    })
+
+
+_members = Member.__table__
+_MIRROR = (
+    update(_members)
+    .where(_members.c.merchant_id == bindparam("of_merchant"), _members.c.phone == bindparam("of_phone"))
+    .values(is_opted_out=bindparam("opted_out"))
+    .returning(_members.c.id)
+)
+_RECORD = insert(ConsentEvent.__table__)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from smscrm import consent, inbox, members, outbox, phones, points, referrals, rewards, surveys, texts
+from smscrm.arrival import Card, Shop, arrive, card_for
 from smscrm.errors import InvalidPhone, NotFound
-from smscrm.merchants import merchant_for_number
 from smscrm.models import (
     ConsentAction,
     ConsentChannel,
@@ -129,53 +129,54 @@ class Reply:
 def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
     """Act on an inbound text once (a repeated MessageSid returns the first reply) and say what to reply.
 
-    Raises NotFound when no merchant has the number that was texted.
+    Raises NotFound when no merchant has the number that was texted. The common texts (JOIN from a
+    stranger, BAL, STOP, START, HELP) cost a handful of Core statements; the rest use the ORM.
     """
     sms = _storable(sms)
-    seen = session.scalar(select(InboundMessage).where(InboundMessage.message_sid == sms.message_sid))
-    if seen is not None:
-        return Reply(seen.reply.body if seen.reply else None)
     to_phone = _to_e164(sms.to_number)
-    merchant = merchant_for_number(session, to_phone)
-    if merchant is None:
+    international = _international(sms.from_number)
+    arrival = arrive(session, message_sid=sms.message_sid, to_phone=to_phone, from_phone=international)
+    if arrival is None:
         raise NotFound(f"no merchant has the number {phones.mask(sms.to_number)}")
-    command = parse(sms.body)
-    # The record is added last, complete, so it costs one INSERT (no early autoflush, no UPDATEs).
-    record = InboundMessage(
-        merchant_id=merchant.id,
-        message_sid=sms.message_sid,
-        from_phone=sms.from_number,
-        to_phone=to_phone,
-        body=sms.body,
-        intent=command.intent,
-        received_at=now,
-    )
-    try:
-        phone = phones.normalise(sms.from_number, merchant.country)
-    except InvalidPhone:
-        return _keep(session, record, None)  # a sender we cannot text back (short code, alphanumeric)
-    record.from_phone = phone
-    member = members.find(session, merchant.id, phone)
-    conversation = _Conversation(session, merchant, phone, member, command, record, now)
+    if arrival.was_handled:
+        return Reply(arrival.earlier_reply)
+    shop, command = arrival.shop, parse(sms.body)
+    record = {
+        "merchant_id": shop.id, "message_sid": sms.message_sid, "from_phone": sms.from_number, "to_phone": to_phone,
+        "body": sms.body, "intent": command.intent, "received_at": now, "member_id": None, "reply_id": None,
+    }
+    phone, card, is_stranger_opted_out = international, arrival.card, arrival.is_stranger_opted_out
+    if phone is None:  # a national number: read it with the merchant's country
+        try:
+            phone = phones.normalise(sms.from_number, shop.country)
+        except InvalidPhone:
+            return _keep(session, record, None)  # a sender we cannot text back (short code, alphanumeric)
+        card, is_stranger_opted_out = card_for(session, shop.id, phone)
+    record["from_phone"] = phone
+    conversation = _Conversation(session, shop, phone, card, is_stranger_opted_out, command, sms, now)
     reply_key, values = conversation.respond()
-    record.member_id = conversation.member.id if conversation.member else None
-    if record.intent == Intent.FEEDBACK:
-        inbox.file_message(session, merchant, phone=phone, member=conversation.member, message=record, now=now)
+    record["intent"], record["member_id"] = conversation.intent, conversation.member_id
+    if conversation.intent == Intent.FEEDBACK:
+        inbox.file_message(session, conversation.merchant, phone=phone, member=conversation.member, body=sms.body,
+                           now=now)
     if reply_key is None:
         return _keep(session, record, None)
-    language = conversation.member.language if conversation.member else (command.language or merchant.default_language)
-    body = texts.render(merchant, reply_key, language, **values)
-    record.reply_id = outbox.record_reply(
-        session, merchant_id=merchant.id, member_id=record.member_id, to_phone=phone, from_phone=record.to_phone,
+    body = texts.render(shop, reply_key, conversation.language, **values)
+    record["reply_id"] = outbox.record_reply(
+        session, merchant_id=shop.id, member_id=conversation.member_id, to_phone=phone, from_phone=to_phone,
         body=body, purpose=reply_key, now=now,
     )
     return _keep(session, record, body)
 
 
-def _keep(session: Session, record: InboundMessage, body: str | None) -> Reply:
-    session.add(record)
-    session.flush()
+def _keep(session: Session, record: dict, body: str | None) -> Reply:
+    """The inbound text is stored last, complete, with one INSERT."""
+    session.flush()  # whatever the ORM changed goes first
+    session.connection().execute(_KEEP, record)
     return Reply(body)
+
+
+_KEEP = insert(InboundMessage.__table__)
 
 
 def _storable(sms: InboundSms) -> InboundSms:
@@ -192,6 +193,16 @@ def _storable(sms: InboundSms) -> InboundSms:
     )
 
 
+def _international(number: str) -> str | None:
+    """E.164 for a number written with its country code (Twilio's From always is); else None."""
+    if not number.lstrip().startswith("+"):
+        return None
+    try:
+        return phones.normalise(number)
+    except InvalidPhone:
+        return None
+
+
 def _to_e164(number: str) -> str:
     try:
         return phones.normalise(number)
@@ -199,23 +210,49 @@ def _to_e164(number: str) -> str:
         return (number or "")[:20]
 
 
-@dataclass
 class _Conversation:
-    """One inbound text being answered: picks the action for the intent and the reply key."""
+    """One inbound text being answered: picks the action for the intent and the reply key.
 
-    session: Session
-    merchant: Merchant
-    phone: str
-    member: Member | None
-    command: Command
-    record: InboundMessage
-    now: datetime
+    It starts from the `Card` read with the merchant; the ORM membership and merchant are loaded
+    only by the texts that change more than consent (`member`, `merchant`).
+    """
+
+    def __init__(self, session: Session, shop: Shop, phone: str, card: Card | None, is_stranger_opted_out: bool,
+                 command: Command, sms: InboundSms, now: datetime):
+        self.session, self.shop, self.phone, self.card = session, shop, phone, card
+        self.is_stranger_opted_out = is_stranger_opted_out
+        self.command, self.intent, self.sms, self.now = command, command.intent, sms, now
+        self._member: Member | None = None
+
+    @property
+    def merchant(self) -> Merchant:
+        return self.session.get(Merchant, self.shop.id)
+
+    @property
+    def member(self) -> Member | None:
+        if self._member is None and self.card is not None:
+            self._member = self.session.get(Member, self.card.id)
+        return self._member
+
+    @property
+    def member_id(self) -> int | None:
+        return self.card.id if self.card else None
+
+    @property
+    def language(self) -> str:
+        if self._member is not None:
+            return self._member.language
+        if self.card is not None:
+            return self.card.language
+        return self.command.language or self.shop.default_language
+
+    @property
+    def _is_member(self) -> bool:
+        return self.card is not None and (self._member or self.card).is_joined
 
     def respond(self) -> tuple[str | None, dict]:
-        intent = self.command.intent
-        # A member's row mirrors their latest consent; only a stranger's phone needs the evidence table.
-        opted_out = self.member.is_opted_out if self.member else consent.is_opted_out(
-            self.session, self.merchant.id, self.phone)
+        intent = self.intent
+        opted_out = self.card.is_opted_out if self.card else self.is_stranger_opted_out
         if opted_out and intent not in (Intent.OPT_IN, Intent.JOIN):
             return None, {}  # silence after the one confirmation, until they opt back in
         if intent is Intent.OPT_OUT:
@@ -234,11 +271,11 @@ class _Conversation:
             rated = self._rating()
             if rated is not None:
                 return rated
-            intent = self.record.intent = Intent.FEEDBACK  # no question is waiting for it: just a message
+            intent = self.intent = Intent.FEEDBACK  # no question is waiting for it: just a message
         if not self._is_member:
             return self._join_hint()
         if intent is Intent.BALANCE:
-            return "balance", {"points": self.member.points_balance}
+            return "balance", {"points": self.card.points_balance}
         if intent is Intent.BIRTHDAY:
             return self._birthday()
         if intent is Intent.INTEREST:
@@ -251,33 +288,45 @@ class _Conversation:
                                                now=self.now)
         return self._feedback()
 
-    @property
-    def _is_member(self) -> bool:
-        return self.member is not None and self.member.is_joined
-
-    def _consent(self, action: ConsentAction) -> None:
+    def _consent(self, action: ConsentAction, *, new_member_id: int | None = None) -> None:
         consent.record_consent(
-            self.session, merchant_id=self.merchant.id, phone=self.phone, action=action,
-            keyword=self.command.keyword, channel=ConsentChannel.SMS, now=self.now,
-            source_sid=self.record.message_sid, member=self.member,
+            self.session, merchant_id=self.shop.id, phone=self.phone, action=action,
+            keyword=self.command.keyword, channel=ConsentChannel.SMS, now=self.now, source_sid=self.sms.message_sid,
+            new_member_id=new_member_id,
         )
 
     def _join(self, opted_out: bool) -> tuple[str, dict]:
-        was_member = self._is_member
-        language = self.command.language if not was_member else self.member.language
-        referrer = referrals.referrer_for_code(self.session, self.merchant, self.command.argument)  # JOIN <code>
-        self.member = members.join(
-            self.session, self.merchant, self.phone, name="" if referrer else self.command.argument,
-            language=language, now=self.now, member=self.member,
-        )
-        if opted_out or not was_member:
-            self._consent(ConsentAction.OPT_IN)
-        if was_member:
-            return "already_member", {}
-        points.on_join(self.session, self.merchant, self.member, referrer=referrer, now=self.now)
-        name = self.member.name
-        suffix = "" if not name else (f", {name}" if language == Language.EN else name)
+        referrer = referrals.referrer_for_code(self.session, self.shop.id, self.command.argument)  # JOIN <code>
+        name = "" if referrer else self.command.argument
+        if self.card is None:
+            self._enrol(name, referrer)
+        else:
+            was_member = self._is_member
+            member = members.join(
+                self.session, self.merchant, self.phone, name=name, now=self.now, member=self.member,
+                language=self.member.language if was_member else self.command.language,
+            )
+            if opted_out or not was_member:
+                self._consent(ConsentAction.OPT_IN)
+            if was_member:
+                return "already_member", {}
+            points.on_join(self.session, self.merchant, member, referrer=referrer, now=self.now)
+        name = self.member.name if self._member else self.card.name
+        suffix = "" if not name else (f", {name}" if self.language == Language.EN else name)
         return "welcome", {"name_suffix": suffix}
+
+    def _enrol(self, name: str, referrer: Member | None) -> None:
+        """A stranger joins: one INSERT for the membership, one for the consent evidence."""
+        name, language = members.clean_name(name), self.command.language or self.shop.default_language
+        member_id = members.enrol(
+            self.session, self.shop.id, self.phone, name=name, language=language,
+            referral_code=referrals.new_code(), now=self.now,
+        )
+        self.card = Card(member_id, name, language, joined_at=self.now, points_balance=0, is_opted_out=False)
+        self._consent(ConsentAction.OPT_IN, new_member_id=member_id)
+        if self.shop.welcome_bonus or referrer is not None:
+            # a stranger has no held purchases and no referral yet: only these leave on_join work to do
+            points.on_join(self.session, self.merchant, self.member, referrer=referrer, now=self.now)
 
     def _join_hint(self) -> tuple[str | None, dict]:
         if self._replied_today("join_hint"):
@@ -303,7 +352,7 @@ class _Conversation:
         if survey is None:
             return None
         is_low = surveys.record_rating(
-            self.session, self.merchant, self.member, survey, int(self.command.argument), message=self.record,
+            self.session, self.merchant, self.member, survey, int(self.command.argument), body=self.sms.body,
             now=self.now,
         )
         return ("rating_sorry" if is_low else "rating_thanks"), {}
@@ -315,15 +364,17 @@ class _Conversation:
         return "feedback_ack", {}
 
     def _replied_today(self, purpose: str) -> bool:
-        local_midnight = datetime.combine(self.now.astimezone(ZoneInfo(self.merchant.timezone)).date(), time(0))
-        since = local_midnight.replace(tzinfo=ZoneInfo(self.merchant.timezone))
-        return self.session.scalar(
-            select(OutboundMessage.id)
-            .where(
-                OutboundMessage.merchant_id == self.merchant.id,
-                OutboundMessage.to_phone == self.phone,
-                OutboundMessage.purpose == purpose,
-                OutboundMessage.created_at >= since,
-            )
-            .limit(1)
-        ) is not None
+        zone = ZoneInfo(self.shop.timezone)
+        since = datetime.combine(self.now.astimezone(zone).date(), time(0), tzinfo=zone)
+        return self.session.connection().execute(
+            _REPLIED_SINCE, {"merchant_id": self.shop.id, "phone": self.phone, "purpose": purpose, "since": since}
+        ).first() is not None
+
+
+_outbound = OutboundMessage.__table__
+_REPLIED_SINCE = select(_outbound.c.id).where(
+    _outbound.c.merchant_id == bindparam("merchant_id"),
+    _outbound.c.to_phone == bindparam("phone"),
+    _outbound.c.purpose == bindparam("purpose"),
+    _outbound.c.created_at >= bindparam("since", type_=_outbound.c.created_at.type),
+).limit(1)

@@ -54,11 +54,11 @@ def _open_item(session: Session, merchant_id: int, phone: str) -> InboxItem | No
 
 
 def file_message(
-    session: Session, merchant: Merchant, *, phone: str, member: Member | None, message: InboundMessage, now: datetime
+    session: Session, merchant: Merchant, *, phone: str, member: Member | None, body: str, now: datetime
 ) -> InboxItem:
     """Put a text that needs a person into the phone's open conversation, or open one."""
     item = _open_item(session, merchant.id, phone)
-    kind = InboxKind.QUESTION if looks_like_a_question(message.body) else InboxKind.MESSAGE
+    kind = InboxKind.QUESTION if looks_like_a_question(body) else InboxKind.MESSAGE
     if item is None:
         item = InboxItem(merchant_id=merchant.id, phone=phone, kind=kind, is_urgent=False, opened_at=now,
                          last_message_at=now)
@@ -72,11 +72,10 @@ def file_message(
 
 
 def file_low_rating(
-    session: Session, merchant: Merchant, *, member: Member, survey: VisitSurvey, message: InboundMessage,
-    now: datetime,
+    session: Session, merchant: Merchant, *, member: Member, survey: VisitSurvey, body: str, now: datetime,
 ) -> InboxItem:
     """A visit rated 1 or 2: the conversation with the member becomes urgent and names the visit."""
-    item = file_message(session, merchant, phone=member.phone, member=member, message=message, now=now)
+    item = file_message(session, merchant, phone=member.phone, member=member, body=body, now=now)
     item.kind, item.is_urgent, item.survey_id = InboxKind.LOW_RATING, True, survey.id
     session.flush()
     log.info("visit rated %d by %s: urgent inbox item %s", survey.rating, phones.mask(member.phone), item.id)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from smscrm.models import Member, MemberInterest, Merchant
+from smscrm.models import Member, MemberInterest, Merchant, Stage
 
 MAX_NAME_CHARS = 80
 MAX_TOPIC_CHARS = 40
@@ -25,7 +25,7 @@ def join(
     `member` is the phone's membership when the caller has already looked it up.
     """
     member = member or find(session, merchant.id, phone)
-    name = " ".join((name or "").split())[:MAX_NAME_CHARS] or None
+    name = clean_name(name)
     if member is None:
         member = Member(
             merchant_id=merchant.id, phone=phone, language=language or merchant.default_language,
@@ -41,6 +41,27 @@ def join(
     return member
 
 
+def enrol(
+    session: Session, merchant_id: int, phone: str, *, name: str | None, language: str, referral_code: str,
+    now: datetime,
+) -> int:
+    """A phone without a membership joins: one INSERT writes the whole joined membership; its id.
+
+    `name` is as `clean_name` returns it. Used by the webhook, where a JOIN from a stranger is the
+    commonest write; `join` covers everything else (pending members, joining again).
+    """
+    return session.connection().execute(_ENROL, {
+        "merchant_id": merchant_id, "phone": phone, "name": name, "language": language, "joined_at": now,
+        "created_at": now, "is_opted_out": False, "points_balance": 0, "stage": Stage.JOINED,
+        "referral_code": referral_code,
+    }).scalar_one()
+
+
+def clean_name(name: str | None) -> str | None:
+    """The name as we keep it: single spaces, at most MAX_NAME_CHARS; None for no name."""
+    return " ".join((name or "").split())[:MAX_NAME_CHARS] or None
+
+
 def set_birthday(member: Member, month: int, day: int) -> None:
     member.birthday_month, member.birthday_day = month, day
 
@@ -54,3 +75,6 @@ def add_interest(session: Session, member: Member, topic: str, *, now: datetime)
         member.interests.append(MemberInterest(topic=topic, created_at=now))
         session.flush()
     return topic
+
+
+_ENROL = insert(Member.__table__).returning(Member.__table__.c.id)

@@ -56,4 +56,4 @@ def record_reply(
 
 
 def _insert(session: Session, **values) -> int:
-    return session.execute(_INSERT, values).scalar_one()
+    return session.connection().execute(_INSERT, values).scalar_one()

@@ -1,12 +1,15 @@
 """Phone numbers: parsed once at the boundary with phonenumbers, E.164 everywhere inside."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
 from smscrm.errors import InvalidPhone
 
 
+@lru_cache(maxsize=8192)  # a pure function on the path of every text and purchase: the same numbers come back
 def normalise(raw: str, country: str = "US") -> str:
     """E.164 for `raw`, read as a local number of `country` when it has no +prefix.
 

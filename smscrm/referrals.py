@@ -35,12 +35,17 @@ REFERRAL_CODE = re.compile(f"^(?=.*[0-9])[{CODE_ALPHABET}]{{{REFERRAL_CODE_LENGT
 MAX_INVITES_PER_DAY = 5
 
 
+def new_code() -> str:
+    """A random personal code (at least one digit, see REFERRAL_CODE); the caller makes sure it is free."""
+    while not REFERRAL_CODE.match(code := random_code(REFERRAL_CODE_LENGTH)):
+        pass
+    return code
+
+
 def ensure_referral_code(session: Session, member: Member) -> str:
     """The member's personal code, made on first need and kept for good."""
     while member.referral_code is None:
-        code = random_code(REFERRAL_CODE_LENGTH)
-        if not REFERRAL_CODE.match(code):
-            continue
+        code = new_code()
         taken = exists().where(Member.merchant_id == member.merchant_id, Member.referral_code == code)
         if not session.scalar(select(taken)):
             member.referral_code = code
@@ -48,14 +53,14 @@ def ensure_referral_code(session: Session, member: Member) -> str:
     return member.referral_code
 
 
-def referrer_for_code(session: Session, merchant: Merchant, text: str) -> Member | None:
+def referrer_for_code(session: Session, merchant_id: int, text: str) -> Member | None:
     """The joined member whose personal code `text` is (as a friend typed it after JOIN), else None."""
     code = normalise_code(text)
     if not REFERRAL_CODE.match(code):
         return None
     return session.scalar(
         select(Member).where(
-            Member.merchant_id == merchant.id, Member.referral_code == code, Member.joined_at.is_not(None)
+            Member.merchant_id == merchant_id, Member.referral_code == code, Member.joined_at.is_not(None)
         )
     )
 

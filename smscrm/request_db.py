@@ -12,7 +12,8 @@ from smscrm.db import make_engine, make_sessionmaker
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    engine = make_engine(settings.database_url, pool_pre_ping=True)
+    # A server's connections can go stale (restarts, idle timeouts): test each on checkout. A SQLite file cannot.
+    engine = make_engine(settings.database_url, pool_pre_ping=not settings.database_url.startswith("sqlite"))
     app.extensions["smscrm.engine"] = engine
     app.extensions["smscrm.sessionmaker"] = make_sessionmaker(engine)
     app.teardown_appcontext(_close)

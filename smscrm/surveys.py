@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from smscrm import inbox
 from smscrm.care import text_key
-from smscrm.models import CareKind, InboundMessage, Member, Merchant, OutboundMessage, Status, VisitSurvey
+from smscrm.models import CareKind, Member, Merchant, OutboundMessage, Status, VisitSurvey
 
 ANSWER_DAYS = 3
 LOW_RATING = 2
@@ -45,12 +45,12 @@ def pending_survey(session: Session, member: Member, *, now: datetime) -> VisitS
 
 def record_rating(
     session: Session, merchant: Merchant, member: Member, survey: VisitSurvey, rating: int, *,
-    message: InboundMessage, now: datetime,
+    body: str, now: datetime,
 ) -> bool:
     """Store the rating on the survey; a low one opens an urgent inbox item. True when it was low."""
     survey.rating, survey.rated_at = rating, now
     is_low = rating <= LOW_RATING
     if is_low:
-        inbox.file_low_rating(session, merchant, member=member, survey=survey, message=message, now=now)
+        inbox.file_low_rating(session, merchant, member=member, survey=survey, body=body, now=now)
     session.flush()
     return is_low

@@ -5,7 +5,19 @@ messages carries the opt-out instruction, which for Chinese is merchant-configur
 """
 from __future__ import annotations
 
-from smscrm.models import Language, Merchant
+from typing import Protocol
+
+from smscrm.models import Language
+
+
+class Sender(Protocol):
+    """What wording a text needs of its merchant: a `Merchant`, or the webhook's `arrival.Shop`."""
+
+    name: str
+    signature: str
+    default_language: str
+    texts: dict
+
 
 OPT_OUT_INSTRUCTION = {Language.EN: "Reply STOP to opt out.", Language.ZH: "回复TD退订"}
 
@@ -196,7 +208,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def render(merchant: Merchant, key: str, language: str, *, template: str | None = None, **values) -> str:
+def render(merchant: Sender, key: str, language: str, *, template: str | None = None, **values) -> str:
     """The text `key` in `language`, with the merchant's override if it has one.
 
     `template` is wording chosen for this one use (a care rule's own text); it wins over both.
@@ -216,12 +228,12 @@ class _KeepUnknown(dict):
         return "{" + key + "}"
 
 
-def opt_out_instruction(merchant: Merchant, language: str) -> str:
+def opt_out_instruction(merchant: Sender, language: str) -> str:
     custom = (merchant.texts or {}).get("opt_out", {}).get(language)
     return custom or OPT_OUT_INSTRUCTION[Language(language)]
 
 
-def with_signature(merchant: Merchant, body: str, language: str) -> str:
+def with_signature(merchant: Sender, body: str, language: str) -> str:
     """Chinese texts begin with 【signature】, as carriers in China require."""
     if language == Language.ZH and not body.startswith("【"):
         return f"【{merchant.signature}】{body}"

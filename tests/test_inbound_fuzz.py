@@ -3,6 +3,9 @@ import itertools
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from twilio.twiml.messaging_response import MessagingResponse
+
+from smscrm.webhooks import twiml
 from tests.conftest import MERCHANT_NUMBER
 
 keywords = st.sampled_from(
@@ -36,3 +39,11 @@ def test_webhook_never_errors(text_in, merchant, body, sender, repeat):
 def test_odd_sids_and_destinations_get_200_or_4xx(text_in, merchant, sid, to):
     response = text_in("JOIN", sid=sid or None, to=to or MERCHANT_NUMBER)
     assert response.status_code in (200, 400, 404), response.data
+
+
+@given(body=st.one_of(st.none(), st.text(max_size=200)))
+def test_the_twiml_answer_is_what_twilios_messaging_response_renders(body):
+    expected = MessagingResponse()
+    if body:
+        expected.message(body)
+    assert twiml(body) == str(expected)

@@ -61,6 +61,13 @@ class TestSignature:
         internal = twilio_signature("http://localhost/sms/inbound", data)
         assert client.post("/sms/inbound", data=data, headers={"X-Twilio-Signature": internal}).status_code == 403
 
+    def test_a_signature_over_the_url_with_its_port_is_accepted(self, client, merchant):
+        """Twilio may sign https URLs with :443 written out; its RequestValidator accepts both forms."""
+        data = {"MessageSid": "SM1", "From": ANN, "To": MERCHANT_NUMBER, "Body": "JOIN"}
+        with_port = twilio_signature(PUBLIC_URL.replace(".test", ".test:443") + "/sms/inbound", data)
+        assert with_port != twilio_signature(PUBLIC_URL + "/sms/inbound", data)
+        assert client.post("/sms/inbound", data=data, headers={"X-Twilio-Signature": with_port}).status_code == 200
+
 
 class TestRouting:
     def test_unknown_to_number_is_404_and_logged(self, text_in, session, merchant, caplog):

@@ -187,17 +187,17 @@ class TestCodes:
         assert len(first.referral_code) == referrals.REFERRAL_CODE_LENGTH
         assert any(ch.isdigit() for ch in first.referral_code)
         assert first.referral_code != second.referral_code
-        assert referrals.referrer_for_code(session, merchant, f" {first.referral_code.lower()} ") == first
+        assert referrals.referrer_for_code(session, merchant.id, f" {first.referral_code.lower()} ") == first
 
     def test_names_and_pending_members_codes_are_not_referrers(self, session, merchant, join, now):
         pending = points.record_purchase(session, merchant, phone=ANN, amount_minor=100, now=now).member
         pending.referral_code = "ABCDE2"
         join(FRIEND).referral_code = "HANNAH"  # not a code we make: codes have a digit, names rarely do
         session.commit()
-        assert referrals.referrer_for_code(session, merchant, "ABCDE2") is None
-        assert referrals.referrer_for_code(session, merchant, "Hannah") is None
-        assert referrals.referrer_for_code(session, merchant, "Annabelle") is None
-        assert referrals.referrer_for_code(session, merchant, "") is None
+        assert referrals.referrer_for_code(session, merchant.id, "ABCDE2") is None
+        assert referrals.referrer_for_code(session, merchant.id, "Hannah") is None
+        assert referrals.referrer_for_code(session, merchant.id, "Annabelle") is None
+        assert referrals.referrer_for_code(session, merchant.id, "") is None
 
     def test_a_code_is_kept_for_good(self, session, join, now):
         member_ = join(ANN)
