@@ -4,6 +4,9 @@ The least a Flask app under gunicorn can do with an inbound text: read the form,
 in one transaction on the same database (same engine settings as smscrm: SQLite in WAL mode with a
 busy timeout, or PostgreSQL through psycopg), and answer a fixed TwiML reply.
 Served as `gunicorn 'reference_app:create_app()'`; the database is SMSCRM_DATABASE_URL.
+
+SMSCRM_BENCH_INSERTS=k (default 1) makes it INSERT k rows, one statement each, in its one
+transaction: `bench/webhook --ceiling` measures what k statements cost with nothing else to do.
 """
 from __future__ import annotations
 
@@ -37,19 +40,21 @@ def create_table(database_url: str) -> None:
 
 def create_app() -> Flask:
     engine = make_engine(os.environ["SMSCRM_DATABASE_URL"])
+    inserts = int(os.environ.get("SMSCRM_BENCH_INSERTS", "1"))
     app = Flask(__name__)
 
     @app.post("/sms/inbound")
     def receive_text():
         with engine.begin() as connection:
-            connection.execute(
-                insert(texts_received).values(
-                    message_sid=request.form.get("MessageSid", ""),
-                    from_phone=request.form.get("From", ""),
-                    body=request.form.get("Body", ""),
-                    received_at=utcnow(),
+            for _ in range(inserts):
+                connection.execute(
+                    insert(texts_received).values(
+                        message_sid=request.form.get("MessageSid", ""),
+                        from_phone=request.form.get("From", ""),
+                        body=request.form.get("Body", ""),
+                        received_at=utcnow(),
+                    )
                 )
-            )
         return Response(TWIML, mimetype="text/xml")
 
     @app.get("/healthz")
