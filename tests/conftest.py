@@ -48,6 +48,14 @@ def database_url(tmp_path_factory) -> str:
     return os.environ.get("SMSCRM_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
+@pytest.fixture(autouse=True)
+def _postgres_only(request, database_url):
+    """Tests marked `postgres_only("why")` are skipped on SQLite, saying why."""
+    marker = request.node.get_closest_marker("postgres_only")
+    if marker is not None and not is_postgres(database_url):
+        pytest.skip(marker.args[0] if marker.args else "needs PostgreSQL")
+
+
 @pytest.fixture(scope="session")
 def engine(database_url):
     """The test database, emptied and brought to the newest schema by the migrations themselves."""

@@ -304,10 +304,8 @@ def test_a_test_text_goes_to_the_merchants_phone_in_each_language(session, merch
         broadcast.send_test(session, merchant, campaign, to_phone="12", now=now)
 
 
-@pytest.mark.postgres_only
-def test_two_concurrent_starts_fan_out_once(engine, merchant, now, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("row locks between two connections: PostgreSQL only")
+@pytest.mark.postgres_only("row locks between two connections: PostgreSQL only")
+def test_two_concurrent_starts_fan_out_once(engine, merchant, now):
     import threading
 
     factory = make_sessionmaker(engine)

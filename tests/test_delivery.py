@@ -14,7 +14,6 @@ from smscrm import consent, delivery
 from smscrm.db import make_sessionmaker
 from smscrm.models import ConsentAction, ConsentChannel, ConsentEvent, Member, OutboundMessage, Status
 from smscrm.sms import ConsoleTransport, make_transport
-from tests.conftest import is_postgres
 from tests.fake_twilio import Answer, fake_twilio, twilio_settings  # noqa: F401 (fixtures)
 from tests.outbox_rows import ANN, NOON_IN_LOS_ANGELES, PROMO, queue, row
 
@@ -281,12 +280,8 @@ def test_the_worker_survives_a_database_error(session, sessions, merchant, now, 
     assert "the pass failed" in caplog.text and "connection refused" in caplog.text
 
 
-@pytest.mark.postgres_only
-def test_concurrent_workers_send_every_row_exactly_once(
-    database_url, session, sessions, merchant, now, twilio_settings, fake_twilio
-):
-    if not is_postgres(database_url):
-        pytest.skip("SKIP LOCKED claims need PostgreSQL")
+@pytest.mark.postgres_only("SKIP LOCKED claims need PostgreSQL")
+def test_concurrent_workers_send_every_row_exactly_once(session, sessions, merchant, now, twilio_settings, fake_twilio):
     bodies = [f"Promo {n}. Reply STOP to opt out" for n in range(120)]
     for n, body in enumerate(bodies):
         queue(session, merchant, now, phone=f"+1415556{n:04d}", body=body)

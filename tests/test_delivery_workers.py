@@ -16,7 +16,6 @@ from smscrm.merchants import create_merchant
 from smscrm.models import Category, EarlyStatusReport, OutboundMessage, Status
 from smscrm.send_rate import Rate, SendLimits
 from smscrm.sms import make_transport
-from tests.conftest import is_postgres
 from tests.fake_twilio import fake_twilio, twilio_settings  # noqa: F401 (fixtures)
 from tests.outbox_rows import ANN, BEN, NOON_IN_LOS_ANGELES, PROMO, RecordingTransport, queue, row
 
@@ -220,13 +219,10 @@ class TestStatusReportsBeforeTheSid:
         assert session.scalars(select(EarlyStatusReport)).all() == []
 
 
-@pytest.mark.postgres_only
-def test_concurrent_workers_share_the_account_limit(database_url, session, sessions, merchant, twilio_settings,
-                                                    fake_twilio):
+@pytest.mark.postgres_only("concurrent workers need PostgreSQL")
+def test_concurrent_workers_share_the_account_limit(session, sessions, merchant, twilio_settings, fake_twilio):
     """Three workers take tokens from one account bucket at the same moments: together they send
     exactly what the bucket holds, not three times as much."""
-    if not is_postgres(database_url):
-        pytest.skip("concurrent workers need PostgreSQL")
     queue_many(session, merchant, 60)
     limits = SendLimits(account=Rate(100), number=FAST_NUMBERS)  # burst 10
     transport = make_transport(twilio_settings)

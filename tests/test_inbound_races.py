@@ -10,17 +10,14 @@ from sqlalchemy import func, select
 
 from smscrm.models import ConsentEvent, InboundMessage, Member, OutboundMessage
 from smscrm.simulator import reply_text
-from tests.conftest import MERCHANT_NUMBER, PUBLIC_URL, is_postgres, twilio_signature
+from tests.conftest import MERCHANT_NUMBER, PUBLIC_URL, twilio_signature
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = pytest.mark.postgres_only(
+    "concurrent webhooks need PostgreSQL: SQLite lets one writer at a time into the whole file"
+)
 ANN = "+14155550100"
 THREADS = 8
 
-
-@pytest.fixture(autouse=True)
-def _needs_postgres(database_url):
-    if not is_postgres(database_url):
-        pytest.skip("concurrent webhooks need PostgreSQL: SQLite lets one writer at a time into the whole file")
 
 
 def post_at_once(app, forms: list[dict]) -> list[tuple[int, str | None]]:

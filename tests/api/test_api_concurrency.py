@@ -10,16 +10,12 @@ from sqlalchemy import func, select
 from smscrm import points
 from smscrm.models import Purchase
 from tests.api.conftest import ADA
-from tests.conftest import is_postgres
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = pytest.mark.postgres_only(
+    "concurrent writers need PostgreSQL: SQLite lets one writer at a time into the whole file"
+)
 REQUESTS = 12
 
-
-@pytest.fixture(autouse=True)
-def _needs_postgres(database_url):
-    if not is_postgres(database_url):
-        pytest.skip("concurrent writers need PostgreSQL: SQLite lets one writer at a time into the whole file")
 
 
 def post_at_once(app, api_key, count: int, *, headers: dict, body: dict) -> list:

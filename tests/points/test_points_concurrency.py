@@ -13,17 +13,13 @@ from smscrm import points, rewards
 from smscrm.db import make_sessionmaker
 from smscrm.errors import InsufficientPoints, RedemptionCodeUsed, RewardUnavailable
 from smscrm.models import EntryKind, Member, Merchant, PointsEntry, Purchase, Redemption
-from tests.conftest import is_postgres
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = pytest.mark.postgres_only(
+    "concurrent writers need PostgreSQL: SQLite lets one writer at a time into the whole file"
+)
 ANN = "+14155550100"
 THREADS = 24
 
-
-@pytest.fixture(autouse=True)
-def _needs_postgres(database_url):
-    if not is_postgres(database_url):
-        pytest.skip("concurrent writers need PostgreSQL: SQLite lets one writer at a time into the whole file")
 
 
 def run_at_once(engine, work, count: int = THREADS) -> list:
