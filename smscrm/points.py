@@ -100,7 +100,7 @@ def points_for(merchant: Merchant, amount_minor: int, value_class: str | None) -
 # member's row lock, so that a retry or a reused key finds it there before anything else was written.
 _members, _purchases = Member.__table__, Purchase.__table__
 _EARNED = case(  # points_for for each value class, bound as p_earn_a, p_earn_b, p_earn_c and p_earn_none
-    *((_members.c.value_class == value_class.value, bindparam(f"p_earn_{value_class.lower()}"))
+    *((_members.c.value_class == segmentation.sql_constant(value_class), bindparam(f"p_earn_{value_class.lower()}"))
       for value_class in ValueClass),
     else_=bindparam("p_earn_none"),
 )
@@ -112,7 +112,8 @@ _PURCHASE_COLUMNS = (
 _PURCHASE_FROM_MEMBER = (
     select(
         _members.c.merchant_id, _members.c.id, bindparam("p_amount"), _EARNED, _IS_HELD,
-        _members.c.points_balance + case((_IS_HELD, 0), else_=_EARNED), bindparam("p_reference", type_=String),
+        _members.c.points_balance + case((_IS_HELD, segmentation.sql_constant(0)), else_=_EARNED),
+        bindparam("p_reference", type_=String),
         bindparam("p_key", type_=String), bindparam("p_channel", type_=String),
         bindparam("p_now", type_=UTCDateTime()),
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, cast, exists, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, case, cast, exists, func, literal_column, or_, select, text, update
 from sqlalchemy.orm import Session, aliased, object_session
 from sqlalchemy.types import Float
 
@@ -57,14 +57,20 @@ def refresh_stage(member: Member, *, is_advocate: bool = False) -> None:
     )
 
 
+def sql_constant(value: str | int):
+    """A constant of ours (a stage, a class letter, a small number) written into the SQL rather than bound:
+    statements that run once per purchase would otherwise convert each of them as a parameter every time."""
+    return literal_column(f"'{value}'" if isinstance(value, str) else str(int(value)))
+
+
 def stage_case(*, is_joined, visit_count, is_advocate):
     """`stage_for` as an SQL expression over columns, for set-based and single-row UPDATEs."""
     return case(
-        (~is_joined, Stage.PENDING.value),
-        (is_advocate, Stage.ADVOCATE.value),
-        (visit_count >= 2, Stage.REPEAT.value),
-        (visit_count == 1, Stage.FIRST_PURCHASE.value),
-        else_=Stage.JOINED.value,
+        (~is_joined, sql_constant(Stage.PENDING)),
+        (is_advocate, sql_constant(Stage.ADVOCATE)),
+        (visit_count >= sql_constant(2), sql_constant(Stage.REPEAT)),
+        (visit_count == sql_constant(1), sql_constant(Stage.FIRST_PURCHASE)),
+        else_=sql_constant(Stage.JOINED),
     )
 
 
@@ -74,18 +80,19 @@ def _visit_values() -> dict:
     at = bindparam("visit_at", type_=UTCDateTime())
     first = case((or_(members.first_visit_at.is_(None), members.first_visit_at > at), at), else_=members.first_visit_at)
     last = case((or_(members.last_visit_at.is_(None), members.last_visit_at < at), at), else_=members.last_visit_at)
-    visits = members.visit_count + 1
+    visits = members.visit_count + sql_constant(1)
     return {
         "visit_count": visits,
         "total_spend_minor": members.total_spend_minor + bindparam("visit_amount"),
         "first_visit_at": first,
         "last_visit_at": last,
         "typical_visit_gap_days": case(
-            (visits >= 2, (epoch_days(last) - epoch_days(first)) / members.visit_count),
+            (visits >= sql_constant(2), (epoch_days(last) - epoch_days(first)) / members.visit_count),
             else_=members.typical_visit_gap_days,
         ),
         "stage": stage_case(
-            is_joined=members.joined_at.is_not(None), visit_count=visits, is_advocate=members.stage == Stage.ADVOCATE
+            is_joined=members.joined_at.is_not(None), visit_count=visits,
+            is_advocate=members.stage == sql_constant(Stage.ADVOCATE),
         ),
     }
 
