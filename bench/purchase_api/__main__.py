@@ -93,6 +93,7 @@ class Run:
     socket_errors: int
     timeouts: int
     cpu_ms_per_request: float | None  # the gunicorn workers' own CPU time, from /proc (None elsewhere)
+    db_cpu_ms_per_request: float | None = None  # the PostgreSQL backends' CPU time serving the run, from /proc
 
     @property
     def problems(self) -> list[str]:
@@ -161,11 +162,35 @@ def run_wrk(server: Server, api_key: str, *, duration: int, args) -> dict:
     raise BenchError(f"wrk gave no result (exit {finished.returncode}):\n{finished.stdout}\n{finished.stderr}")
 
 
+def backend_cpu_seconds(url: str) -> dict[int, float]:
+    """User + system CPU seconds of each PostgreSQL backend connected to the benchmark's database but this
+    one, from /proc: the server is local (127.0.0.1). {} when /proc cannot tell."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            pids = connection.scalars(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )).all()
+    finally:
+        engine.dispose()
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # the backend ended, or runs elsewhere
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
 def measure(app: str, round_number: int, server: Server, api_key: str, duration: int, args) -> Run:
+    db_before = backend_cpu_seconds(args.postgres_url)
     cpu_before = server.worker_cpu_seconds()
     result = run_wrk(server, api_key, duration=duration, args=args)
     cpu_after = server.worker_cpu_seconds()
+    db_after = backend_cpu_seconds(args.postgres_url)
     cpu_seconds = sum(cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in cpu_after)
+    db_seconds = sum(db_after[pid] - db_before.get(pid, 0.0) for pid in db_after)
     seconds = result["duration_us"] / 1e6
     return Run(
         app=app, round=round_number, requests=result["requests"], seconds=round(seconds, 2),
@@ -173,6 +198,7 @@ def measure(app: str, round_number: int, server: Server, api_key: str, duration:
         p99_ms=result["p99_us"] / 1000, max_ms=result["max_us"] / 1000, bad_status=result["bad_status"],
         unexpected_body=result["unexpected_body"], socket_errors=result["socket_errors"], timeouts=result["timeouts"],
         cpu_ms_per_request=round(1000 * cpu_seconds / result["requests"], 2) if cpu_after and result["requests"] else None,
+        db_cpu_ms_per_request=round(1000 * db_seconds / result["requests"], 2) if db_after and result["requests"] else None,
     )
 
 
@@ -198,6 +224,7 @@ def bench(url: str, args, workdir: Path) -> list[Run]:
                 print(
                     f"   round {round_number} {app:9}  {run.requests_per_second:8.1f} req/s   p50 {run.p50_ms:6.1f} ms"
                     f"   p99 {run.p99_ms:6.1f} ms   cpu {run.cpu_ms_per_request} ms/request"
+                    f" (PostgreSQL {run.db_cpu_ms_per_request})"
                     f"   ({run.requests} requests in {run.seconds} s)",
                     flush=True,
                 )
@@ -229,7 +256,9 @@ def report(runs: list[Run], stored: dict, args) -> tuple[str, float]:
         f"| {median(runs, 'api', 'p99_ms'):.1f} ms | {ratio:.2f}× | {met} (≥ {TARGET_RATIO}×) |",
         "",
         f"workers' CPU per request: reference {median(runs, 'reference', 'cpu_ms_per_request')} ms, "
-        f"API {median(runs, 'api', 'cpu_ms_per_request')} ms",
+        f"API {median(runs, 'api', 'cpu_ms_per_request')} ms; PostgreSQL backends' CPU per request: "
+        f"reference {median(runs, 'reference', 'db_cpu_ms_per_request')} ms, "
+        f"API {median(runs, 'api', 'db_cpu_ms_per_request')} ms",
         "",
         f"the API stored {stored['purchases']} purchases, {stored['ledger_entries']} ledger entries, "
         f"{stored['pending_members']} pending members, texts {stored['texts_by_purpose']}; "
