@@ -9,6 +9,8 @@ Runs alternate reference, api, reference, api... Printed: medians of requests/s 
 app and the ratio api / reference. Target: ratio >= 0.5.
 
 A run only counts when every response was 201 with the expected body and wrk saw no socket error.
+Printed too: the CPU time per request of the gunicorn workers and of the PostgreSQL backends, and
+afterwards of each app called in this process through Flask's test client (`--in-process`).
 
     .venv/bin/python bench/purchase_api                    # 5 rounds of 10 s per app, about 2 minutes
     .venv/bin/python bench/purchase_api --rounds 2 --duration 5
@@ -44,6 +46,7 @@ import shutil
 import statistics
 import subprocess
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
@@ -202,7 +205,7 @@ def measure(app: str, round_number: int, server: Server, api_key: str, duration:
     )
 
 
-def bench(url: str, args, workdir: Path) -> list[Run]:
+def bench(url: str, args, workdir: Path) -> tuple[list[Run], str]:
     print(f"== PostgreSQL: {make_url(url).render_as_string(hide_password=True)}", flush=True)
     api_key = prepare_database(url)
     servers = {
@@ -234,7 +237,33 @@ def bench(url: str, args, workdir: Path) -> list[Run]:
     finally:
         for server in servers.values():
             server.stop()
-    return runs
+    return runs, api_key
+
+
+def cpu_in_process(url: str, api_key: str, count: int) -> dict[str, float]:
+    """CPU milliseconds per request of each app called `count` times in this process through Flask's test
+    client (no HTTP server, no other process's load counted), the same mix of buyers as purchases.lua."""
+    os.environ.update(webhook_bench._app_environment(url))
+    from smscrm import create_app
+
+    run = secrets.token_hex(4)
+    apps = {
+        "reference": (purchase_reference.create_app(), {}),
+        "api": (create_app(), {"Authorization": f"Bearer {api_key}"}),
+    }
+    cpu = {}
+    for name, (app, headers) in apps.items():
+        client = app.test_client()
+        for n in range(-count // 10, count):  # the first tenth warms up and is not counted
+            if n == 0:
+                started = time.process_time()
+            phone = f"+1629{n % 10_000_000:07d}" if n % 10 == 0 else f"+1628{n * 13 % MEMBERS:07d}"
+            response = client.post("/api/v1/purchases", headers={**headers, "Idempotency-Key": f"{run}-{name}-{n}"},
+                                   json={"phone": phone, "amount": 100 + n * 37 % 9900, "reference": f"{run}-{name}-{n}"})
+            if response.status_code != 201:
+                raise BenchError(f"{name} in process: {response.status_code} {response.get_data(as_text=True)}")
+        cpu[name] = round(1000 * (time.process_time() - started) / count, 3)
+    return cpu
 
 
 def median(runs: list[Run], app: str, attribute: str) -> float | None:
@@ -275,27 +304,34 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3, help="seconds of unreported warm-up per app (default 3)")
     parser.add_argument("--connections", type=int, default=4, help="concurrent wrk connections (default 4)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument("--in-process", type=int, default=1000, metavar="N",
+                        help="afterwards, CPU per request of N calls of each app in this process (default 1000; 0: none)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print(webhook_bench.WRK_INSTALL_HINT, file=sys.stderr)
         return 1
-    if not 1 <= args.threads <= args.connections or not 1 <= args.duration <= 300 or not 1 <= args.rounds <= 50:
-        parser.error("need 1 <= threads <= connections, 1 <= duration <= 300 and 1 <= rounds <= 50")
+    if not 1 <= args.threads <= args.connections or not 1 <= args.duration <= 300 or not 1 <= args.rounds <= 50 \
+            or args.in_process < 0:
+        parser.error("need 1 <= threads <= connections, 1 <= duration <= 300, 1 <= rounds <= 50 and in-process >= 0")
     try:
         check_postgres_url(args.postgres_url)
         with tempfile.TemporaryDirectory(prefix="smscrm-bench-") as tmp:
-            runs = bench(args.postgres_url, args, Path(tmp))
+            runs, api_key = bench(args.postgres_url, args, Path(tmp))
+        stored = stored_counts(args.postgres_url)
+        in_process = cpu_in_process(args.postgres_url, api_key, args.in_process) if args.in_process else None
     except BenchError as exc:
         print(f"\nbench/purchase_api: {exc}", file=sys.stderr)
         return 1
-    stored = stored_counts(args.postgres_url)
     summary, ratio = report(runs, stored, args)
     print("\n" + summary)
+    if in_process:
+        print(f"\nin-process CPU per request ({args.in_process} purchases each, Flask test client): "
+              f"reference {in_process['reference']} ms, API {in_process['api']} ms")
     RESULTS_DIR.mkdir(exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS_DIR / f"purchase-api-{stamp}.json").write_text(json.dumps(
         {"settings": vars(args), "ratio": ratio, "meets_target": ratio >= TARGET_RATIO, "stored": stored,
-         "runs": [asdict(run) for run in runs]},
+         "runs": [asdict(run) for run in runs], "in_process_cpu_ms_per_request": in_process},
         indent=2, default=str,
     ))
     return 0 if ratio >= TARGET_RATIO else 2
