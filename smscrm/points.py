@@ -19,7 +19,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from smscrm import consent, outbox, phones, referrals, segmentation, texts
@@ -118,7 +117,7 @@ _PURCHASE_FROM_MEMBER = (
         bindparam("p_now", type_=UTCDateTime()),
     )
     .where(_members.c.merchant_id == bindparam("p_merchant_id"), _members.c.phone == bindparam("p_phone"))
-    .with_for_update()
+    .with_for_update(key_share=True)  # FOR NO KEY UPDATE: rows that only reference the member need not wait
 )
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}  # the dialects with ON CONFLICT DO NOTHING
 _INSERT_PURCHASE = {  # nothing is inserted when the key or reference was used: no exception, no savepoint
@@ -132,14 +131,13 @@ _INSERT_PURCHASE = {  # nothing is inserted when the key or reference was used: 
 _INSERT_PENDING_MEMBER = {
     name: insert_into(_members).on_conflict_do_nothing() for name, insert_into in _INSERTS.items()
 }
-_COUNTED = (*segmentation.VISIT_VALUES, *BALANCE_MOVE)  # the columns counting a purchase changes
+_COUNTED = [*segmentation.VISIT_VALUES, *BALANCE_MOVE]  # the columns counting a purchase changes
 _COUNT_PURCHASE = (
     update(_members)
     .where(_members.c.id == bindparam("p_member_id"))
     .values({**segmentation.VISIT_VALUES, **BALANCE_MOVE})
     .returning(
-        _members.c.id, _members.c.language, _members.c.is_opted_out,
-        *(_members.c[name] for name in _COUNTED),
+        _members.c.id, _members.c.language, _members.c.is_opted_out, _members.c.visit_count, _members.c.points_balance,
         # RETURNING names columns bare, which inside the subquery would be the referral's own id
         exists().where(Referral.__table__.c.referred_id == literal_column("members.id")).label("was_referred"),
     )
@@ -279,11 +277,10 @@ def _add_pending_member(session: Session, merchant: Merchant, phone: str, now: d
 
 
 def _refresh_loaded(session: Session, counted) -> None:
-    """A membership already loaded in the session sees what counting the purchase changed."""
+    """A membership already loaded in the session reads what counting the purchase changed on next access."""
     loaded = session.identity_map.get(identity_key(Member, counted.id))
     if loaded is not None:
-        for name in _COUNTED:
-            set_committed_value(loaded, name, counted._mapping[name])
+        session.expire(loaded, _COUNTED)
 
 
 def _earn(session: Session, member: Member, purchase: Purchase, now: datetime) -> int:
