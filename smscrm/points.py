@@ -1,7 +1,8 @@
 """Points that can be trusted: earn rules, purchases, bonuses, staff adjustments, expiry and the ledger.
 
-Every point moves through `smscrm.ledger.post`, so a member's balance is the sum of their ledger
-entries and each operation happens once however often it is retried. Redemptions live in
+Every point moves through `smscrm.ledger` (`post`; a purchase, which counts a visit in the same
+UPDATE, through its `BALANCE_MOVE` and `write_entry`), so a member's balance is the sum of their
+ledger entries and each operation happens once however often it is retried. Redemptions live in
 `smscrm.rewards` and referrals in `smscrm.referrals`; the functions the web app and the API call are
 all importable from here.
 
