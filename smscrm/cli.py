@@ -32,9 +32,9 @@ def load_settings() -> Settings:
 
 
 def open_sessionmaker(settings: Settings):
-    from smscrm.db import make_engine, make_sessionmaker
+    from smscrm.db import PING_AFTER_IDLE_SECONDS, make_engine, make_sessionmaker
 
-    return make_sessionmaker(make_engine(settings.database_url, pool_pre_ping=True))
+    return make_sessionmaker(make_engine(settings.database_url, ping_after_idle=PING_AFTER_IDLE_SECONDS))
 
 
 @click.group()

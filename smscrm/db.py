@@ -1,10 +1,12 @@
 """Engine, session factory and the declarative base shared by every model."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -44,20 +46,46 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+PING_AFTER_IDLE_SECONDS = 5.0  # the app's, the worker's and the scheduler's engines: see make_engine
+
+
+def make_engine(url: str, *, ping_after_idle: float | None = None, **kwargs) -> Engine:
     """An engine; SQLite gets WAL and a busy timeout so several processes can share the file.
 
     SQLite also gets synchronous=NORMAL, the setting SQLite recommends with WAL: a commit no longer
     waits for an fsync (milliseconds on a disk, spent holding the one write lock), the file stays
     consistent, and a crashed process loses nothing; only a power cut or OS crash may undo the
     last transactions before the next checkpoint. PostgreSQL is the choice when that matters.
+
+    `ping_after_idle` (seconds, database servers only): a pooled connection that sat unused longer
+    is tested before it is handed out, and replaced if the server dropped it (a restart, an idle
+    timeout). One used moments ago is handed out as it is: under load that saves a round trip on
+    every request, and should the server go away mid-load, the first failure replaces the whole pool.
     """
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _configure_sqlite)
+    elif ping_after_idle is not None:
+        _ping_after_idle(engine, ping_after_idle)
     return engine
+
+
+def _ping_after_idle(engine: Engine, seconds: float) -> None:
+    @event.listens_for(engine, "checkin")
+    def note_last_use(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def ping_if_idle(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since <= seconds:
+            return  # a new connection, or one used moments ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error:
+            raise DisconnectionError("the server dropped this pooled connection") from None  # the pool reconnects
 
 
 def _configure_sqlite(dbapi_connection, _record) -> None:

@@ -8,12 +8,11 @@ from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 from smscrm.config import Settings
-from smscrm.db import make_engine, make_sessionmaker
+from smscrm.db import PING_AFTER_IDLE_SECONDS, make_engine, make_sessionmaker
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    # A server's connections can go stale (restarts, idle timeouts): test each on checkout. A SQLite file cannot.
-    engine = make_engine(settings.database_url, pool_pre_ping=not settings.database_url.startswith("sqlite"))
+    engine = make_engine(settings.database_url, ping_after_idle=PING_AFTER_IDLE_SECONDS)
     app.extensions["smscrm.engine"] = engine
     app.extensions["smscrm.sessionmaker"] = make_sessionmaker(engine)
     app.teardown_appcontext(_close)
