@@ -94,7 +94,7 @@ def reply(session: Session, merchant: Merchant, item: InboxItem, *, staff: Staff
         raise ValidationError("this phone has opted out of your texts, so a reply cannot be sent")
     message_id = outbox.queue_text(
         session, merchant, to_phone=item.phone, body=body, category=Category.REPLY, purpose="inbox_reply",
-        now=now, member=item.member,
+        now=now, member_id=item.member_id,
     )
     answer = InboxReply(item_id=item.id, staff_user_id=staff.id, message_id=message_id, created_at=now)
     session.add(answer)

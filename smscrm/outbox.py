@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from smscrm.models import Category, Member, Merchant, OutboundMessage, Status
+from smscrm.models import Category, Merchant, OutboundMessage, Status
 
 _INSERT = insert(OutboundMessage.__table__).returning(OutboundMessage.__table__.c.id)
 
@@ -24,13 +24,13 @@ def queue_text(
     category: Category,
     purpose: str,
     now: datetime,
-    member: Member | None = None,
+    member_id: int | None = None,
     send_after: datetime | None = None,
     dedupe_key: str | None = None,
 ) -> int:
     """Queue a text for the delivery worker, in the caller's transaction; the new row's id."""
     return _insert(
-        session, merchant_id=merchant.id, member_id=member.id if member else None, to_phone=to_phone,
+        session, merchant_id=merchant.id, member_id=member_id, to_phone=to_phone,
         from_phone=merchant.primary_number, body=body, category=category, purpose=purpose,
         status=Status.QUEUED, dedupe_key=dedupe_key, send_after=send_after or now, created_at=now,
     )

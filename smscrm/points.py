@@ -213,9 +213,9 @@ def record_purchase(
             body = texts.render(
                 merchant, "purchase_receipt", member.language, points=purchase.points_earned, balance=balance_now
             )
-            outbox.queue_text(  # `member` is the counted row: queue_text reads its id
+            outbox.queue_text(
                 session, merchant, to_phone=phone, body=body, category=Category.TRANSACTIONAL,
-                purpose="purchase_receipt", now=now, member=member, dedupe_key=f"receipt:{purchase.id}",
+                purpose="purchase_receipt", now=now, member_id=member.id, dedupe_key=f"receipt:{purchase.id}",
             )
     else:
         _invite_to_join(session, merchant, member, phone, purchase.points_earned, now, is_new_member=is_new_member)
@@ -305,7 +305,7 @@ def _invite_to_join(
     body = texts.render(merchant, "purchase_invite", member.language, points=points_earned)
     outbox.queue_text(
         session, merchant, to_phone=phone, body=body, category=Category.TRANSACTIONAL,
-        purpose="purchase_invite", now=now, member=member, dedupe_key=dedupe_key,
+        purpose="purchase_invite", now=now, member_id=member.id, dedupe_key=dedupe_key,
     )
 
 

@@ -133,7 +133,7 @@ def _send_invitation(session: Session, merchant: Merchant, referrer: Member, fri
     body = texts.render(merchant, key, friend.language, friend=referrer.name or "", **values)
     outbox.queue_text(
         session, merchant, to_phone=friend.phone, body=body, category=Category.MARKETING,
-        purpose="referral_invitation", now=now, member=friend, dedupe_key=f"referral-invite:{friend.id}",
+        purpose="referral_invitation", now=now, member_id=friend.id, dedupe_key=f"referral-invite:{friend.id}",
     )
 
 
@@ -181,6 +181,6 @@ def reward_first_purchase(session: Session, merchant: Merchant, member: Member, 
         )
         outbox.queue_text(
             session, merchant, to_phone=referrer.phone, body=body, category=Category.TRANSACTIONAL,
-            purpose="referral_rewarded", now=now, member=referrer, dedupe_key=f"referral-rewarded:{referral.id}",
+            purpose="referral_rewarded", now=now, member_id=referrer.id, dedupe_key=f"referral-rewarded:{referral.id}",
         )
     session.flush()

@@ -20,7 +20,7 @@ def queue(session, merchant, now, *, phone=ANN, body=PROMO, category=Category.MA
         session, merchant, phone, name="", language="en", now=now
     )
     message_id = outbox.queue_text(
-        session, merchant, to_phone=phone, body=body, category=category, purpose="test", now=now, member=member,
+        session, merchant, to_phone=phone, body=body, category=category, purpose="test", now=now, member_id=member.id,
         **options,
     )
     session.commit()

@@ -42,7 +42,7 @@ def test_cap_counts_marketing_sent_in_the_last_7_days_and_on_its_way(session, me
 
     def text(member, category, days_ago=None, status=Status.SENT):
         message = session.get(OutboundMessage, queue_text(
-            session, merchant, to_phone=member.phone, body="x", category=category, purpose="t", now=now, member=member,
+            session, merchant, to_phone=member.phone, body="x", category=category, purpose="t", now=now, member_id=member.id,
         ))
         message.status = status
         message.sent_at = now - timedelta(days=days_ago) if days_ago is not None else None

@@ -20,7 +20,7 @@ def sent(engine, session, merchant, now) -> OutboundMessage:
     member = members.join(session, merchant, ANN, name="Ann", language="en", now=now)
     message_id = outbox.queue_text(
         session, merchant, to_phone=ANN, body="Your points: 120", category=Category.TRANSACTIONAL,
-        purpose="points", now=now, member=member,
+        purpose="points", now=now, member_id=member.id,
     )
     session.commit()
     delivery.deliver_due(make_sessionmaker(engine), ConsoleTransport(), now=now, worker_id="worker-a")
