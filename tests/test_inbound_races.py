@@ -3,13 +3,12 @@ try is still running, and a shopper who sends JOIN twice in a row. Each text is 
 once; the membership and its consent evidence exist once."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
 from smscrm.models import ConsentEvent, InboundMessage, Member, OutboundMessage
 from smscrm.simulator import reply_text
+from tests.at_once import run_together
 from tests.conftest import MERCHANT_NUMBER, PUBLIC_URL, twilio_signature
 
 pytestmark = pytest.mark.postgres_only(
@@ -22,24 +21,15 @@ THREADS = 8
 
 def post_at_once(app, forms: list[dict]) -> list[tuple[int, str | None]]:
     """POST each form to the webhook from its own thread, released together; (status, reply) of each."""
-    start = threading.Barrier(len(forms))
-    answers: list = [None] * len(forms)
 
-    def post(n: int) -> None:
-        form = forms[n]
+    def post(n: int, go) -> tuple[int, str | None]:
         client = app.test_client()
-        signature = twilio_signature(PUBLIC_URL + "/sms/inbound", form)
-        start.wait()
-        response = client.post("/sms/inbound", data=form, headers={"X-Twilio-Signature": signature})
-        answers[n] = (response.status_code, reply_text(response.get_data(as_text=True)))
+        signature = twilio_signature(PUBLIC_URL + "/sms/inbound", forms[n])
+        go()
+        response = client.post("/sms/inbound", data=forms[n], headers={"X-Twilio-Signature": signature})
+        return response.status_code, reply_text(response.get_data(as_text=True))
 
-    threads = [threading.Thread(target=post, args=(n,)) for n in range(len(forms))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return answers
+    return run_together(len(forms), post)
 
 
 def count(session, model, *where) -> int:

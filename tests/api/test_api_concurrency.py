@@ -2,14 +2,13 @@
 still running) on PostgreSQL: one purchase is recorded, every request gets the same answer."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
 from smscrm import points
 from smscrm.models import Purchase
 from tests.api.conftest import ADA
+from tests.at_once import run_together
 
 pytestmark = pytest.mark.postgres_only(
     "concurrent writers need PostgreSQL: SQLite lets one writer at a time into the whole file"
@@ -20,21 +19,14 @@ REQUESTS = 12
 
 def post_at_once(app, api_key, count: int, *, headers: dict, body: dict) -> list:
     """`count` identical POSTs to /api/v1/purchases, each on its own thread and client, released together."""
-    start = threading.Barrier(count)
-    responses: list = [None] * count
 
-    def send(n: int) -> None:
+    def send(_n: int, go) -> tuple:
         client = app.test_client()
-        start.wait()
+        go()
         response = client.post("/api/v1/purchases", headers={"Authorization": f"Bearer {api_key}", **headers}, json=body)
-        responses[n] = (response.status_code, response.get_json(), response.headers.get("Idempotent-Replayed"))
+        return response.status_code, response.get_json(), response.headers.get("Idempotent-Replayed")
 
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return responses
+    return run_together(count, send)
 
 
 def test_simultaneous_retries_record_one_purchase_and_answer_alike(app, api_key, session, ada):

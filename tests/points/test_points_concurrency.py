@@ -3,7 +3,6 @@ no retry is counted twice, stock is never oversold, and the ledger explains ever
 (the folder's invariant check runs after each test)."""
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from smscrm import points, rewards
 from smscrm.db import make_sessionmaker
 from smscrm.errors import InsufficientPoints, RedemptionCodeUsed, RewardUnavailable
 from smscrm.models import EntryKind, Member, Merchant, PointsEntry, Purchase, Redemption
+from tests.at_once import run_together
 
 pytestmark = pytest.mark.postgres_only(
     "concurrent writers need PostgreSQL: SQLite lets one writer at a time into the whole file"
@@ -26,26 +26,19 @@ def run_at_once(engine, work, count: int = THREADS) -> list:
     """Run `work(session, n)` in `count` threads, each with its own session, released together.
     Each thread commits what it did; returns what each returned or raised."""
     sessions = make_sessionmaker(engine)
-    start = threading.Barrier(count)
-    outcomes: list = [None] * count
 
-    def run(n: int) -> None:
+    def run(n: int, go):
         with sessions() as session:
-            start.wait()
+            go()
             try:
-                outcomes[n] = work(session, n)
+                outcome = work(session, n)
                 session.commit()
+                return outcome
             except Exception as exc:  # an expected refusal, counted by the test
                 session.rollback()
-                outcomes[n] = exc
+                return exc
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
+    return run_together(count, run)
 
 
 def reload(session, model, id_):
