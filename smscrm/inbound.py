@@ -311,9 +311,10 @@ class _Conversation:
             if was_member:
                 return "already_member", {}
             points.on_join(self.session, self.merchant, member, referrer=referrer, now=self.now)
-        name = self.member.name if self._member else self.card.name
+        name, balance = (self._member or self.card).name, (self._member or self.card).points_balance
         suffix = "" if not name else (f", {name}" if self.language == Language.EN else name)
-        return "welcome", {"name_suffix": suffix}
+        # a welcome bonus, or points held from purchases made before joining, are in the welcome
+        return ("welcome_points" if balance else "welcome"), {"name_suffix": suffix, "points": balance}
 
     def _enrol(self, name: str, referrer: Member | None) -> None:
         """A stranger joins: one INSERT for the membership, one for the consent evidence."""

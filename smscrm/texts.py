@@ -28,6 +28,12 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         Language.ZH: "欢迎加入{merchant}会员{name_suffix}！您的手机号就是会员卡。"
         "发送“积分”查询积分，发送“帮助”获取帮助。{opt_out}",
     },
+    "welcome_points": {
+        Language.EN: "Welcome to {merchant}{name_suffix}! You are now a member with {points} points: your phone "
+        "number is your card. Text BAL for your points, HELP for help. {opt_out}",
+        Language.ZH: "欢迎加入{merchant}会员{name_suffix}！您已有{points}积分，手机号就是会员卡。"
+        "发送“积分”查询积分，发送“帮助”获取帮助。{opt_out}",
+    },
     "already_member": {
         Language.EN: "You are already a member of {merchant}. Text BAL for your points, HELP for help. {opt_out}",
         Language.ZH: "您已是{merchant}会员。发送“积分”查询积分，发送“帮助”获取帮助。{opt_out}",

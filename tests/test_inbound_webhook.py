@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from smscrm import inbound
+from smscrm import inbound, points
 from smscrm.models import ConsentEvent, InboundMessage, Member, OutboundMessage, Status
 from smscrm.simulator import reply_text
 from tests.conftest import MERCHANT_NUMBER, PUBLIC_URL, twilio_signature
@@ -126,6 +126,18 @@ class TestJoin:
         reply(text_in("入会"))
         assert reply(text_in("BAL")).startswith("【绿叶茶馆】")
         assert member(session).language == "zh"
+
+    def test_a_welcome_bonus_is_in_the_welcome(self, text_in, session, merchant):
+        points.update_settings(merchant, welcome_bonus=20)
+        session.commit()
+        assert "You are now a member with 20 points" in reply(text_in("JOIN Ann"))
+        assert "您已有20积分" in reply(text_in("入会", sender=LI))
+        assert (member(session).points_balance, member(session, LI).points_balance) == (20, 20)
+
+    def test_points_held_from_purchases_before_joining_are_in_the_welcome(self, text_in, session, merchant, now):
+        points.record_purchase(session, merchant, phone=ANN, amount_minor=1250, now=now)  # 12 points, held
+        session.commit()
+        assert "You are now a member with 12 points" in reply(text_in("JOIN Ann"))
 
     def test_merchant_can_customise_a_text(self, text_in, session, merchant):
         merchant.texts = {"welcome": {"en": "Hi{name_suffix}, welcome to {merchant}! {opt_out}"}}
