@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from smscrm.models import ConsentAction, ConsentEvent, InboundMessage, Member, Merchant, OutboundMessage, SenderNumber
+from smscrm.consent import latest_action
+from smscrm.models import ConsentAction, InboundMessage, Member, Merchant, OutboundMessage, SenderNumber
 
 
 @dataclass(frozen=True)
@@ -86,18 +87,7 @@ def _card(row) -> Card | None:
 
 
 _merchants, _members, _numbers = Merchant.__table__, Member.__table__, SenderNumber.__table__
-_inbound, _outbound, _consent = InboundMessage.__table__, OutboundMessage.__table__, ConsentEvent.__table__
-
-
-def _latest_consent(merchant_id):
-    return (
-        select(_consent.c.action)
-        .where(_consent.c.merchant_id == merchant_id, _consent.c.phone == bindparam("phone"))
-        .order_by(_consent.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-        .label("latest_consent")
-    )
+_inbound, _outbound = InboundMessage.__table__, OutboundMessage.__table__
 
 
 _MEMBER_COLUMNS = (
@@ -111,7 +101,7 @@ _ARRIVAL = (
         _merchants.c.id.label("merchant_id"), _merchants.c.name.label("merchant_name"), _merchants.c.signature,
         _merchants.c.default_language, _merchants.c.timezone, _merchants.c.country, _merchants.c.texts,
         _merchants.c.welcome_bonus,
-        *_MEMBER_COLUMNS, _latest_consent(_merchants.c.id),
+        *_MEMBER_COLUMNS, latest_action(_merchants.c.id, bindparam("phone")).label("latest_consent"),
         _handled.c.id.label("handled_id"), _earlier.c.body.label("earlier_reply"),
     )
     .select_from(_numbers)
@@ -122,7 +112,7 @@ _ARRIVAL = (
     .where(_numbers.c.number == bindparam("to_phone"))
 )
 _CARD = select(
-    *_MEMBER_COLUMNS, _latest_consent(bindparam("merchant_id")),
+    *_MEMBER_COLUMNS, latest_action(bindparam("merchant_id"), bindparam("phone")).label("latest_consent"),
 ).select_from(_merchants).outerjoin(
     _members, and_(_members.c.merchant_id == _merchants.c.id, _members.c.phone == bindparam("phone"))
 ).where(_merchants.c.id == bindparam("merchant_id"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, insert, select, tuple_, update
+from sqlalchemy import ScalarSelect, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
@@ -14,7 +14,19 @@ from smscrm.models import ConsentAction, ConsentEvent, Member
 
 def is_opted_out(session: Session, merchant_id: int, phone: str) -> bool:
     """True when the latest consent event for this phone at this merchant is an opt-out."""
-    return (merchant_id, phone) in opted_out_among(session, [(merchant_id, phone)])
+    return session.scalar(select(latest_action(merchant_id, phone))) == ConsentAction.OPT_OUT
+
+
+def latest_action(merchant_id, phone) -> ScalarSelect:
+    """The action of the phone's latest consent event at the merchant (NULL when it has none), as a
+    scalar subquery: `merchant_id` and `phone` may be values, bound parameters or correlated columns."""
+    return (
+        select(ConsentEvent.action)
+        .where(ConsentEvent.merchant_id == merchant_id, ConsentEvent.phone == phone)
+        .order_by(ConsentEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def opted_out_among(session: Session, pairs: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
