@@ -1,4 +1,5 @@
-"""Shared by bench/fanout and bench/segment_count: the virtualenv, the database, the members.
+"""Shared by the benchmarks: the virtualenv and the database guard (all of them), an emptied
+database (fanout, segment_count, delivery_bench), the members (fanout, segment_count).
 
 `seed` generates the members set-based with generate_series: one merchant with --members members
 (1 % pending, 2 % opted out, 10 % Chinese, classes A/B/C 20/30/50 %, visit statistics spread over
@@ -35,7 +36,7 @@ def ensure_virtualenv(script: str) -> None:
 
 
 class BenchError(Exception):
-    """The benchmark could not be made."""
+    """The benchmark could not be made, or a run measured something other than success."""
 
 
 def check_postgres_url(url: str) -> None:
@@ -45,7 +46,7 @@ def check_postgres_url(url: str) -> None:
     parsed = make_url(url)
     if not parsed.drivername.startswith("postgresql"):
         raise BenchError(f"--postgres-url must be a postgresql+psycopg:// URL, got {url!r}")
-    if parsed.host not in LOCAL_HOSTS:
+    if (parsed.host or "127.0.0.1") not in LOCAL_HOSTS:  # no host: a local socket
         raise BenchError(f"the benchmark only runs against a local PostgreSQL, not {parsed.host!r}")
     if not (parsed.database or "").startswith("bench"):
         raise BenchError(f"the benchmark empties its database; use one named bench*, not {parsed.database!r}")

@@ -31,15 +31,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from smscrm import broadcast, segments  # noqa: E402
 from smscrm.broadcast import CampaignDraft  # noqa: E402
-from smscrm.db import make_engine, make_sessionmaker  # noqa: E402
+from smscrm.db import make_sessionmaker  # noqa: E402
 from smscrm.merchants import create_merchant  # noqa: E402
-from smscrm.migrate import upgrade  # noqa: E402
 from smscrm.models import Member, OutboundMessage, Stage, Status  # noqa: E402
 from tests.fake_twilio import FakeTwilio  # noqa: E402
+from campaign_bench import BenchError, check_postgres_url, fresh_database  # noqa: E402  (bench/ is on the path: this script lives there)
 
 ACCOUNT_SID = "AC" + "b" * 32
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
@@ -57,8 +57,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64, help="SMSCRM_SEND_CONCURRENCY per worker")
     parser.add_argument("--rounds", type=int, default=3, help="runs of throughput and shared (median reported)")
     args = parser.parse_args()
-    if not args.database_url.startswith("postgresql"):
-        parser.error("the workers share the database: use PostgreSQL")
+    try:
+        check_postgres_url(args.database_url)  # the workers share the database; every scenario empties it
+    except BenchError as exc:
+        parser.error(str(exc))
     results = {"started_at": datetime.now(timezone.utc).isoformat(), "latency_seconds": LATENCY,
                "rate_setting": RATE, "concurrency": args.concurrency, "cpus": os.cpu_count()}
     scenarios = ["throughput", "shared", "kill"] if args.scenario == "all" else [args.scenario]
@@ -146,15 +148,6 @@ def run_kills(args, *, recipients: int, kills: int = 5) -> dict:
 
 
 # -- set-up ------------------------------------------------------------------------------------------
-
-
-def fresh_database(url: str):
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    upgrade(url)
-    return engine
 
 
 def seed_campaign(engine, recipients: int) -> list[str]:

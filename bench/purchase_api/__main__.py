@@ -2,7 +2,7 @@
 against a reference measured in the same run: a Flask endpoint that parses the JSON and INSERTs one row.
 
 Both apps run under gunicorn with bench/webhook's settings (2 sync workers, 127.0.0.1 only; its
-Server, BenchError and database-URL guard are reused). `wrk` posts a new sale per request (its own
+Server is reused, and bench/campaign_bench's database guard). `wrk` posts a new sale per request (its own
 Idempotency-Key and receipt reference): nine in ten from 10,000 seeded members, who earn points and
 get a receipt text queued, one in ten from unknown phones, who become pending members invited to JOIN.
 Runs alternate reference, api, reference, api... Printed: medians of requests/s and p99 latency per
@@ -21,23 +21,18 @@ whose name starts with "bench".
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+sys.path.insert(0, str(ROOT / "bench"))
+import campaign_bench  # noqa: E402
 
-try:
-    import smscrm  # noqa: F401  (only checks that we run inside the project's virtualenv)
-except ImportError:
-    if VENV_PYTHON.exists() and not os.environ.get("SMSCRM_BENCH_REEXEC"):
-        os.environ["SMSCRM_BENCH_REEXEC"] = "1"
-        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(HERE), *sys.argv[1:]])
-    sys.exit("bench/purchase_api needs the project's virtualenv: `.venv/bin/python bench/purchase_api`")
+campaign_bench.ensure_virtualenv(str(HERE))
 
 import argparse
+import os
 import importlib.machinery
 import importlib.util
 import json
@@ -56,14 +51,13 @@ from sqlalchemy.engine import make_url
 from smscrm import apikeys
 from smscrm.db import make_engine, make_sessionmaker, utcnow
 from smscrm.merchants import create_merchant
-from smscrm.migrate import upgrade
 from smscrm.models import Member, OutboundMessage, PointsEntry, Purchase, Stage
 
 import purchase_reference  # noqa: E402  (this folder is on sys.path when run as `python bench/purchase_api`)
 
 
 def _load_webhook_bench():
-    """bench/webhook, the script, as a module: its gunicorn Server, BenchError and URL guard."""
+    """bench/webhook, the script, as a module: its gunicorn Server and how it measures a run."""
     loader = importlib.machinery.SourceFileLoader("bench_webhook", str(ROOT / "bench" / "webhook"))
     module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
     sys.modules[loader.name] = module  # its dataclasses look their module up there
@@ -72,7 +66,8 @@ def _load_webhook_bench():
 
 
 webhook_bench = _load_webhook_bench()
-BenchError, Server, check_postgres_url = webhook_bench.BenchError, webhook_bench.Server, webhook_bench.check_postgres_url
+Server = webhook_bench.Server
+BenchError, check_postgres_url = campaign_bench.BenchError, campaign_bench.check_postgres_url
 
 LUA_SCRIPT = HERE / "purchases.lua"
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -113,11 +108,7 @@ class Run:
 def prepare_database(url: str) -> str:
     """An empty database at the newest schema, the reference's table, one merchant with 10,000
     joined members; returns a new API key of that merchant."""
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    upgrade(url)
+    engine = campaign_bench.fresh_database(url)
     purchase_reference.create_table(url)
     now = utcnow()
     with make_sessionmaker(engine)() as session:
