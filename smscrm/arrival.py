@@ -34,7 +34,7 @@ class Shop:
 class Card:
     """The sender's membership, as far as answering a text goes."""
 
-    id: int
+    id: int | None  # None: the membership is being written with this text
     name: str | None
     language: str
     joined_at: datetime | None

@@ -4,11 +4,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ScalarSelect, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import ScalarSelect, bindparam, func, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
 
+from smscrm.insert_chain import NewRow, insert_all
 from smscrm.models import ConsentAction, ConsentEvent, Member
 
 
@@ -57,26 +58,34 @@ def record_consent(
     channel: str,
     now: datetime,
     source_sid: str | None = None,
-    new_member_id: int | None = None,
 ) -> None:
     """Store the event and mirror it on the phone's membership, if it has one.
 
     Core statements (inbound texts are the hot path): the membership's flag is set with
     UPDATE … RETURNING, which also says whose membership the event belongs to, and a membership
-    already loaded in the session sees the new flag. `new_member_id` is a membership the caller
-    has just written with the flag this event gives it: only the event is stored.
+    already loaded in the session sees the new flag.
     """
     is_opted_out = action == ConsentAction.OPT_OUT
     connection = session.connection()
-    member_id = new_member_id
-    if member_id is None:
-        member_id = connection.execute(
-            _MIRROR, {"of_merchant": merchant_id, "of_phone": phone, "opted_out": is_opted_out}
-        ).scalar()
-        loaded = session.identity_map.get(identity_key(Member, member_id)) if member_id is not None else None
-        if loaded is not None:
-            set_committed_value(loaded, "is_opted_out", is_opted_out)
-    connection.execute(_RECORD, {
+    member_id = connection.execute(
+        _MIRROR, {"of_merchant": merchant_id, "of_phone": phone, "opted_out": is_opted_out}
+    ).scalar()
+    loaded = session.identity_map.get(identity_key(Member, member_id)) if member_id is not None else None
+    if loaded is not None:
+        set_committed_value(loaded, "is_opted_out", is_opted_out)
+    insert_all(connection, [event(
+        merchant_id=merchant_id, phone=phone, member_id=member_id, action=action, keyword=keyword, channel=channel,
+        now=now, source_sid=source_sid,
+    )])
+
+
+def event(
+    *, merchant_id: int, phone: str, member_id: int | NewRow | None, action: ConsentAction, keyword: str,
+    channel: str, now: datetime, source_sid: str | None,
+) -> NewRow:
+    """The consent event as a row to write, for a membership written with the flag the event gives it
+    (`record_consent` mirrors the flag on one that exists)."""
+    return NewRow(ConsentEvent.__table__, {
         "merchant_id": merchant_id, "phone": phone, "member_id": member_id, "action": action,
         "keyword": keyword[:40], "channel": channel, "source_sid": source_sid, "created_at": now,
     })
@@ -89,4 +98,3 @@ _MIRROR = (
     .values(is_opted_out=bindparam("opted_out"))
     .returning(_members.c.id)
 )
-_RECORD = insert(ConsentEvent.__table__)

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from smscrm import consent, inbox, members, outbox, phones, points, referrals, rewards, surveys, texts
 from smscrm.arrival import Card, Shop, arrive, card_for
 from smscrm.errors import InvalidPhone, NotFound
+from smscrm.insert_chain import NewRow, insert_all
 from smscrm.models import (
     ConsentAction,
     ConsentChannel,
@@ -150,33 +151,31 @@ def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
         try:
             phone = phones.normalise(sms.from_number, shop.country)
         except InvalidPhone:
-            return _keep(session, record, None)  # a sender we cannot text back (short code, alphanumeric)
+            return _keep(session, [], record, None)  # a sender we cannot text back (short code, alphanumeric)
         card, is_stranger_opted_out = card_for(session, shop.id, phone)
     record["from_phone"] = phone
     conversation = _Conversation(session, shop, phone, card, is_stranger_opted_out, command, sms, now)
     reply_key, values = conversation.respond()
-    record["intent"], record["member_id"] = conversation.intent, conversation.member_id
+    record["intent"], record["member_id"] = conversation.intent, conversation.member_ref
     if conversation.intent == Intent.FEEDBACK:
         inbox.file_message(session, conversation.merchant, phone=phone, member=conversation.member, body=sms.body,
                            now=now)
     if reply_key is None:
-        return _keep(session, record, None)
+        return _keep(session, conversation.new_rows, record, None)
     body = texts.render(shop, reply_key, conversation.language, **values)
-    record["reply_id"] = outbox.record_reply(
-        session, merchant_id=shop.id, member_id=conversation.member_id, to_phone=phone, from_phone=to_phone,
+    record["reply_id"] = outbox.reply(
+        merchant_id=shop.id, member_id=conversation.member_ref, to_phone=phone, from_phone=to_phone,
         body=body, purpose=reply_key, now=now,
     )
-    return _keep(session, record, body)
+    return _keep(session, [*conversation.new_rows, record["reply_id"]], record, body)
 
 
-def _keep(session: Session, record: dict, body: str | None) -> Reply:
-    """The inbound text is stored last, complete, with one INSERT."""
+def _keep(session: Session, new_rows: list[NewRow], record: dict, body: str | None) -> Reply:
+    """The inbound text is stored last, complete, written together with the rows the conversation holds back
+    (a new membership, its consent, the reply): one statement on PostgreSQL."""
     session.flush()  # whatever the ORM changed goes first
-    session.connection().execute(_KEEP, record)
+    insert_all(session.connection(), [*new_rows, NewRow(InboundMessage.__table__, record)])
     return Reply(body)
-
-
-_KEEP = insert(InboundMessage.__table__)
 
 
 def _storable(sms: InboundSms) -> InboundSms:
@@ -214,7 +213,8 @@ class _Conversation:
     """One inbound text being answered: picks the action for the intent and the reply key.
 
     It starts from the `Card` read with the merchant; the ORM membership and merchant are loaded
-    only by the texts that change more than consent (`member`, `merchant`).
+    only by the texts that change more than consent (`member`, `merchant`). A stranger's membership
+    and consent event are held back in `new_rows`, to be written with the reply and the inbound text.
     """
 
     def __init__(self, session: Session, shop: Shop, phone: str, card: Card | None, is_stranger_opted_out: bool,
@@ -223,6 +223,8 @@ class _Conversation:
         self.is_stranger_opted_out = is_stranger_opted_out
         self.command, self.intent, self.sms, self.now = command, command.intent, sms, now
         self._member: Member | None = None
+        self.enrolment: NewRow | None = None  # the membership of a stranger who joins with this text
+        self.new_rows: list[NewRow] = []
 
     @property
     def merchant(self) -> Merchant:
@@ -231,12 +233,20 @@ class _Conversation:
     @property
     def member(self) -> Member | None:
         if self._member is None and self.card is not None:
-            self._member = self.session.get(Member, self.card.id)
+            self._write_new_rows()
+            self._member = self.session.get(Member, self.member_ref)
         return self._member
 
     @property
-    def member_id(self) -> int | None:
+    def member_ref(self) -> int | NewRow | None:
+        """The membership's id, or the row of the one this text creates."""
+        if self.enrolment is not None:
+            return self.enrolment.id or self.enrolment
         return self.card.id if self.card else None
+
+    def _write_new_rows(self) -> None:
+        insert_all(self.session.connection(), self.new_rows)
+        self.new_rows = []
 
     @property
     def language(self) -> str:
@@ -288,11 +298,10 @@ class _Conversation:
                                                now=self.now)
         return self._feedback()
 
-    def _consent(self, action: ConsentAction, *, new_member_id: int | None = None) -> None:
+    def _consent(self, action: ConsentAction) -> None:
         consent.record_consent(
             self.session, merchant_id=self.shop.id, phone=self.phone, action=action,
             keyword=self.command.keyword, channel=ConsentChannel.SMS, now=self.now, source_sid=self.sms.message_sid,
-            new_member_id=new_member_id,
         )
 
     def _join(self, opted_out: bool) -> tuple[str, dict]:
@@ -317,14 +326,16 @@ class _Conversation:
         return ("welcome_points" if balance else "welcome"), {"name_suffix": suffix, "points": balance}
 
     def _enrol(self, name: str, referrer: Member | None) -> None:
-        """A stranger joins: one INSERT for the membership, one for the consent evidence."""
+        """A stranger joins: the membership and the consent evidence are rows held back for the end."""
         name, language = members.clean_name(name), self.command.language or self.shop.default_language
-        member_id = members.enrol(
-            self.session, self.shop.id, self.phone, name=name, language=language,
-            referral_code=referrals.new_code(), now=self.now,
+        self.enrolment = members.enrolment(
+            self.shop.id, self.phone, name=name, language=language, referral_code=referrals.new_code(), now=self.now,
         )
-        self.card = Card(member_id, name, language, joined_at=self.now, points_balance=0, is_opted_out=False)
-        self._consent(ConsentAction.OPT_IN, new_member_id=member_id)
+        self.new_rows += [self.enrolment, consent.event(
+            merchant_id=self.shop.id, phone=self.phone, member_id=self.enrolment, action=ConsentAction.OPT_IN,
+            keyword=self.command.keyword, channel=ConsentChannel.SMS, now=self.now, source_sid=self.sms.message_sid,
+        )]
+        self.card = Card(None, name, language, joined_at=self.now, points_balance=0, is_opted_out=False)
         if self.shop.welcome_bonus or referrer is not None:
             # a stranger has no held purchases and no referral yet: only these leave on_join work to do
             points.on_join(self.session, self.merchant, self.member, referrer=referrer, now=self.now)

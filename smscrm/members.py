@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from smscrm.insert_chain import NewRow
 from smscrm.models import Member, MemberInterest, Merchant, Stage
 
 MAX_NAME_CHARS = 80
@@ -41,20 +42,19 @@ def join(
     return member
 
 
-def enrol(
-    session: Session, merchant_id: int, phone: str, *, name: str | None, language: str, referral_code: str,
-    now: datetime,
-) -> int:
-    """A phone without a membership joins: one INSERT writes the whole joined membership; its id.
+def enrolment(
+    merchant_id: int, phone: str, *, name: str | None, language: str, referral_code: str, now: datetime
+) -> NewRow:
+    """A phone without a membership joins: the whole joined membership, as one row to write.
 
     `name` is as `clean_name` returns it. Used by the webhook, where a JOIN from a stranger is the
     commonest write; `join` covers everything else (pending members, joining again).
     """
-    return session.connection().execute(_ENROL, {
+    return NewRow(Member.__table__, {
         "merchant_id": merchant_id, "phone": phone, "name": name, "language": language, "joined_at": now,
         "created_at": now, "is_opted_out": False, "points_balance": 0, "stage": Stage.JOINED,
         "referral_code": referral_code,
-    }).scalar_one()
+    })
 
 
 def clean_name(name: str | None) -> str | None:
@@ -76,5 +76,3 @@ def add_interest(session: Session, member: Member, topic: str, *, now: datetime)
         session.flush()
     return topic
 
-
-_ENROL = insert(Member.__table__).returning(Member.__table__.c.id)

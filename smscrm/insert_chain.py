@@ -1,0 +1,115 @@
+"""Rows a change writes together, where a later row may hold the id of an earlier one.
+
+An inbound JOIN writes the membership, its consent event, the reply and the inbound text, each
+pointing at rows before it. Written one INSERT at a time that is four round trips to the database;
+`insert_all` sends PostgreSQL one statement instead, each INSERT a data-modifying CTE whose
+RETURNING id feeds the rows after it (PostgreSQL checks the foreign keys once the statement is
+done). SQLite has no round trips to save and no INSERT inside WITH: there the rows are INSERTed one
+by one. Either way the rows belong to the caller's transaction: when one breaks a constraint,
+IntegrityError is raised and the rollback leaves none of them.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Insert, Select, Table, bindparam, insert, select, true
+
+
+@dataclass(eq=False)
+class NewRow:
+    """A row to INSERT into `table`. A value may be another NewRow: its id goes in. `id` is known once written."""
+
+    table: Table
+    values: dict
+    id: int | None = field(default=None, init=False)
+
+
+def insert_all(connection: Connection, rows: Sequence[NewRow]) -> None:
+    """INSERT `rows` in order and set each one's id; a NewRow a value points to is written before it
+    (earlier in `rows`, or already)."""
+    if not rows:
+        return
+    pending = {id(row): position for position, row in enumerate(rows)}
+    for position, row in enumerate(rows):
+        for value in row.values.values():
+            if isinstance(value, NewRow) and value.id is None and pending.get(id(value), position) >= position:
+                raise ValueError(f"a row for {row.table.name} points to a row that is not written before it")
+    if connection.dialect.name == "postgresql" and len(rows) > 1:
+        _insert_as_one_statement(connection, rows)
+    else:
+        for row in rows:
+            values = {column: _id_or_value(value) for column, value in row.values.items()}
+            row.id = connection.execute(_insert_returning_id(row.table), values).scalar_one()
+
+
+def _id_or_value(value):
+    return value.id if isinstance(value, NewRow) else value
+
+
+def _insert_as_one_statement(connection: Connection, rows: Sequence[NewRow]) -> None:
+    position_of = {id(row): position for position, row in enumerate(rows)}
+    shape = tuple(
+        (row.table, tuple(
+            (column, position_of[id(value)] if isinstance(value, NewRow) and value.id is None else None)
+            for column, value in sorted(row.values.items())
+        ))
+        for row in rows
+    )
+    parameters = {
+        f"r{position}_{column}": _id_or_value(value)
+        for position, row in enumerate(rows)
+        for column, value in row.values.items()
+        if not (isinstance(value, NewRow) and value.id is None)
+    }
+    statement = _CHAINS.get(shape)
+    if statement is None:
+        statement = _CHAINS[shape] = _chain(shape)
+    ids = connection.execute(statement, parameters).one()
+    for row, row_id in zip(rows, ids):
+        row.id = row_id
+
+
+_CHAINS: dict[tuple, Select] = {}  # one statement per shape of chain: the hot paths write a handful of shapes
+
+
+def _chain(shape: tuple) -> Select:
+    """WITH r0 AS (INSERT … RETURNING id), r1 AS (INSERT … SELECT …, r0.id FROM r0 RETURNING id), …
+    SELECT r0.id, r1.id, …: the rows' ids, in order."""
+    written = []
+    for position, (table, columns) in enumerate(shape):
+        values = [
+            written[link].c.id if link is not None
+            else bindparam(f"r{position}_{column}", type_=table.c[column].type)
+            for column, link in columns
+        ]
+        defaults = [
+            column for column in table.c
+            if column.default is not None and column.default.is_scalar and column.name not in dict(columns)
+        ]
+        values += [bindparam(f"r{position}_{column.name}", column.default.arg, type_=column.type) for column in defaults]
+        names = [column for column, _link in columns] + [column.name for column in defaults]
+        linked = [written[link] for link in dict.fromkeys(link for _column, link in columns if link is not None)]
+        statement: Insert = insert(table).from_select(names, _one_row(select(*values), linked)).returning(table.c.id)
+        written.append(statement.cte(f"r{position}"))
+    return _one_row(select(*(row.c.id for row in written)), written)
+
+
+def _one_row(statement: Select, ctes: list) -> Select:
+    """FROM the written rows' CTEs, each one row: joined on nothing, since they are one row each."""
+    if not ctes:
+        return statement
+    joined = ctes[0]
+    for cte in ctes[1:]:
+        joined = joined.join(cte, true())
+    return statement.select_from(joined)
+
+
+_INSERTS: dict[Table, Insert] = {}
+
+
+def _insert_returning_id(table: Table) -> Insert:
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = insert(table).returning(table.c.id)
+    return statement

@@ -1,0 +1,87 @@
+"""Rows written together (smscrm.insert_chain): ids passed on, whole or nothing, on SQLite and PostgreSQL."""
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
+
+from smscrm.insert_chain import NewRow, insert_all
+from smscrm.models import ConsentEvent, InboundMessage, Member, OutboundMessage
+
+
+def _member(merchant, phone, now, code="AB12CD34"):
+    return NewRow(Member.__table__, {
+        "merchant_id": merchant.id, "phone": phone, "name": "Ann", "language": "en", "joined_at": now,
+        "created_at": now, "referral_code": code,
+    })
+
+
+def _reply(merchant, member, now):
+    return NewRow(OutboundMessage.__table__, {
+        "merchant_id": merchant.id, "member_id": member, "to_phone": "+14155550101", "from_phone": "+14155550000",
+        "body": "Welcome", "category": "reply", "purpose": "welcome", "status": "replied", "send_after": now,
+        "created_at": now,
+    })
+
+
+def _chain(merchant, now, sid="SM1"):
+    member = _member(merchant, "+14155550101", now)
+    consent = NewRow(ConsentEvent.__table__, {
+        "merchant_id": merchant.id, "phone": "+14155550101", "member_id": member, "action": "opt_in",
+        "keyword": "JOIN", "channel": "sms", "source_sid": sid, "created_at": now,
+    })
+    reply = _reply(merchant, member, now)
+    inbound = NewRow(InboundMessage.__table__, {
+        "merchant_id": merchant.id, "message_sid": sid, "from_phone": "+14155550101", "to_phone": "+14155550000",
+        "body": "JOIN Ann", "intent": "join", "member_id": member, "reply_id": reply, "received_at": now,
+    })
+    return member, consent, reply, inbound
+
+
+def test_each_row_gets_its_id_and_later_rows_hold_the_ids_of_earlier_ones(session, merchant, now):
+    member, consent, reply, inbound = _chain(merchant, now)
+    insert_all(session.connection(), [member, consent, reply, inbound])
+
+    stored = session.get(Member, member.id)
+    assert (stored.phone, stored.name, stored.visit_count, stored.is_opted_out) == ("+14155550101", "Ann", 0, False)
+    assert session.get(ConsentEvent, consent.id).member_id == member.id
+    assert session.get(OutboundMessage, reply.id).member_id == member.id
+    text = session.get(InboundMessage, inbound.id)
+    assert (text.member_id, text.reply_id, text.body) == (member.id, reply.id, "JOIN Ann")
+
+
+def test_postgresql_gets_the_rows_in_one_statement_and_sqlite_one_insert_each(session, engine, merchant, now):
+    statements = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731  (before_cursor_execute's statement)
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        insert_all(session.connection(), list(_chain(merchant, now)))
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    inserts = [statement for statement in statements if "INSERT" in statement]
+    assert len(inserts) == (1 if engine.dialect.name == "postgresql" else 4)
+
+
+def test_a_row_written_before_is_pointed_to_by_its_id(session, merchant, now):
+    member = _member(merchant, "+14155550101", now)
+    insert_all(session.connection(), [member])
+    reply = _reply(merchant, member, now)
+    insert_all(session.connection(), [reply, _reply(merchant, None, now)])
+    assert session.get(OutboundMessage, reply.id).member_id == member.id
+
+
+def test_a_broken_constraint_writes_none_of_the_rows(session, merchant, now):
+    insert_all(session.connection(), [_member(merchant, "+14155550101", now)])
+    session.commit()
+    member, consent, reply, inbound = _chain(merchant, now)  # the same phone again
+    with pytest.raises(IntegrityError):
+        insert_all(session.connection(), [_reply(merchant, None, now), member, consent, reply, inbound])
+    session.rollback()
+    assert session.scalars(select(OutboundMessage)).all() == []
+    assert len(session.scalars(select(Member)).all()) == 1
+
+
+def test_a_row_cannot_point_to_one_written_after_it(session, merchant, now):
+    member = _member(merchant, "+14155550101", now)
+    with pytest.raises(ValueError, match="not written before it"):
+        insert_all(session.connection(), [_reply(merchant, member, now), member])
+    with pytest.raises(ValueError, match="not written before it"):
+        insert_all(session.connection(), [_reply(merchant, _member(merchant, "+14155550102", now), now)])
