@@ -15,12 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from smscrm.errors import Conflict, InsufficientPoints
+from smscrm.insert_chain import NewRow, insert_all
 from smscrm.models import EntryKind, Member, PointsEntry
 
 
@@ -34,9 +35,6 @@ _MOVE = (
     .values(BALANCE_MOVE)
     .returning(_members.c.points_balance)
 )
-_WRITE_ENTRY = insert(_entries).returning(_entries.c.id)
-
-
 @dataclass(frozen=True)
 class Posted:
     """The entry for an operation (its id and the balance right after it), and whether it was already there
@@ -85,8 +83,15 @@ def post(
     return Posted(entry_id, balance, False)
 
 
-def write_entry(
-    session: Session,
+def write_entry(session: Session, **entry) -> int:
+    """Write the entry of a balance change just made under the member's row lock (`balance_after` is what that
+    UPDATE returned); the entry's id. A used key raises IntegrityError. Takes `entry_row`'s arguments."""
+    row = entry_row(**entry)
+    insert_all(session.connection(), [row])
+    return row.id
+
+
+def entry_row(
     *,
     merchant_id: int,
     member_id: int,
@@ -98,14 +103,13 @@ def write_entry(
     note: str | None = None,
     purchase_id: int | None = None,
     redemption_id: int | None = None,
-) -> int:
-    """Write the entry of a balance change just made under the member's row lock (`balance_after` is what that
-    UPDATE returned); the entry's id. A used key raises IntegrityError."""
-    return session.execute(_WRITE_ENTRY, {
+) -> NewRow:
+    """A ledger entry as a row to write, for a caller that writes it with other rows (see `write_entry`)."""
+    return NewRow(_entries, {
         "merchant_id": merchant_id, "member_id": member_id, "kind": kind, "points": points,
         "balance_after": balance_after, "idempotency_key": key, "note": note, "purchase_id": purchase_id,
         "redemption_id": redemption_id, "created_at": now,
-    }).scalar_one()
+    })
 
 
 def find_entry(session: Session, merchant_id: int, key: str) -> PointsEntry | None:

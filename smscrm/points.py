@@ -1,7 +1,7 @@
 """Points that can be trusted: earn rules, purchases, bonuses, staff adjustments, expiry and the ledger.
 
 Every point moves through `smscrm.ledger` (`post`; a purchase, which counts a visit in the same
-UPDATE, through its `BALANCE_MOVE` and `write_entry`), so a member's balance is the sum of their
+UPDATE, through its `BALANCE_MOVE` and `entry_row`), so a member's balance is the sum of their
 ledger entries and each operation happens once however often it is retried. Redemptions live in
 `smscrm.rewards` and referrals in `smscrm.referrals`; the functions the web app and the API call are
 all importable from here.
@@ -25,7 +25,8 @@ from sqlalchemy.orm.util import identity_key
 from smscrm import consent, outbox, phones, referrals, segmentation, texts
 from smscrm.db import UTCDateTime
 from smscrm.errors import Conflict, ValidationError
-from smscrm.ledger import BALANCE_MOVE, lock_members, post, resum_balances, write_entry
+from smscrm.insert_chain import insert_all
+from smscrm.ledger import BALANCE_MOVE, entry_row, lock_members, post, resum_balances
 from smscrm.models import (
     Category,
     EntryKind,
@@ -198,14 +199,15 @@ def record_purchase(
         "p_member_id": purchase.member_id, "points": credit, "visit_amount": amount_minor, "visit_at": now,
     }).one()
     _refresh_loaded(session, member)
-    if credit:
-        write_entry(
-            session, merchant_id=merchant.id, member_id=member.id, kind=EntryKind.EARN, points=credit,
-            balance_after=member.points_balance, key=f"purchase:{purchase.id}", now=now, purchase_id=purchase.id,
-        )
+    new_rows = [entry_row(  # written with the receipt: one statement on PostgreSQL
+        merchant_id=merchant.id, member_id=member.id, kind=EntryKind.EARN, points=credit,
+        balance_after=member.points_balance, key=f"purchase:{purchase.id}", now=now, purchase_id=purchase.id,
+    )] if credit else []
     if is_joined:
         balance_now = member.points_balance
         if member.visit_count == 1 and member.was_referred:  # later purchases come after the referral was settled
+            insert_all(session.connection(), new_rows)  # the purchase's entry goes before the referral bonus
+            new_rows = []
             referred = session.get(Member, member.id)
             referrals.reward_first_purchase(session, merchant, referred, now=now)
             balance_now = referred.points_balance
@@ -213,11 +215,12 @@ def record_purchase(
             body = texts.render(
                 merchant, "purchase_receipt", member.language, points=purchase.points_earned, balance=balance_now
             )
-            outbox.queue_text(
-                session, merchant, to_phone=phone, body=body, category=Category.TRANSACTIONAL,
+            new_rows.append(outbox.queued(
+                merchant, to_phone=phone, body=body, category=Category.TRANSACTIONAL,
                 purpose="purchase_receipt", now=now, member_id=member.id, dedupe_key=f"receipt:{purchase.id}",
-            )
-    else:
+            ))
+    insert_all(session.connection(), new_rows)
+    if not is_joined:
         _invite_to_join(session, merchant, member, phone, purchase.points_earned, now, is_new_member=is_new_member)
     return PurchaseResult(
         session, purchase.id, member.id, phone, amount_minor, reference, now, purchase.points_earned,
