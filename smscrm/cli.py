@@ -53,10 +53,14 @@ def db() -> None:
 def db_upgrade() -> None:
     """Apply every migration not yet applied (creates the SQLite file if needed)."""
     from smscrm.config import database_url_from_env
-    from smscrm.migrate import upgrade
+    from smscrm.migrate import statistics_warning, upgrade
 
-    upgrade(database_url_from_env())
+    database_url = database_url_from_env()
+    upgrade(database_url)
     click.echo("database is up to date")
+    warning = statistics_warning(database_url)
+    if warning:
+        click.echo(warning, err=True)
 
 
 @main.group()

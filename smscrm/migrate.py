@@ -5,6 +5,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
+
+from smscrm.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,3 +24,24 @@ def upgrade(database_url: str) -> None:
     if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:///:memory:"):
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(database_url), "heads")
+
+
+def statistics_warning(database_url: str) -> str | None:
+    """A warning when PostgreSQL will not keep its planner statistics by itself (autovacuum off).
+
+    The busiest queries run as prepared statements planned from those statistics; without them the
+    planner may read every member of a merchant to find one phone (bench/webhook saw it slow with
+    each round on such a server). None on SQLite, and when autovacuum is on.
+    """
+    if not database_url.startswith("postgresql"):
+        return None
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            autovacuum = connection.execute(text("SHOW autovacuum")).scalar()
+    finally:
+        engine.dispose()
+    if autovacuum == "on":
+        return None
+    return ("warning: autovacuum is off on this PostgreSQL server, so table statistics go stale as members and "
+            "texts accumulate; turn it on, or run ANALYZE regularly (after bulk loads too)")

@@ -1,7 +1,7 @@
 """The `smscrm` command: merchants, the demo seed, and the shopper simulator against a live server."""
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from smscrm.cli import main
 from smscrm.models import Member, Merchant, StaffUser
@@ -19,6 +19,15 @@ def run(engine, database_url, monkeypatch):
         return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
     return invoke
+
+
+def test_db_upgrade_warns_when_postgresql_keeps_no_statistics_by_itself(run, engine):
+    result = run("db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "database is up to date"
+    with engine.connect() as connection:
+        autovacuum_off = engine.dialect.name == "postgresql" and connection.scalar(text("SHOW autovacuum")) == "off"
+    assert ("autovacuum is off" in result.stderr) == autovacuum_off
 
 
 def test_merchant_create_prints_the_id_last(run, session):
