@@ -25,7 +25,7 @@ class Member(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))  # leads every index of the table (see care.py)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))  # leads the unique keys here and the indexes in care.py
     phone: Mapped[str] = mapped_column(String(20))
     name: Mapped[str | None] = mapped_column(String(80))
     language: Mapped[str] = mapped_column(String(2))
