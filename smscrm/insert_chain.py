@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from sqlalchemy import Connection, Insert, Select, Table, bindparam, insert, select, true
 
@@ -32,6 +33,8 @@ def insert_all(connection: Connection, rows: Sequence[NewRow]) -> None:
         return
     pending = {id(row): position for position, row in enumerate(rows)}
     for position, row in enumerate(rows):
+        if missing := _computed_defaults(row.table) - row.values.keys():
+            raise ValueError(f"a row for {row.table.name} needs a value for {', '.join(sorted(missing))}")
         for value in row.values.values():
             if isinstance(value, NewRow) and value.id is None and pending.get(id(value), position) >= position:
                 raise ValueError(f"a row for {row.table.name} points to a row that is not written before it")
@@ -41,6 +44,12 @@ def insert_all(connection: Connection, rows: Sequence[NewRow]) -> None:
         for row in rows:
             values = {column: _id_or_value(value) for column, value in row.values.items()}
             row.id = connection.execute(_insert_returning_id(row.table), values).scalar_one()
+
+
+@cache
+def _computed_defaults(table: Table) -> frozenset[str]:
+    """Columns whose default is computed in Python: a CTE would not compute it, so rows must give the value."""
+    return frozenset(column.name for column in table.c if column.default is not None and not column.default.is_scalar)
 
 
 def _id_or_value(value):

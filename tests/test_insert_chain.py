@@ -4,7 +4,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 
 from smscrm.insert_chain import NewRow, insert_all
-from smscrm.models import ConsentEvent, InboundMessage, Member, OutboundMessage
+from smscrm.models import ConsentEvent, InboundMessage, Member, Merchant, OutboundMessage
 
 
 def _member(merchant, phone, now, code="AB12CD34"):
@@ -85,3 +85,8 @@ def test_a_row_cannot_point_to_one_written_after_it(session, merchant, now):
         insert_all(session.connection(), [_reply(merchant, member, now), member])
     with pytest.raises(ValueError, match="not written before it"):
         insert_all(session.connection(), [_reply(merchant, _member(merchant, "+14155550102", now), now)])
+
+
+def test_a_column_whose_default_is_computed_must_be_given(session, now):
+    with pytest.raises(ValueError, match="needs a value for texts"):
+        insert_all(session.connection(), [NewRow(Merchant.__table__, {"name": "Tea", "created_at": now})])
