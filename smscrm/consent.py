@@ -59,32 +59,37 @@ def record_consent(
     now: datetime,
     source_sid: str | None = None,
 ) -> None:
-    """Store the event and mirror it on the phone's membership, if it has one.
+    """Store the event and mirror it on the phone's membership, if it has one."""
+    member_id = mirror(session, merchant_id=merchant_id, phone=phone, action=action)
+    insert_all(session.connection(), [event(
+        merchant_id=merchant_id, phone=phone, member_id=member_id, action=action, keyword=keyword, channel=channel,
+        now=now, source_sid=source_sid,
+    )])
 
-    Core statements (inbound texts are the hot path): the membership's flag is set with
-    UPDATE … RETURNING, which also says whose membership the event belongs to, and a membership
-    already loaded in the session sees the new flag.
+
+def mirror(session: Session, *, merchant_id: int, phone: str, action: ConsentAction) -> int | None:
+    """Set the phone's membership's opt-out flag as `action` says; the membership's id (None: it has none).
+
+    One UPDATE … RETURNING (inbound texts are the hot path), which also says whose membership the
+    event belongs to; a membership already loaded in the session sees the new flag. The caller
+    stores the `event` in the same transaction.
     """
     is_opted_out = action == ConsentAction.OPT_OUT
-    connection = session.connection()
-    member_id = connection.execute(
+    member_id = session.connection().execute(
         _MIRROR, {"of_merchant": merchant_id, "of_phone": phone, "opted_out": is_opted_out}
     ).scalar()
     loaded = session.identity_map.get(identity_key(Member, member_id)) if member_id is not None else None
     if loaded is not None:
         set_committed_value(loaded, "is_opted_out", is_opted_out)
-    insert_all(connection, [event(
-        merchant_id=merchant_id, phone=phone, member_id=member_id, action=action, keyword=keyword, channel=channel,
-        now=now, source_sid=source_sid,
-    )])
+    return member_id
 
 
 def event(
     *, merchant_id: int, phone: str, member_id: int | NewRow | None, action: ConsentAction, keyword: str,
     channel: str, now: datetime, source_sid: str | None,
 ) -> NewRow:
-    """The consent event as a row to write, for a membership written with the flag the event gives it
-    (`record_consent` mirrors the flag on one that exists)."""
+    """The consent event as a row to write, with the membership it belongs to: one whose flag `mirror`
+    has set, or one being written with the flag the event gives it."""
     return NewRow(ConsentEvent.__table__, {
         "merchant_id": merchant_id, "phone": phone, "member_id": member_id, "action": action,
         "keyword": keyword[:40], "channel": channel, "source_sid": source_sid, "created_at": now,

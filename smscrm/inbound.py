@@ -213,8 +213,9 @@ class _Conversation:
     """One inbound text being answered: picks the action for the intent and the reply key.
 
     It starts from the `Card` read with the merchant; the ORM membership and merchant are loaded
-    only by the texts that change more than consent (`member`, `merchant`). A stranger's membership
-    and consent event are held back in `new_rows`, to be written with the reply and the inbound text.
+    only by the texts that change more than consent (`member`, `merchant`). Consent events and a
+    stranger's new membership are held back in `new_rows`, to be written with the reply and the
+    inbound text.
     """
 
     def __init__(self, session: Session, shop: Shop, phone: str, card: Card | None, is_stranger_opted_out: bool,
@@ -299,10 +300,15 @@ class _Conversation:
         return self._feedback()
 
     def _consent(self, action: ConsentAction) -> None:
-        consent.record_consent(
-            self.session, merchant_id=self.shop.id, phone=self.phone, action=action,
+        """Mirror the consent on the membership now; its evidence is written with the reply and the text."""
+        member_id = consent.mirror(self.session, merchant_id=self.shop.id, phone=self.phone, action=action)
+        self._hold_consent_event(action, member_id)
+
+    def _hold_consent_event(self, action: ConsentAction, member_id: int | NewRow | None) -> None:
+        self.new_rows.append(consent.event(
+            merchant_id=self.shop.id, phone=self.phone, member_id=member_id, action=action,
             keyword=self.command.keyword, channel=ConsentChannel.SMS, now=self.now, source_sid=self.sms.message_sid,
-        )
+        ))
 
     def _join(self, opted_out: bool) -> tuple[str, dict]:
         referrer = referrals.referrer_for_code(self.session, self.shop.id, self.command.argument)  # JOIN <code>
@@ -331,10 +337,8 @@ class _Conversation:
         self.enrolment = members.enrolment(
             self.shop.id, self.phone, name=name, language=language, referral_code=referrals.new_code(), now=self.now,
         )
-        self.new_rows += [self.enrolment, consent.event(
-            merchant_id=self.shop.id, phone=self.phone, member_id=self.enrolment, action=ConsentAction.OPT_IN,
-            keyword=self.command.keyword, channel=ConsentChannel.SMS, now=self.now, source_sid=self.sms.message_sid,
-        )]
+        self.new_rows.append(self.enrolment)
+        self._hold_consent_event(ConsentAction.OPT_IN, self.enrolment)
         self.card = Card(None, name, language, joined_at=self.now, points_balance=0, is_opted_out=False)
         if self.shop.welcome_bonus or referrer is not None:
             # a stranger has no held purchases and no referral yet: only these leave on_join work to do
