@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
 
-from smscrm.insert_chain import NewRow, insert_all
+from smscrm.insert_chain import NewRow, insert_one
 from smscrm.models import ConsentAction, ConsentEvent, Member
 
 
@@ -61,10 +61,10 @@ def record_consent(
 ) -> None:
     """Store the event and mirror it on the phone's membership, if it has one."""
     member_id = mirror(session, merchant_id=merchant_id, phone=phone, action=action)
-    insert_all(session.connection(), [event(
+    insert_one(session.connection(), event(
         merchant_id=merchant_id, phone=phone, member_id=member_id, action=action, keyword=keyword, channel=channel,
         now=now, source_sid=source_sid,
-    )])
+    ))
 
 
 def mirror(session: Session, *, merchant_id: int, phone: str, action: ConsentAction) -> int | None:

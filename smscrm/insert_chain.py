@@ -31,19 +31,25 @@ def insert_all(connection: Connection, rows: Sequence[NewRow]) -> None:
     (earlier in `rows`, or already)."""
     if not rows:
         return
-    pending = {id(row): position for position, row in enumerate(rows)}
+    position_of = {id(row): position for position, row in enumerate(rows)}
     for position, row in enumerate(rows):
         if missing := _computed_defaults(row.table) - row.values.keys():
             raise ValueError(f"a row for {row.table.name} needs a value for {', '.join(sorted(missing))}")
         for value in row.values.values():
-            if isinstance(value, NewRow) and value.id is None and pending.get(id(value), position) >= position:
+            if _unwritten(value) and position_of.get(id(value), position) >= position:
                 raise ValueError(f"a row for {row.table.name} points to a row that is not written before it")
     if connection.dialect.name == "postgresql" and len(rows) > 1:
-        _insert_as_one_statement(connection, rows)
+        _insert_as_one_statement(connection, rows, position_of)
     else:
         for row in rows:
             values = {column: _id_or_value(value) for column, value in row.values.items()}
             row.id = connection.execute(_insert_returning_id(row.table), values).scalar_one()
+
+
+def insert_one(connection: Connection, row: NewRow) -> int:
+    """INSERT one row; its id."""
+    insert_all(connection, [row])
+    return row.id
 
 
 @cache
@@ -52,15 +58,18 @@ def _computed_defaults(table: Table) -> frozenset[str]:
     return frozenset(column.name for column in table.c if column.default is not None and not column.default.is_scalar)
 
 
+def _unwritten(value) -> bool:
+    return isinstance(value, NewRow) and value.id is None
+
+
 def _id_or_value(value):
     return value.id if isinstance(value, NewRow) else value
 
 
-def _insert_as_one_statement(connection: Connection, rows: Sequence[NewRow]) -> None:
-    position_of = {id(row): position for position, row in enumerate(rows)}
+def _insert_as_one_statement(connection: Connection, rows: Sequence[NewRow], position_of: dict[int, int]) -> None:
     shape = tuple(
         (row.table, tuple(
-            (column, position_of[id(value)] if isinstance(value, NewRow) and value.id is None else None)
+            (column, position_of[id(value)] if _unwritten(value) else None)
             for column, value in sorted(row.values.items())
         ))
         for row in rows
@@ -69,7 +78,7 @@ def _insert_as_one_statement(connection: Connection, rows: Sequence[NewRow]) -> 
         f"r{position}_{column}": _id_or_value(value)
         for position, row in enumerate(rows)
         for column, value in row.values.items()
-        if not (isinstance(value, NewRow) and value.id is None)
+        if not _unwritten(value)
     }
     statement = _CHAINS.get(shape)
     if statement is None:
@@ -92,9 +101,10 @@ def _chain(shape: tuple) -> Select:
             else bindparam(f"r{position}_{column}", type_=table.c[column].type)
             for column, link in columns
         ]
+        given = {column for column, _link in columns}
         defaults = [
             column for column in table.c
-            if column.default is not None and column.default.is_scalar and column.name not in dict(columns)
+            if column.default is not None and column.default.is_scalar and column.name not in given
         ]
         values += [bindparam(f"r{position}_{column.name}", column.default.arg, type_=column.type) for column in defaults]
         names = [column for column, _link in columns] + [column.name for column in defaults]

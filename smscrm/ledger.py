@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from smscrm.errors import Conflict, InsufficientPoints
-from smscrm.insert_chain import NewRow, insert_all
+from smscrm.insert_chain import NewRow, insert_one
 from smscrm.models import EntryKind, Member, PointsEntry
 
 
@@ -35,6 +35,8 @@ _MOVE = (
     .values(BALANCE_MOVE)
     .returning(_members.c.points_balance)
 )
+
+
 @dataclass(frozen=True)
 class Posted:
     """The entry for an operation (its id and the balance right after it), and whether it was already there
@@ -86,9 +88,7 @@ def post(
 def write_entry(session: Session, **entry) -> int:
     """Write the entry of a balance change just made under the member's row lock (`balance_after` is what that
     UPDATE returned); the entry's id. A used key raises IntegrityError. Takes `entry_row`'s arguments."""
-    row = entry_row(**entry)
-    insert_all(session.connection(), [row])
-    return row.id
+    return insert_one(session.connection(), entry_row(**entry))
 
 
 def entry_row(

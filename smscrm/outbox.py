@@ -9,16 +9,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from smscrm.insert_chain import NewRow, insert_all
+from smscrm.insert_chain import NewRow, insert_one
 from smscrm.models import Category, Merchant, OutboundMessage, Status
 
 
 def queue_text(session: Session, merchant: Merchant, **text) -> int:
     """Queue a text for the delivery worker, in the caller's transaction; the new row's id.
     Takes `queued`'s arguments."""
-    row = queued(merchant, **text)
-    insert_all(session.connection(), [row])
-    return row.id
+    return insert_one(session.connection(), queued(merchant, **text))
 
 
 def queued(
