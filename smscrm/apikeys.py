@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 
 from smscrm.errors import NotFound, ValidationError
+from smscrm.merchants import SNAPSHOT_COLUMNS, MerchantSnapshot
 from smscrm.models import ApiKey, Merchant
 
 KEY_PATTERN = re.compile(r"^(sk_[0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
@@ -27,12 +28,16 @@ DEFAULT_NAME = "API key"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # `last_used_at` is refreshed at most this often per key
 
 
+_api_keys = ApiKey.__table__
 _KEY_AND_MERCHANT = (  # built once: it runs before every API request
-    select(ApiKey, Merchant)
-    .join(Merchant, Merchant.id == ApiKey.merchant_id)
-    .where(ApiKey.prefix == bindparam("prefix"))
-    .options(joinedload(Merchant.numbers))
+    select(
+        _api_keys.c.id.label("key_id"), _api_keys.c.key_hash, _api_keys.c.revoked_at, _api_keys.c.last_used_at,
+        *SNAPSHOT_COLUMNS,
+    )
+    .join(Merchant, Merchant.id == _api_keys.c.merchant_id)
+    .where(_api_keys.c.prefix == bindparam("prefix"))
 )
+_NOTE_USE = update(_api_keys).where(_api_keys.c.id == bindparam("key_id")).values(last_used_at=bindparam("now"))
 
 
 class KeyCheck(StrEnum):
@@ -45,11 +50,12 @@ class KeyCheck(StrEnum):
 
 @dataclass(frozen=True)
 class Authentication:
-    """The outcome of checking a presented key: the key and its merchant, or why it was refused."""
+    """The outcome of checking a presented key: its merchant, or why it was refused. `noted_use`: this
+    check wrote the key's `last_used_at`."""
 
-    api_key: ApiKey | None
-    merchant: Merchant | None = None
+    merchant: MerchantSnapshot | None
     refusal: KeyCheck | None = None
+    noted_use: bool = False
 
 
 def hash_key(key: str) -> str:
@@ -72,22 +78,23 @@ def create(session: Session, merchant: Merchant, *, now: datetime, name: str | N
 def authenticate(session: Session, key: str, *, now: datetime) -> Authentication:
     """Check a presented key in constant time; note when it was last used (once a minute at most).
 
-    One query brings the key, its merchant and the merchant's sender numbers (a request that
-    queues a text needs them), since this runs before every API request.
+    This runs before every API request, so one Core query brings the key and its merchant as a
+    `MerchantSnapshot` (with the number a request that queues a text sends from).
     """
     match = KEY_PATTERN.match(key or "")
     if match is None:
         return Authentication(None, refusal=KeyCheck.MALFORMED)
-    found = session.execute(_KEY_AND_MERCHANT, {"prefix": match.group(1)}).unique().first()
-    if found is None or not hmac.compare_digest(found.ApiKey.key_hash, hash_key(key)):
+    connection = session.connection()
+    found = connection.execute(_KEY_AND_MERCHANT, {"prefix": match.group(1)}).first()
+    if found is None or not hmac.compare_digest(found.key_hash, hash_key(key)):
         return Authentication(None, refusal=KeyCheck.UNKNOWN)
-    api_key, merchant = found
-    if api_key.revoked_at is not None:
+    if found.revoked_at is not None:
         return Authentication(None, refusal=KeyCheck.REVOKED)
-    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
-        api_key.last_used_at = now
-        session.flush()
-    return Authentication(api_key, merchant)
+    merchant = MerchantSnapshot(found._mapping)
+    if found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION:
+        connection.execute(_NOTE_USE, {"key_id": found.key_id, "now": now})
+        return Authentication(merchant, noted_use=True)
+    return Authentication(merchant)
 
 
 def revoke(session: Session, prefix: str, *, now: datetime) -> ApiKey:

@@ -1,7 +1,10 @@
-"""Creating merchants and their owner logins; finding a merchant by the number texted."""
+"""Creating merchants and their owner logins; finding a merchant by the number texted; a merchant read
+once for a request that only reads its settings (`MerchantSnapshot`)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -64,3 +67,37 @@ def merchant_for_number(session: Session, number: str) -> Merchant | None:
 
 def has_merchants(session: Session) -> bool:
     return bool(session.scalar(select(func.count(Merchant.id))))
+
+
+class MerchantSnapshot:
+    """A merchant as one query read it: every `Merchant` column and `primary_number`, read-only.
+
+    It stands in for the ORM `Merchant` where a request reads the merchant's settings and changes
+    nothing of the merchant (the API's requests): loading it costs a plain row, not an ORM object with
+    its numbers. Select `SNAPSHOT_COLUMNS` to read one.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any]):
+        object.__setattr__(self, "_values", {name: values[name] for name in _SNAPSHOT_NAMES})
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"a merchant has no {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a MerchantSnapshot is read-only; load the Merchant to change it")
+
+    def __repr__(self) -> str:
+        return f"MerchantSnapshot(id={self.id!r}, name={self.name!r})"
+
+
+SNAPSHOT_COLUMNS = (
+    *Merchant.__table__.columns,
+    select(SenderNumber.number).where(SenderNumber.merchant_id == Merchant.id).order_by(SenderNumber.id).limit(1)
+    .scalar_subquery().label("primary_number"),
+)
+_SNAPSHOT_NAMES = tuple(column.name for column in SNAPSHOT_COLUMNS)

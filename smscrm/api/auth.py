@@ -12,7 +12,7 @@ from flask import g, jsonify, request
 from smscrm import apikeys
 from smscrm.api import blueprint
 from smscrm.db import utcnow
-from smscrm.models import Merchant
+from smscrm.merchants import MerchantSnapshot
 from smscrm.request_db import db_session
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,8 @@ REFUSALS = {
 }
 
 
-def current_merchant() -> Merchant:
-    """The merchant whose key authenticated this request."""
+def current_merchant() -> MerchantSnapshot:
+    """The merchant whose key authenticated this request, read-only (API requests change no merchant)."""
     return g.api_merchant
 
 
@@ -49,12 +49,11 @@ def require_api_key():
     if scheme.lower() != "bearer" or not key.strip():
         return _unauthorized("invalid_api_key", "the Authorization header must read: Bearer <key>")
     session = db_session()
-    now = utcnow()
-    checked = apikeys.authenticate(session, key.strip(), now=now)
-    if checked.api_key is None:
+    checked = apikeys.authenticate(session, key.strip(), now=utcnow())
+    if checked.merchant is None:
         log.warning("API request refused (%s key) on %s %s", checked.refusal, request.method, request.path)
         return _unauthorized(*REFUSALS[checked.refusal])
-    if checked.api_key.last_used_at == now:
+    if checked.noted_use:
         session.commit()  # keep the "last used" time even when the request itself writes nothing
     g.api_merchant = checked.merchant
     return None

@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from smscrm import apikeys
 from smscrm.apikeys import KeyCheck
 from smscrm.errors import NotFound, ValidationError
-from smscrm.models import ApiKey
+from smscrm.models import ApiKey, Merchant
 
 
 def test_a_new_key_is_stored_only_as_its_hash(session, merchant, now):
@@ -34,20 +35,35 @@ def test_the_name_defaults_and_is_bounded(session, merchant, now):
         apikeys.create(session, merchant, name="x" * 81, now=now)
 
 
+def _last_used(session, row):
+    return session.scalar(select(ApiKey.last_used_at).where(ApiKey.id == row.id))
+
+
 def test_the_right_key_authenticates_and_records_when_it_was_used(session, merchant, now):
     row, key = apikeys.create(session, merchant, now=now)
     checked = apikeys.authenticate(session, key, now=now + timedelta(hours=1))
-    assert (checked.api_key, checked.merchant, checked.refusal) == (row, merchant, None)
-    assert row.last_used_at == now + timedelta(hours=1)
+    assert (checked.merchant.id, checked.refusal, checked.noted_use) == (merchant.id, None, True)
+    assert _last_used(session, row) == now + timedelta(hours=1)
+
+
+def test_the_merchant_comes_with_every_setting_and_its_number(session, merchant, now):
+    merchant.points_per_unit, merchant.texts = 3, {"welcome": {"en": "Hi"}}
+    _row, key = apikeys.create(session, merchant, now=now)
+    snapshot = apikeys.authenticate(session, key, now=now).merchant
+    for column in Merchant.__table__.columns:
+        assert getattr(snapshot, column.name) == getattr(merchant, column.name), column.name
+    assert snapshot.primary_number == merchant.primary_number
+    with pytest.raises(AttributeError, match="read-only"):
+        snapshot.points_per_unit = 5
 
 
 def test_last_used_is_refreshed_at_most_once_a_minute(session, merchant, now):
     row, key = apikeys.create(session, merchant, now=now)
-    apikeys.authenticate(session, key, now=now)
-    apikeys.authenticate(session, key, now=now + timedelta(seconds=59))
-    assert row.last_used_at == now
-    apikeys.authenticate(session, key, now=now + timedelta(seconds=60))
-    assert row.last_used_at == now + timedelta(seconds=60)
+    assert apikeys.authenticate(session, key, now=now).noted_use
+    assert not apikeys.authenticate(session, key, now=now + timedelta(seconds=59)).noted_use
+    assert _last_used(session, row) == now
+    assert apikeys.authenticate(session, key, now=now + timedelta(seconds=60)).noted_use
+    assert _last_used(session, row) == now + timedelta(seconds=60)
 
 
 @pytest.mark.parametrize("presented", ["", "secret", "Bearer x", "sk_0123456789ab", "sk_0123456789ab_" + "a" * 42])
