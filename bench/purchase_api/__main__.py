@@ -6,7 +6,8 @@ Server is reused, and bench/campaign_bench's database guard). `wrk` posts a new 
 Idempotency-Key and receipt reference): nine in ten from 10,000 seeded members, who earn points and
 get a receipt text queued, one in ten from unknown phones, who become pending members invited to JOIN.
 Runs alternate reference, api, reference, api... Printed: medians of requests/s and p99 latency per
-app and the ratio api / reference. Target: ratio >= 0.5.
+app and the ratio api / reference. Target: ratio >= 0.5. With --compare-with, the API as it was at
+another commit runs in the same rounds too, and this tree's requests/s relative to it is printed.
 
 A run only counts when every response was 201 with the expected body and wrk saw no socket error.
 Printed too: the CPU time per request of the gunicorn workers and of the PostgreSQL backends, and
@@ -14,6 +15,7 @@ afterwards of each app called in this process through Flask's test client (`--in
 
     .venv/bin/python bench/purchase_api                    # 5 rounds of 10 s per app, about 2 minutes
     .venv/bin/python bench/purchase_api --rounds 2 --duration 5
+    .venv/bin/python bench/purchase_api --compare-with HEAD~1      # did the last commit help? (paired rounds)
 
 Exit status: 0 target met, 2 target missed, 1 a run was invalid or could not be made.
 The database in --postgres-url is emptied (DROP SCHEMA public CASCADE); it must be a local database
@@ -197,6 +199,19 @@ def measure(app: str, round_number: int, server: Server, api_key: str, duration:
     )
 
 
+def export_tree(ref: str, workdir: Path) -> Path:
+    """The files of commit `ref` in a folder of `workdir` (git archive: the repository is not touched)."""
+    folder = workdir / "compare-with"
+    folder.mkdir()
+    try:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", ref], capture_output=True,
+                                 check=True).stdout
+    except subprocess.CalledProcessError as exc:
+        raise BenchError(f"--compare-with {ref}: git archive failed: {exc.stderr.decode(errors='replace')}") from None
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
 def bench(url: str, args, workdir: Path) -> tuple[list[Run], str]:
     print(f"== PostgreSQL: {make_url(url).render_as_string(hide_password=True)}", flush=True)
     api_key = prepare_database(url)
@@ -204,6 +219,9 @@ def bench(url: str, args, workdir: Path) -> tuple[list[Run], str]:
         "reference": Server("reference", "purchase_reference:create_app()", url, workdir, ["--pythonpath", str(HERE)]),
         "api": Server("api", "wsgi:app", url, workdir),
     }
+    if args.compare_with:
+        servers["baseline"] = Server("baseline", "wsgi:app", url, workdir,
+                                     ["--chdir", str(export_tree(args.compare_with, workdir))])
     runs = []
     try:
         for server in servers.values():
@@ -213,7 +231,8 @@ def bench(url: str, args, workdir: Path) -> tuple[list[Run], str]:
             if warm.problems:
                 raise BenchError(f"{app} warm-up: {'; '.join(warm.problems)}\n{server.log_tail()}")
         for round_number in range(1, args.rounds + 1):
-            for app in ("reference", "api"):
+            apps = [app for app in servers if app != "reference"]
+            for app in ["reference", *(apps if round_number % 2 else reversed(apps))]:  # api and baseline take turns first
                 run = measure(app, round_number, servers[app], api_key, args.duration, args)
                 runs.append(run)
                 print(
@@ -285,6 +304,16 @@ def report(runs: list[Run], stored: dict, args) -> tuple[str, float]:
         f"{stored['pending_members']} pending members, texts {stored['texts_by_purpose']}; "
         f"the reference stored {stored['reference_rows']} rows",
     ]
+    if args.compare_with:
+        baseline = {run.round: run.requests_per_second for run in runs if run.app == "baseline"}
+        paired = [run.requests_per_second / baseline[run.round] for run in runs if run.app == "api"]
+        lines += [
+            "",
+            f"the API at {args.compare_with} in the same rounds: {median(runs, 'baseline', 'requests_per_second'):.0f} "
+            f"req/s, CPU {median(runs, 'baseline', 'cpu_ms_per_request')} ms (PostgreSQL "
+            f"{median(runs, 'baseline', 'db_cpu_ms_per_request')} ms); this tree / {args.compare_with}, round by "
+            f"round: median {statistics.median(paired):.2f}× ({min(paired):.2f}–{max(paired):.2f}×)",
+        ]
     return "\n".join(lines), ratio
 
 
@@ -298,6 +327,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     parser.add_argument("--in-process", type=int, default=1000, metavar="N",
                         help="afterwards, CPU per request of N calls of each app in this process (default 1000; 0: none)")
+    parser.add_argument("--compare-with", metavar="GIT_REF",
+                        help="also serve the API as it was at GIT_REF (same schema), in the same rounds, and report "
+                             "this tree's requests/s relative to it round by round: a change measured on a noisy machine")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print(webhook_bench.WRK_INSTALL_HINT, file=sys.stderr)
