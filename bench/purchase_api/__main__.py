@@ -279,7 +279,7 @@ def cpu_in_process(url: str, api_key: str, count: int) -> dict[str, float]:
 
 def median(runs: list[Run], app: str, attribute: str) -> float | None:
     values = [getattr(run, attribute) for run in runs if run.app == app and getattr(run, attribute) is not None]
-    return statistics.median(values) if values else None
+    return round(statistics.median(values), 3) if values else None
 
 
 def report(runs: list[Run], stored: dict, args) -> tuple[str, float]:
