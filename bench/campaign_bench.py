@@ -52,6 +52,22 @@ def check_postgres_url(url: str) -> None:
         raise BenchError(f"the benchmark empties its database; use one named bench*, not {parsed.database!r}")
 
 
+def export_tree(ref: str, workdir: Path) -> Path:
+    """The files of commit `ref` in a new folder under `workdir` (git archive: the repository is not touched),
+    for a benchmark that serves the app as it was there beside the current tree (`--compare-with`)."""
+    import subprocess
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="compare-with-", dir=workdir))
+    try:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", ref], capture_output=True,
+                                 check=True).stdout
+    except subprocess.CalledProcessError as exc:
+        raise BenchError(f"--compare-with {ref}: git archive failed: {exc.stderr.decode(errors='replace')}") from None
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
 def fresh_database(url: str):
     """Empty the database, bring it to the newest schema; returns an engine."""
     from sqlalchemy import text

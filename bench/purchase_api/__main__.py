@@ -199,19 +199,6 @@ def measure(app: str, round_number: int, server: Server, api_key: str, duration:
     )
 
 
-def export_tree(ref: str, workdir: Path) -> Path:
-    """The files of commit `ref` in a folder of `workdir` (git archive: the repository is not touched)."""
-    folder = workdir / "compare-with"
-    folder.mkdir()
-    try:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", ref], capture_output=True,
-                                 check=True).stdout
-    except subprocess.CalledProcessError as exc:
-        raise BenchError(f"--compare-with {ref}: git archive failed: {exc.stderr.decode(errors='replace')}") from None
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    return folder
-
-
 def bench(url: str, args, workdir: Path) -> tuple[list[Run], str]:
     print(f"== PostgreSQL: {make_url(url).render_as_string(hide_password=True)}", flush=True)
     api_key = prepare_database(url)
@@ -221,7 +208,7 @@ def bench(url: str, args, workdir: Path) -> tuple[list[Run], str]:
     }
     if args.compare_with:
         servers["baseline"] = Server("baseline", "wsgi:app", url, workdir,
-                                     ["--chdir", str(export_tree(args.compare_with, workdir))])
+                                     ["--chdir", str(campaign_bench.export_tree(args.compare_with, workdir))])
     runs = []
     try:
         for server in servers.values():
