@@ -80,17 +80,12 @@ def _insert_as_one_statement(connection: Connection, rows: Sequence[NewRow], pos
         for column, value in row.values.items()
         if not _unwritten(value)
     }
-    statement = _CHAINS.get(shape)
-    if statement is None:
-        statement = _CHAINS[shape] = _chain(shape)
-    ids = connection.execute(statement, parameters).one()
+    ids = connection.execute(_chain(shape), parameters).one()
     for row, row_id in zip(rows, ids):
         row.id = row_id
 
 
-_CHAINS: dict[tuple, Select] = {}  # one statement per shape of chain: the hot paths write a handful of shapes
-
-
+@cache  # one statement per shape of chain: the hot paths write a handful of shapes
 def _chain(shape: tuple) -> Select:
     """WITH r0 AS (INSERT … RETURNING id), r1 AS (INSERT … SELECT …, r0.id FROM r0 RETURNING id), …
     SELECT r0.id, r1.id, …: the rows' ids, in order."""
@@ -124,11 +119,6 @@ def _one_row(statement: Select, ctes: list) -> Select:
     return statement.select_from(joined)
 
 
-_INSERTS: dict[Table, Insert] = {}
-
-
+@cache
 def _insert_returning_id(table: Table) -> Insert:
-    statement = _INSERTS.get(table)
-    if statement is None:
-        statement = _INSERTS[table] = insert(table).returning(table.c.id)
-    return statement
+    return insert(table).returning(table.c.id)
