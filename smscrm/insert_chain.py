@@ -7,6 +7,10 @@ RETURNING id feeds the rows after it (PostgreSQL checks the foreign keys once th
 done). SQLite has no round trips to save and no INSERT inside WITH: there the rows are INSERTed one
 by one. Either way the rows belong to the caller's transaction: when one breaks a constraint,
 IntegrityError is raised and the rollback leaves none of them.
+
+A chain may also carry an UPDATE (`RowChange`), such as a purchase counted in the member's row with
+its ledger entry and receipt. In one PostgreSQL statement every part sees the database as it was
+before the statement, so nothing in the chain may read what another part writes.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-from sqlalchemy import Connection, Insert, Select, Table, bindparam, insert, select, true
+from sqlalchemy import Connection, Insert, Select, Table, Update, bindparam, insert, select, true
 
 
 @dataclass(eq=False)
@@ -26,22 +30,35 @@ class NewRow:
     id: int | None = field(default=None, init=False)
 
 
-def insert_all(connection: Connection, rows: Sequence[NewRow]) -> None:
+@dataclass(frozen=True, eq=False)
+class RowChange:
+    """An UPDATE written with the rows, with its parameters (named unlike the rows' columns' `r<n>_<column>`)."""
+
+    statement: Update
+    values: dict
+
+
+def insert_all(connection: Connection, rows: Sequence[NewRow | RowChange]) -> None:
     """INSERT `rows` in order and set each one's id; a NewRow a value points to is written before it
-    (earlier in `rows`, or already)."""
+    (earlier in `rows`, or already). A RowChange among them is executed in its place."""
     if not rows:
         return
     position_of = {id(row): position for position, row in enumerate(rows)}
     for position, row in enumerate(rows):
+        if isinstance(row, RowChange):
+            continue
         if missing := _computed_defaults(row.table) - row.values.keys():
             raise ValueError(f"a row for {row.table.name} needs a value for {', '.join(sorted(missing))}")
         for value in row.values.values():
             if _unwritten(value) and position_of.get(id(value), position) >= position:
                 raise ValueError(f"a row for {row.table.name} points to a row that is not written before it")
-    if connection.dialect.name == "postgresql" and len(rows) > 1:
+    if connection.dialect.name == "postgresql" and len(rows) > 1 and any(isinstance(row, NewRow) for row in rows):
         _insert_as_one_statement(connection, rows, position_of)
     else:
         for row in rows:
+            if isinstance(row, RowChange):
+                connection.execute(row.statement, row.values)
+                continue
             values = {column: _id_or_value(value) for column, value in row.values.items()}
             row.id = connection.execute(_insert_returning_id(row.table), values).scalar_one()
 
@@ -66,9 +83,11 @@ def _id_or_value(value):
     return value.id if isinstance(value, NewRow) else value
 
 
-def _insert_as_one_statement(connection: Connection, rows: Sequence[NewRow], position_of: dict[int, int]) -> None:
+def _insert_as_one_statement(
+    connection: Connection, rows: Sequence[NewRow | RowChange], position_of: dict[int, int]
+) -> None:
     shape = tuple(
-        (row.table, tuple(
+        row.statement if isinstance(row, RowChange) else (row.table, tuple(
             (column, position_of[id(value)] if _unwritten(value) else None)
             for column, value in sorted(row.values.items())
         ))
@@ -76,21 +95,30 @@ def _insert_as_one_statement(connection: Connection, rows: Sequence[NewRow], pos
     )
     parameters = {
         f"r{position}_{column}": _id_or_value(value)
-        for position, row in enumerate(rows)
+        for position, row in enumerate(rows) if isinstance(row, NewRow)
         for column, value in row.values.items()
         if not _unwritten(value)
     }
+    for change in (row for row in rows if isinstance(row, RowChange)):
+        if clash := parameters.keys() & change.values.keys():
+            raise ValueError(f"an UPDATE in the chain binds {', '.join(sorted(clash))}, which a row binds too")
+        parameters.update(change.values)
     ids = connection.execute(_chain(shape), parameters).one()
-    for row, row_id in zip(rows, ids):
+    for row, row_id in zip((row for row in rows if isinstance(row, NewRow)), ids):
         row.id = row_id
 
 
 @cache  # one statement per shape of chain: the hot paths write a handful of shapes
 def _chain(shape: tuple) -> Select:
     """WITH r0 AS (INSERT … RETURNING id), r1 AS (INSERT … SELECT …, r0.id FROM r0 RETURNING id), …
-    SELECT r0.id, r1.id, …: the rows' ids, in order."""
-    written = []
-    for position, (table, columns) in enumerate(shape):
+    SELECT r0.id, r1.id, …: the rows' ids, in order. An UPDATE is a CTE of its own, referred to by nothing
+    (PostgreSQL runs every data-modifying CTE)."""
+    written, changes = {}, []
+    for position, part in enumerate(shape):
+        if isinstance(part, Update):
+            changes.append(part.cte(f"r{position}"))
+            continue
+        table, columns = part
         values = [
             written[link].c.id if link is not None
             else bindparam(f"r{position}_{column}", type_=table.c[column].type)
@@ -105,8 +133,9 @@ def _chain(shape: tuple) -> Select:
         names = [column for column, _link in columns] + [column.name for column in defaults]
         linked = [written[link] for link in dict.fromkeys(link for _column, link in columns if link is not None)]
         statement: Insert = insert(table).from_select(names, _one_row(select(*values), linked)).returning(table.c.id)
-        written.append(statement.cte(f"r{position}"))
-    return _one_row(select(*(row.c.id for row in written)), written)
+        written[position] = statement.cte(f"r{position}")
+    rows = list(written.values())
+    return _one_row(select(*(row.c.id for row in rows)), rows).add_cte(*changes)
 
 
 def _one_row(statement: Select, ctes: list) -> Select:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import (
-    Select, String, and_, bindparam, case, cast, exists, func, insert, literal, literal_column, or_, select, update,
+    Select, String, and_, bindparam, case, cast, exists, func, insert, literal, literal_column, or_, select, true,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from sqlalchemy.orm.util import identity_key
 from smscrm import consent, outbox, phones, referrals, segmentation, texts
 from smscrm.db import UTCDateTime
 from smscrm.errors import Conflict, ValidationError
-from smscrm.insert_chain import insert_all
+from smscrm.insert_chain import RowChange, insert_all
 from smscrm.ledger import BALANCE_MOVE, entry_row, lock_members, post, resum_balances
 from smscrm.models import (
     Category,
@@ -98,7 +99,8 @@ def points_for(merchant: Merchant, amount_minor: int, value_class: str | None) -
 
 # The purchase path is a handful of statements built once (bound parameters start with `p_`, apart from the
 # ledger's `points` and segmentation's `visit_*`). Its order: the purchase row goes in first, taking the
-# member's row lock, so that a retry or a reused key finds it there before anything else was written.
+# member's row lock, so that a retry or a reused key finds it there before anything else was written; then
+# one chain counts the purchase in the member's row and writes its ledger entry and receipt.
 _members, _purchases = Member.__table__, Purchase.__table__
 _EARNED = case(  # points_for for each value class, bound as p_earn_a, p_earn_b, p_earn_c and p_earn_none
     *((_members.c.value_class == segmentation.sql_constant(value_class), bindparam(f"p_earn_{value_class.lower()}"))
@@ -122,27 +124,48 @@ _PURCHASE_FROM_MEMBER = (
     .with_for_update(key_share=True)  # FOR NO KEY UPDATE: rows that only reference the member need not wait
 )
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}  # the dialects with ON CONFLICT DO NOTHING
+_PURCHASE_RETURNING = (
+    _purchases.c.id, _purchases.c.member_id, _purchases.c.points_earned, _purchases.c.is_points_held,
+    _purchases.c.balance_after,
+)
 _INSERT_PURCHASE = {  # nothing is inserted when the key or reference was used: no exception, no savepoint
     name: insert_into(_purchases)
     .from_select(_PURCHASE_COLUMNS, _PURCHASE_FROM_MEMBER)
     .on_conflict_do_nothing()
-    .returning(_purchases.c.id, _purchases.c.member_id, _purchases.c.points_earned, _purchases.c.is_points_held,
-               _purchases.c.balance_after)
+    .returning(*_PURCHASE_RETURNING)
     for name, insert_into in _INSERTS.items()
 }
+_BUYER_COLUMNS = (  # what the rest of the purchase needs to know of the member, as it was before it
+    _members.c.language, _members.c.is_opted_out, _members.c.visit_count,
+    # correlated to the member's row; a bare `members.id` in RETURNING would be the referral's own id
+    exists().where(Referral.__table__.c.referred_id == literal_column("members.id")).label("was_referred"),
+)
+_BUYER = select(*_BUYER_COLUMNS).where(_members.c.id == bindparam("p_member_id"))
+
+
+def _purchase_with_buyer() -> Select:
+    """PostgreSQL's purchase in one statement: the INSERT above as a CTE, joined to what `_BUYER` reads, from
+    the member's row as it was locked (a later snapshot would be another statement)."""
+    buyer = _PURCHASE_FROM_MEMBER.add_columns(*_BUYER_COLUMNS).cte("buyer")
+    purchase = (
+        postgresql.insert(_purchases)
+        .from_select(_PURCHASE_COLUMNS, select(*list(buyer.c)[:len(_PURCHASE_COLUMNS)]))  # the columns above
+        .on_conflict_do_nothing()
+        .returning(*_PURCHASE_RETURNING)
+        .cte("purchase")
+    )
+    return select(purchase, *(buyer.c[column.name] for column in _BUYER_COLUMNS)).select_from(
+        purchase.join(buyer, true())
+    )
+
+
+_PURCHASE_WITH_BUYER = _purchase_with_buyer()
 _INSERT_PENDING_MEMBER = {
     name: insert_into(_members).on_conflict_do_nothing() for name, insert_into in _INSERTS.items()
 }
 _COUNTED = [*segmentation.VISIT_VALUES, *BALANCE_MOVE]  # the columns counting a purchase changes
 _COUNT_PURCHASE = (
-    update(_members)
-    .where(_members.c.id == bindparam("p_member_id"))
-    .values({**segmentation.VISIT_VALUES, **BALANCE_MOVE})
-    .returning(
-        _members.c.id, _members.c.language, _members.c.is_opted_out, _members.c.visit_count, _members.c.points_balance,
-        # RETURNING names columns bare, which inside the subquery would be the referral's own id
-        exists().where(Referral.__table__.c.referred_id == literal_column("members.id")).label("was_referred"),
-    )
+    update(_members).where(_members.c.id == bindparam("p_member_id")).values({**segmentation.VISIT_VALUES, **BALANCE_MOVE})
 )
 _EARLIER_PURCHASE = (
     select(_purchases, _members.c.phone)
@@ -185,7 +208,7 @@ def record_purchase(
         "p_earn_none": points_for(merchant, amount_minor, None),
     }
     is_new_member = False
-    while (purchase := session.execute(_INSERT_PURCHASE[dialect], values).first()) is None:
+    while (purchase := _insert_purchase(session, dialect, values)) is None:
         earlier = _earlier_purchase(session, merchant, idempotency_key, reference)
         if earlier is not None:
             return _replay(session, earlier, phone, amount_minor)
@@ -195,37 +218,66 @@ def record_purchase(
         is_new_member = True
     is_joined = not purchase.is_points_held
     credit = purchase.points_earned if is_joined else 0
-    member = session.execute(_COUNT_PURCHASE, {
+    writes = [RowChange(_COUNT_PURCHASE, {  # one statement on PostgreSQL, with the entry and the receipt
         "p_member_id": purchase.member_id, "points": credit, "visit_amount": amount_minor, "visit_at": now,
-    }).one()
-    _refresh_loaded(session, member)
-    new_rows = [entry_row(  # written with the receipt: one statement on PostgreSQL
-        merchant_id=merchant.id, member_id=member.id, kind=EntryKind.EARN, points=credit,
-        balance_after=member.points_balance, key=f"purchase:{purchase.id}", now=now, purchase_id=purchase.id,
-    )] if credit else []
+    })]
+    if credit:
+        writes.append(entry_row(
+            merchant_id=merchant.id, member_id=purchase.member_id, kind=EntryKind.EARN, points=credit,
+            balance_after=purchase.balance_after, key=f"purchase:{purchase.id}", now=now, purchase_id=purchase.id,
+        ))
     if is_joined:
-        balance_now = member.points_balance
-        if member.visit_count == 1 and member.was_referred:  # later purchases come after the referral was settled
-            insert_all(session.connection(), new_rows)  # the purchase's entry goes before the referral bonus
-            new_rows = []
-            referred = session.get(Member, member.id)
+        balance_now = purchase.balance_after
+        if purchase.visit_count == 0 and purchase.was_referred:  # later purchases come after the referral was settled
+            insert_all(session.connection(), writes)  # the purchase's entry goes before the referral bonus
+            writes = []
+            _refresh_loaded(session, purchase.member_id)
+            referred = session.get(Member, purchase.member_id)
             referrals.reward_first_purchase(session, merchant, referred, now=now)
             balance_now = referred.points_balance
-        if merchant.has_receipt_texts and not member.is_opted_out:
+        if merchant.has_receipt_texts and not purchase.is_opted_out:
             body = texts.render(
-                merchant, "purchase_receipt", member.language, points=purchase.points_earned, balance=balance_now
+                merchant, "purchase_receipt", purchase.language, points=purchase.points_earned, balance=balance_now
             )
-            new_rows.append(outbox.queued(
-                merchant, to_phone=phone, body=body, category=Category.TRANSACTIONAL,
-                purpose="purchase_receipt", now=now, member_id=member.id, dedupe_key=f"receipt:{purchase.id}",
+            writes.append(outbox.queued(
+                merchant, to_phone=phone, body=body, category=Category.TRANSACTIONAL, purpose="purchase_receipt",
+                now=now, member_id=purchase.member_id, dedupe_key=f"receipt:{purchase.id}",
             ))
-    insert_all(session.connection(), new_rows)
+    insert_all(session.connection(), writes)
+    _refresh_loaded(session, purchase.member_id)
     if not is_joined:
-        _invite_to_join(session, merchant, member, phone, purchase.points_earned, now, is_new_member=is_new_member)
+        _invite_to_join(session, merchant, purchase, phone, now, is_new_member=is_new_member)
     return PurchaseResult(
-        session, purchase.id, member.id, phone, amount_minor, reference, now, purchase.points_earned,
+        session, purchase.id, purchase.member_id, phone, amount_minor, reference, now, purchase.points_earned,
         purchase.balance_after, not is_joined, False,
     )
+
+
+def _insert_purchase(session: Session, dialect: str, values: dict):
+    """The new purchase row with what `_BUYER` reads of its member; None when nothing was inserted (the key or
+    reference was used before, or no member has the phone)."""
+    if dialect == "postgresql":
+        return session.execute(_PURCHASE_WITH_BUYER, values).first()
+    purchase = session.execute(_INSERT_PURCHASE[dialect], values).first()
+    if purchase is None:
+        return None
+    buyer = session.execute(_BUYER, {"p_member_id": purchase.member_id}).one()
+    return _PurchaseRow(*purchase, *buyer)
+
+
+@dataclass(frozen=True)
+class _PurchaseRow:
+    """`_PURCHASE_WITH_BUYER`'s row, as SQLite's two statements read it."""
+
+    id: int
+    member_id: int
+    points_earned: int
+    is_points_held: bool
+    balance_after: int
+    language: str
+    is_opted_out: bool
+    visit_count: int
+    was_referred: bool
 
 
 def _valid_amount(amount_minor) -> int:
@@ -280,9 +332,9 @@ def _add_pending_member(session: Session, merchant: Merchant, phone: str, now: d
     })
 
 
-def _refresh_loaded(session: Session, counted) -> None:
+def _refresh_loaded(session: Session, member_id: int) -> None:
     """A membership already loaded in the session reads what counting the purchase changed on next access."""
-    loaded = session.identity_map.get(identity_key(Member, counted.id))
+    loaded = session.identity_map.get(identity_key(Member, member_id))
     if loaded is not None:
         session.expire(loaded, _COUNTED)
 
@@ -296,19 +348,17 @@ def _earn(session: Session, member: Member, purchase: Purchase, now: datetime) -
     return posted.balance_after
 
 
-def _invite_to_join(
-    session: Session, merchant: Merchant, member, phone: str, points_earned: int, now: datetime, *, is_new_member: bool
-) -> None:
+def _invite_to_join(session: Session, merchant: Merchant, purchase, phone: str, now: datetime, *, is_new_member: bool) -> None:
     """One invitation per pending member, and only to someone who has not opted out."""
-    dedupe_key = f"join-invite:{member.id}"
-    if member.is_opted_out or not points_earned or (not is_new_member and session.scalar(
+    dedupe_key = f"join-invite:{purchase.member_id}"
+    if purchase.is_opted_out or not purchase.points_earned or (not is_new_member and session.scalar(
         select(exists().where(OutboundMessage.merchant_id == merchant.id, OutboundMessage.dedupe_key == dedupe_key))
     )):
         return
-    body = texts.render(merchant, "purchase_invite", member.language, points=points_earned)
+    body = texts.render(merchant, "purchase_invite", purchase.language, points=purchase.points_earned)
     outbox.queue_text(
         session, merchant, to_phone=phone, body=body, category=Category.TRANSACTIONAL,
-        purpose="purchase_invite", now=now, member_id=member.id, dedupe_key=dedupe_key,
+        purpose="purchase_invite", now=now, member_id=purchase.member_id, dedupe_key=dedupe_key,
     )
 
 

@@ -1,9 +1,9 @@
 """Rows written together (smscrm.insert_chain): ids passed on, whole or nothing, on SQLite and PostgreSQL."""
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.exc import IntegrityError
 
-from smscrm.insert_chain import NewRow, insert_all
+from smscrm.insert_chain import NewRow, RowChange, insert_all
 from smscrm.models import ConsentEvent, InboundMessage, Member, Merchant, OutboundMessage
 
 
@@ -49,15 +49,56 @@ def test_each_row_gets_its_id_and_later_rows_hold_the_ids_of_earlier_ones(sessio
 
 
 def test_postgresql_gets_the_rows_in_one_statement_and_sqlite_one_insert_each(session, engine, merchant, now):
+    statements = _statements_of(engine, lambda: insert_all(session.connection(), list(_chain(merchant, now))))
+    inserts = [statement for statement in statements if "INSERT" in statement]
+    assert len(inserts) == (1 if engine.dialect.name == "postgresql" else 4)
+
+
+def _statements_of(engine, write) -> list[str]:
     statements = []
     listen = lambda *args: statements.append(args[2])  # noqa: E731  (before_cursor_execute's statement)
     event.listen(engine, "before_cursor_execute", listen)
     try:
-        insert_all(session.connection(), list(_chain(merchant, now)))
+        write()
     finally:
         event.remove(engine, "before_cursor_execute", listen)
-    inserts = [statement for statement in statements if "INSERT" in statement]
-    assert len(inserts) == (1 if engine.dialect.name == "postgresql" else 4)
+    return statements
+
+
+_RENAME = update(Member.__table__).where(Member.__table__.c.id == bindparam("p_id")).values(name=bindparam("p_name"))
+
+
+def test_an_update_goes_with_the_rows_in_the_one_statement_on_postgresql(session, engine, merchant, now):
+    member = _member(merchant, "+14155550101", now)
+    insert_all(session.connection(), [member])
+    reply = _reply(merchant, member, now)
+    statements = _statements_of(engine, lambda: insert_all(
+        session.connection(), [RowChange(_RENAME, {"p_id": member.id, "p_name": "Bo"}), reply],
+    ))
+    assert len(statements) == (1 if engine.dialect.name == "postgresql" else 2)
+    session.expire_all()
+    assert session.get(Member, member.id).name == "Bo"
+    assert session.get(OutboundMessage, reply.id).member_id == member.id
+
+
+def test_an_update_is_undone_with_the_rows_when_one_breaks_a_constraint(session, merchant, now):
+    member = _member(merchant, "+14155550101", now)
+    insert_all(session.connection(), [member])
+    session.commit()
+    with pytest.raises(IntegrityError):
+        insert_all(session.connection(), [
+            RowChange(_RENAME, {"p_id": member.id, "p_name": "Bo"}), _member(merchant, "+14155550101", now, "ZZ12ZZ34"),
+        ])
+    session.rollback()
+    assert session.get(Member, member.id).name == "Ann"
+
+
+def test_an_update_may_not_bind_a_name_a_row_binds(session, engine, merchant, now):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the names meet in one statement on PostgreSQL only; SQLite runs the UPDATE on its own")
+    clashing = update(Member.__table__).where(Member.__table__.c.id == bindparam("r1_member_id")).values(name="Bo")
+    with pytest.raises(ValueError, match="binds r1_member_id"):
+        insert_all(session.connection(), [RowChange(clashing, {"r1_member_id": 1}), _reply(merchant, 1, now)])
 
 
 def test_a_row_written_before_is_pointed_to_by_its_id(session, merchant, now):

@@ -3,7 +3,7 @@ retries (idempotency key and reference), validation, visit statistics and the st
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from smscrm import consent, points
 from smscrm.errors import Conflict, InvalidPhone, ValidationError
@@ -69,6 +69,23 @@ class TestJoinedMember:
         [receipt] = texts_to(session, ANN, "purchase_receipt")
         assert receipt.category == Category.TRANSACTIONAL and receipt.send_after == now
         assert receipt.body == "Thanks for visiting Green Leaf Tea! +23 points, you now have 23 points."
+
+    def test_a_members_purchase_is_two_statements_on_postgresql(self, session, engine, join, buy):
+        """The purchase with what it reads of the member, then one chain: the count in the member's row, the
+        ledger entry and the receipt. SQLite has no INSERT inside WITH: five statements there."""
+        member = join(ANN)
+        statements = []
+        listen = lambda *args: statements.append(args[2])  # noqa: E731  (before_cursor_execute's statement)
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            result = buy(ANN, 2350)
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+        assert len(statements) == (2 if engine.dialect.name == "postgresql" else 5)
+        session.refresh(member)
+        assert (member.points_balance, member.visit_count, member.stage) == (23, 1, Stage.FIRST_PURCHASE)
+        assert ledger_rows(session, member) == [(EntryKind.EARN, 23, 23)]
+        assert texts_to(session, ANN, "purchase_receipt")[0].dedupe_key == f"receipt:{result.purchase_id}"
 
     def test_receipts_are_in_the_members_language(self, session, merchant, join, buy):
         join(ANN, language="zh")
