@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, Index, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
@@ -39,6 +39,14 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+def index_where_set(name: str, *columns: str, unique: bool = False) -> Index:
+    """An index of the rows whose first column is set. For a column most rows leave empty (the provider's id
+    of a text not sent yet, the campaign of a reply): those rows are written without an index entry,
+    and a lookup by a value finds the same rows."""
+    is_set = text(f"{columns[0]} IS NOT NULL")
+    return Index(name, *columns, unique=unique, postgresql_where=is_set, sqlite_where=is_set)
 
 
 class Base(DeclarativeBase):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import (
-    Select, String, and_, bindparam, case, cast, exists, func, insert, literal, literal_column, or_, select, true,
+    Select, String, and_, bindparam, case, cast, exists, false, func, insert, literal, literal_column, or_, select, true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +30,7 @@ from smscrm.insert_chain import RowChange, insert_all
 from smscrm.ledger import BALANCE_MOVE, entry_row, lock_members, post, resum_balances
 from smscrm.models import (
     Category,
+    ConsentAction,
     EntryKind,
     Member,
     Merchant,
@@ -160,8 +161,15 @@ def _purchase_with_buyer() -> Select:
 
 
 _PURCHASE_WITH_BUYER = _purchase_with_buyer()
+_PENDING_MEMBER = {  # opted out already when the phone's latest consent event here is an opt-out
+    "merchant_id": bindparam("p_merchant_id"), "phone": bindparam("p_phone"), "language": bindparam("p_language"),
+    "joined_at": None, "points_balance": 0, "stage": Stage.PENDING, "created_at": bindparam("p_now"),
+    "is_opted_out": func.coalesce(
+        consent.latest_action(bindparam("p_merchant_id"), bindparam("p_phone")) == ConsentAction.OPT_OUT, false()
+    ),
+}
 _INSERT_PENDING_MEMBER = {
-    name: insert_into(_members).on_conflict_do_nothing() for name, insert_into in _INSERTS.items()
+    name: insert_into(_members).values(_PENDING_MEMBER).on_conflict_do_nothing() for name, insert_into in _INSERTS.items()
 }
 _COUNTED = [*segmentation.VISIT_VALUES, *BALANCE_MOVE]  # the columns counting a purchase changes
 _COUNT_PURCHASE = (
@@ -243,10 +251,10 @@ def record_purchase(
                 merchant, to_phone=phone, body=body, category=Category.TRANSACTIONAL, purpose="purchase_receipt",
                 now=now, member_id=purchase.member_id, dedupe_key=f"receipt:{purchase.id}",
             ))
+    elif invitation := _invitation(session, merchant, purchase, phone, now, is_new_member=is_new_member):
+        writes.append(invitation)
     insert_all(session.connection(), writes)
     _refresh_loaded(session, purchase.member_id)
-    if not is_joined:
-        _invite_to_join(session, merchant, purchase, phone, now, is_new_member=is_new_member)
     return PurchaseResult(
         session, purchase.id, purchase.member_id, phone, amount_minor, reference, now, purchase.points_earned,
         purchase.balance_after, not is_joined, False,
@@ -326,9 +334,7 @@ def _replay(session: Session, earlier, phone: str, amount_minor: int) -> Purchas
 def _add_pending_member(session: Session, merchant: Merchant, phone: str, now: datetime, dialect: str) -> None:
     """A pending membership for a phone the merchant does not know (a concurrent purchase may add it first)."""
     session.execute(_INSERT_PENDING_MEMBER[dialect], {
-        "merchant_id": merchant.id, "phone": phone, "language": merchant.default_language, "joined_at": None,
-        "is_opted_out": consent.is_opted_out(session, merchant.id, phone), "points_balance": 0,
-        "stage": Stage.PENDING, "created_at": now,
+        "p_merchant_id": merchant.id, "p_phone": phone, "p_language": merchant.default_language, "p_now": now,
     })
 
 
@@ -348,16 +354,17 @@ def _earn(session: Session, member: Member, purchase: Purchase, now: datetime) -
     return posted.balance_after
 
 
-def _invite_to_join(session: Session, merchant: Merchant, purchase, phone: str, now: datetime, *, is_new_member: bool) -> None:
-    """One invitation per pending member, and only to someone who has not opted out."""
+def _invitation(session: Session, merchant: Merchant, purchase, phone: str, now: datetime, *, is_new_member: bool):
+    """The text inviting a pending member to JOIN, as a row to write; None when there is nothing to invite
+    to, they opted out, or an earlier purchase invited them (one invitation per pending member)."""
     dedupe_key = f"join-invite:{purchase.member_id}"
     if purchase.is_opted_out or not purchase.points_earned or (not is_new_member and session.scalar(
         select(exists().where(OutboundMessage.merchant_id == merchant.id, OutboundMessage.dedupe_key == dedupe_key))
     )):
-        return
+        return None
     body = texts.render(merchant, "purchase_invite", purchase.language, points=purchase.points_earned)
-    outbox.queue_text(
-        session, merchant, to_phone=phone, body=body, category=Category.TRANSACTIONAL,
+    return outbox.queued(
+        merchant, to_phone=phone, body=body, category=Category.TRANSACTIONAL,
         purpose="purchase_invite", now=now, member_id=purchase.member_id, dedupe_key=dedupe_key,
     )
 

@@ -1,10 +1,11 @@
 """Rows written together (smscrm.insert_chain): ids passed on, whole or nothing, on SQLite and PostgreSQL."""
 import pytest
-from sqlalchemy import bindparam, event, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from smscrm.insert_chain import NewRow, RowChange, insert_all
 from smscrm.models import ConsentEvent, InboundMessage, Member, Merchant, OutboundMessage
+from tests.statement_log import statements_of
 
 
 def _member(merchant, phone, now, code="AB12CD34"):
@@ -49,20 +50,9 @@ def test_each_row_gets_its_id_and_later_rows_hold_the_ids_of_earlier_ones(sessio
 
 
 def test_postgresql_gets_the_rows_in_one_statement_and_sqlite_one_insert_each(session, engine, merchant, now):
-    statements = _statements_of(engine, lambda: insert_all(session.connection(), list(_chain(merchant, now))))
+    statements = statements_of(engine, lambda: insert_all(session.connection(), list(_chain(merchant, now))))
     inserts = [statement for statement in statements if "INSERT" in statement]
     assert len(inserts) == (1 if engine.dialect.name == "postgresql" else 4)
-
-
-def _statements_of(engine, write) -> list[str]:
-    statements = []
-    listen = lambda *args: statements.append(args[2])  # noqa: E731  (before_cursor_execute's statement)
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        write()
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
-    return statements
 
 
 _RENAME = update(Member.__table__).where(Member.__table__.c.id == bindparam("p_id")).values(name=bindparam("p_name"))
@@ -72,7 +62,7 @@ def test_an_update_goes_with_the_rows_in_the_one_statement_on_postgresql(session
     member = _member(merchant, "+14155550101", now)
     insert_all(session.connection(), [member])
     reply = _reply(merchant, member, now)
-    statements = _statements_of(engine, lambda: insert_all(
+    statements = statements_of(engine, lambda: insert_all(
         session.connection(), [RowChange(_RENAME, {"p_id": member.id, "p_name": "Bo"}), reply],
     ))
     assert len(statements) == (1 if engine.dialect.name == "postgresql" else 2)

@@ -7,7 +7,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from smscrm.db import Base
+from smscrm.db import Base, index_where_set
 
 
 class Intent(StrEnum):
@@ -57,7 +57,8 @@ class OutboundMessage(Base):
         UniqueConstraint("merchant_id", "dedupe_key"),
         Index("ix_outbound_messages_due", "status", "send_after"),
         Index("ix_outbound_messages_member_created", "member_id", "created_at"),
-        Index("ix_outbound_messages_campaign_status", "campaign_id", "status"),
+        index_where_set("ix_outbound_messages_campaign_status", "campaign_id", "status"),
+        index_where_set("uq_outbound_messages_provider_sid", "provider_sid", unique=True),
         Index("ix_outbound_messages_due_category", "status", "category", "send_after"),  # smscrm.delivery claims
     )
 
@@ -79,7 +80,7 @@ class OutboundMessage(Base):
     first_attempt_at: Mapped[datetime | None]  # a retry first asks the provider what it got since then
     deferrals: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")  # waits for quiet hours to end
     skip_reason: Mapped[str | None] = mapped_column(String(32))  # why a `skipped` row was not sent
-    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    provider_sid: Mapped[str | None] = mapped_column(String(64))
     error_code: Mapped[int | None]
     error_message: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]

@@ -7,7 +7,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from smscrm.db import Base
+from smscrm.db import Base, index_where_set
 
 
 class EntryKind(StrEnum):
@@ -102,6 +102,8 @@ class PointsEntry(Base):
     __table_args__ = (
         UniqueConstraint("merchant_id", "idempotency_key"),
         Index("ix_points_entries_member_id_id", "member_id", "id"),
+        index_where_set("ix_points_entries_purchase_id", "purchase_id"),
+        index_where_set("ix_points_entries_redemption_id", "redemption_id"),
         CheckConstraint("points <> 0", name="points_nonzero"),
         CheckConstraint("balance_after >= 0", name="balance_after_nonnegative"),
     )
@@ -114,6 +116,6 @@ class PointsEntry(Base):
     balance_after: Mapped[int]
     idempotency_key: Mapped[str] = mapped_column(String(120))
     note: Mapped[str | None] = mapped_column(String(200))
-    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id"), index=True)
-    redemption_id: Mapped[int | None] = mapped_column(ForeignKey("redemptions.id"), index=True)
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id"))
+    redemption_id: Mapped[int | None] = mapped_column(ForeignKey("redemptions.id"))
     created_at: Mapped[datetime]

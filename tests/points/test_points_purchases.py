@@ -3,7 +3,7 @@ retries (idempotency key and reference), validation, visit statistics and the st
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from smscrm import consent, points
 from smscrm.errors import Conflict, InvalidPhone, ValidationError
@@ -19,6 +19,7 @@ from smscrm.models import (
     Stage,
 )
 from tests.points.conftest import ledger_rows
+from tests.statement_log import statements_of
 
 ANN = "+14155550100"
 BOB = "+14155550101"
@@ -74,14 +75,10 @@ class TestJoinedMember:
         """The purchase with what it reads of the member, then one chain: the count in the member's row, the
         ledger entry and the receipt. SQLite has no INSERT inside WITH: five statements there."""
         member = join(ANN)
-        statements = []
-        listen = lambda *args: statements.append(args[2])  # noqa: E731  (before_cursor_execute's statement)
-        event.listen(engine, "before_cursor_execute", listen)
-        try:
-            result = buy(ANN, 2350)
-        finally:
-            event.remove(engine, "before_cursor_execute", listen)
+        results = []
+        statements = statements_of(engine, lambda: results.append(buy(ANN, 2350)))
         assert len(statements) == (2 if engine.dialect.name == "postgresql" else 5)
+        [result] = results
         session.refresh(member)
         assert (member.points_balance, member.visit_count, member.stage) == (23, 1, Stage.FIRST_PURCHASE)
         assert ledger_rows(session, member) == [(EntryKind.EARN, 23, 23)]
@@ -130,6 +127,15 @@ class TestPendingMember:
         assert invite.body == ("Thanks for visiting Green Leaf Tea! 15 points are waiting for you: reply JOIN to "
                                "become a member and collect them. Reply STOP to opt out.")
         assert session.scalar(select(func.count()).select_from(PointsEntry)) == 0
+
+    def test_an_unknown_phones_purchase_is_five_statements_on_postgresql(self, session, engine, buy):
+        """The purchase finds no member; no earlier purchase has its key; the pending member (with the phone's
+        consent read in the same INSERT); the purchase; one chain: the visit count and the invitation.
+        SQLite reads the member after the purchase and sends the chain one statement at a time: seven."""
+        statements = statements_of(engine, lambda: buy(BOB, 1500, idempotency_key="till-1-0001"))
+        assert len(statements) == (5 if engine.dialect.name == "postgresql" else 7)
+        [invite] = texts_to(session, BOB)
+        assert invite.purpose == "purchase_invite" and not session.scalars(select(Member)).one().is_opted_out
 
     def test_an_opted_out_phone_is_not_invited(self, session, merchant, buy, now):
         consent.record_consent(session, merchant_id=merchant.id, phone=BOB, action=ConsentAction.OPT_OUT,
