@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from smscrm.errors import NotFound, ValidationError
-from smscrm.merchants import SNAPSHOT_COLUMNS, MerchantSnapshot
+from smscrm.merchants import SNAPSHOT_COLUMNS, VERSION_COLUMNS, MerchantSnapshot, kept_snapshot
 from smscrm.models import ApiKey, Merchant
 
 KEY_PATTERN = re.compile(r"^(sk_[0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
@@ -29,14 +29,22 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)  # `last_used_at` is refreshed at mo
 
 
 _api_keys = ApiKey.__table__
-_KEY_AND_MERCHANT = (  # built once: it runs before every API request
-    select(
-        _api_keys.c.id.label("key_id"), _api_keys.c.key_hash, _api_keys.c.revoked_at, _api_keys.c.last_used_at,
-        *SNAPSHOT_COLUMNS,
+_KEY_COLUMNS = (_api_keys.c.id.label("key_id"), _api_keys.c.key_hash, _api_keys.c.revoked_at, _api_keys.c.last_used_at)
+
+
+def _key_with(*merchant_columns) -> Select:
+    return (
+        select(*_KEY_COLUMNS, *merchant_columns)
+        .join(Merchant, Merchant.id == _api_keys.c.merchant_id)
+        .where(_api_keys.c.prefix == bindparam("prefix"))
     )
-    .join(Merchant, Merchant.id == _api_keys.c.merchant_id)
-    .where(_api_keys.c.prefix == bindparam("prefix"))
-)
+
+
+_KEY_AND_MERCHANT = {  # built once: it runs before every API request
+    # PostgreSQL: the merchant's row version; its snapshot is read again only when that changed (kept_snapshot)
+    "postgresql": _key_with(*VERSION_COLUMNS),
+    "sqlite": _key_with(*SNAPSHOT_COLUMNS),  # no row versions: every column, every time
+}
 _NOTE_USE = update(_api_keys).where(_api_keys.c.id == bindparam("key_id")).values(last_used_at=bindparam("now"))
 
 
@@ -79,18 +87,20 @@ def authenticate(session: Session, key: str, *, now: datetime) -> Authentication
     """Check a presented key in constant time; note when it was last used (once a minute at most).
 
     This runs before every API request, so one Core query brings the key and its merchant as a
-    `MerchantSnapshot` (with the number a request that queues a text sends from).
+    `MerchantSnapshot` (with the number a request that queues a text sends from); on PostgreSQL, the
+    merchant's row version, and the snapshot is read only when the merchant changed.
     """
     match = KEY_PATTERN.match(key or "")
     if match is None:
         return Authentication(None, refusal=KeyCheck.MALFORMED)
     connection = session.connection()
-    found = connection.execute(_KEY_AND_MERCHANT, {"prefix": match.group(1)}).first()
+    found = connection.execute(_KEY_AND_MERCHANT[connection.dialect.name], {"prefix": match.group(1)}).first()
     if found is None or not hmac.compare_digest(found.key_hash, hash_key(key)):
         return Authentication(None, refusal=KeyCheck.UNKNOWN)
     if found.revoked_at is not None:
         return Authentication(None, refusal=KeyCheck.REVOKED)
-    merchant = MerchantSnapshot(found._mapping)
+    is_versioned = connection.dialect.name == "postgresql"
+    merchant = kept_snapshot(connection, found) if is_versioned else MerchantSnapshot(found._mapping)
     if found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION:
         connection.execute(_NOTE_USE, {"key_id": found.key_id, "now": now})
         return Authentication(merchant, noted_use=True)

@@ -1,5 +1,6 @@
 """Creating merchants and their owner logins; finding a merchant by the number texted; a merchant read
-once for a request that only reads its settings (`MerchantSnapshot`)."""
+once for a request that only reads its settings (`MerchantSnapshot`), and on PostgreSQL kept for the
+next request while it is unchanged (`kept_snapshot`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -8,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from smscrm import accounts, phones
@@ -95,9 +96,37 @@ class MerchantSnapshot:
         return f"MerchantSnapshot(id={self.id!r}, name={self.name!r})"
 
 
-SNAPSHOT_COLUMNS = (
-    *Merchant.__table__.columns,
+_PRIMARY_NUMBER = (
     select(SenderNumber.number).where(SenderNumber.merchant_id == Merchant.id).order_by(SenderNumber.id).limit(1)
-    .scalar_subquery().label("primary_number"),
+    .scalar_subquery().label("primary_number")
 )
+SNAPSHOT_COLUMNS = (*Merchant.__table__.columns, _PRIMARY_NUMBER)
 _SNAPSHOT_NAMES = tuple(column.name for column in SNAPSHOT_COLUMNS)
+_SNAPSHOT = select(*SNAPSHOT_COLUMNS).where(Merchant.id == bindparam("merchant_id"))
+
+VERSION_COLUMNS = (  # PostgreSQL: every UPDATE of a row gives it a new xmin (the id of the transaction that wrote it)
+    Merchant.id.label("merchant_id"), literal_column("merchants.xmin").label("row_version"), _PRIMARY_NUMBER,
+    # a transaction that wrote nothing yet sees only committed rows: their versions never come back
+    func.pg_current_xact_id_if_assigned().is_(None).label("sees_committed_rows"),
+)
+"""What tells whether a kept snapshot is current: select them with the merchant (PostgreSQL only)."""
+_kept: dict[tuple[str, int], tuple[tuple, MerchantSnapshot]] = {}
+
+
+def kept_snapshot(connection: Connection, version) -> MerchantSnapshot:
+    """The merchant's snapshot as an earlier request of this process read it, when `version` (a row of
+    `VERSION_COLUMNS`) shows neither the merchant's row nor its primary number changed since; else read now.
+
+    An API request checks its key with one query of a handful of columns instead of every column of the
+    merchant. Transaction ids only grow within a PostgreSQL server, so a committed row version is never
+    seen again once the row changes. Only such versions are kept: a transaction that has written may have
+    changed the merchant twice under one version (its own id).
+    """
+    key, current = (str(connection.engine.url), version.merchant_id), (version.row_version, version.primary_number)
+    kept = _kept.get(key)
+    if kept is not None and kept[0] == current:
+        return kept[1]
+    snapshot = MerchantSnapshot(connection.execute(_SNAPSHOT, {"merchant_id": version.merchant_id}).one()._mapping)
+    if version.sees_committed_rows:
+        _kept[key] = (current, snapshot)
+    return snapshot

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from smscrm import apikeys
 from smscrm.apikeys import KeyCheck
 from smscrm.errors import NotFound, ValidationError
-from smscrm.models import ApiKey, Merchant
+from smscrm.models import ApiKey, Merchant, SenderNumber
+from tests.statement_log import statements_of
 
 
 def test_a_new_key_is_stored_only_as_its_hash(session, merchant, now):
@@ -55,6 +56,54 @@ def test_the_merchant_comes_with_every_setting_and_its_number(session, merchant,
     assert snapshot.primary_number == merchant.primary_number
     with pytest.raises(AttributeError, match="read-only"):
         snapshot.points_per_unit = 5
+
+
+def test_a_merchant_kept_between_requests_is_read_again_once_it_changed(session, merchant, now):
+    """On PostgreSQL the snapshot is kept while the merchant's row version and primary number stay the same."""
+    _row, key = apikeys.create(session, merchant, now=now)
+    session.commit()
+
+    def merchant_seen():
+        seen = apikeys.authenticate(session, key, now=now).merchant
+        session.commit()
+        return seen.points_per_unit, seen.primary_number
+
+    assert merchant_seen() == (1, "+14155550000")
+    merchant.points_per_unit = 3
+    session.commit()
+    assert merchant_seen() == (3, "+14155550000")
+    session.delete(session.scalars(select(SenderNumber)).one())
+    session.add(SenderNumber(merchant_id=merchant.id, number="+14155550009"))
+    session.commit()
+    assert merchant_seen() == (3, "+14155550009")
+
+
+def test_an_unchanged_merchant_costs_the_key_check_one_small_query(session, engine, merchant, now):
+    _row, key = apikeys.create(session, merchant, now=now)
+    session.commit()
+    first = statements_of(engine, lambda: apikeys.authenticate(session, key, now=now))
+    session.commit()
+    again = statements_of(engine, lambda: apikeys.authenticate(session, key, now=now + timedelta(seconds=1)))
+    session.rollback()
+    if engine.dialect.name == "postgresql":  # key and row version; the merchant; when the key was last used
+        assert (len(first), len(again)) == (3, 1)
+        assert "merchants.name" in first[1] and "merchants.name" not in again[0]
+    else:  # SQLite has no row versions: the key query reads the whole merchant each time
+        assert (len(first), len(again)) == (2, 1)
+
+
+def test_a_transaction_that_changed_the_merchant_sees_its_change_and_keeps_nothing(session, merchant, now):
+    """Within a transaction that writes, the merchant may change twice under one row version (its own)."""
+    _row, key = apikeys.create(session, merchant, now=now)
+    session.commit()
+    merchant.points_per_unit = 2
+    session.flush()
+    assert apikeys.authenticate(session, key, now=now).merchant.points_per_unit == 2
+    merchant.points_per_unit = 4
+    session.flush()
+    assert apikeys.authenticate(session, key, now=now).merchant.points_per_unit == 4
+    session.rollback()
+    assert apikeys.authenticate(session, key, now=now).merchant.points_per_unit == 1
 
 
 def test_last_used_is_refreshed_at_most_once_a_minute(session, merchant, now):
