@@ -11,7 +11,9 @@ another commit runs in the same rounds too, and this tree's requests/s relative 
 
 A run only counts when every response was 201 with the expected body and wrk saw no socket error.
 Printed too: the CPU time per request of the gunicorn workers and of the PostgreSQL backends, and
-afterwards of each app called in this process through Flask's test client (`--in-process`).
+afterwards of each app called in this process through Flask's test client (`--in-process`). With
+--compare-with, afterwards too: this tree's API and GIT_REF's in two processes taking turns at batches
+of purchases (`--in-process-pairs`), CPU per purchase relative to GIT_REF, the steadiest figure here.
 
     .venv/bin/python bench/purchase_api                    # 5 rounds of 10 s per app, about 2 minutes
     .venv/bin/python bench/purchase_api --rounds 2 --duration 5
@@ -56,6 +58,7 @@ from smscrm.merchants import create_merchant
 from smscrm.models import Member, OutboundMessage, PointsEntry, Purchase, Stage
 
 import purchase_reference  # noqa: E402  (this folder is on sys.path when run as `python bench/purchase_api`)
+from in_process import MEMBERS, post_purchases  # noqa: E402
 
 
 def _load_webhook_bench():
@@ -74,8 +77,8 @@ BenchError, check_postgres_url = campaign_bench.BenchError, campaign_bench.check
 LUA_SCRIPT = HERE / "purchases.lua"
 RESULTS_DIR = ROOT / "bench" / "results"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_api"
-MEMBERS = 10_000
 TARGET_RATIO = 0.5
+IN_PROCESS_BATCH = 300  # purchases per turn of --compare-with's in-process pairs
 
 
 @dataclass
@@ -199,16 +202,15 @@ def measure(app: str, round_number: int, server: Server, api_key: str, duration:
     )
 
 
-def bench(url: str, args, workdir: Path) -> tuple[list[Run], str]:
+def bench(url: str, args, workdir: Path, baseline_tree: Path | None) -> tuple[list[Run], str]:
     print(f"== PostgreSQL: {make_url(url).render_as_string(hide_password=True)}", flush=True)
     api_key = prepare_database(url)
     servers = {
         "reference": Server("reference", "purchase_reference:create_app()", url, workdir, ["--pythonpath", str(HERE)]),
         "api": Server("api", "wsgi:app", url, workdir),
     }
-    if args.compare_with:
-        servers["baseline"] = Server("baseline", "wsgi:app", url, workdir,
-                                     ["--chdir", str(campaign_bench.export_tree(args.compare_with, workdir))])
+    if baseline_tree:
+        servers["baseline"] = Server("baseline", "wsgi:app", url, workdir, ["--chdir", str(baseline_tree)])
     runs = []
     try:
         for server in servers.values():
@@ -251,17 +253,54 @@ def cpu_in_process(url: str, api_key: str, count: int) -> dict[str, float]:
     }
     cpu = {}
     for name, (app, headers) in apps.items():
-        client = app.test_client()
-        for n in range(-count // 10, count):  # the first tenth warms up and is not counted
-            if n == 0:
-                started = time.process_time()
-            phone = f"+1629{n % 10_000_000:07d}" if n % 10 == 0 else f"+1628{n * 13 % MEMBERS:07d}"
-            response = client.post("/api/v1/purchases", headers={**headers, "Idempotency-Key": f"{run}-{name}-{n}"},
-                                   json={"phone": phone, "amount": 100 + n * 37 % 9900, "reference": f"{run}-{name}-{n}"})
-            if response.status_code != 201:
-                raise BenchError(f"{name} in process: {response.status_code} {response.get_data(as_text=True)}")
+        client, app_run = app.test_client(), f"{run}{len(cpu)}"
+        try:
+            post_purchases(client, headers, app_run, range(count // 10))  # warm-up, not counted
+            started = time.process_time()
+            post_purchases(client, headers, app_run, range(count // 10, count // 10 + count))
+        except RuntimeError as exc:
+            raise BenchError(f"{name} in process: {exc}") from None
         cpu[name] = round(1000 * (time.process_time() - started) / count, 3)
     return cpu
+
+
+def cpu_in_process_paired(url: str, api_key: str, baseline_tree: Path, count: int, pairs: int) -> dict:
+    """This tree's API and the baseline tree's, each in a process of its own (in_process.py), taking turns
+    at batches of `count` purchases, `pairs` times: CPU per purchase relative to the baseline, with the
+    host's drift hitting both sides alike. The steadiest way found here to see a change of 10%."""
+    environment = {**webhook_bench._app_environment(url), "BENCH_API_KEY": api_key}
+    workers = {}
+    try:
+        for name, tree in (("api", ROOT), ("baseline", baseline_tree)):
+            workers[name] = subprocess.Popen(  # PYTHONPATH first: the tree's smscrm, not the installed one
+                [sys.executable, str(HERE / "in_process.py")], cwd=tree, env={**environment, "PYTHONPATH": str(tree)},
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )
+            if workers[name].stdout.readline().strip() != "ready":
+                raise BenchError(f"the in-process {name} worker did not start")
+
+        def batch(name: str) -> float:
+            workers[name].stdin.write(f"{count}\n")
+            workers[name].stdin.flush()
+            answer = workers[name].stdout.readline()
+            if not answer:
+                raise BenchError(f"the in-process {name} worker stopped")
+            return float(answer)
+
+        ratios, api_ms, baseline_ms = [], [], []
+        for pair in range(pairs):
+            order = ("api", "baseline") if pair % 2 else ("baseline", "api")
+            measured = {name: batch(name) for name in order}
+            ratios.append(measured["api"] / measured["baseline"])
+            api_ms.append(measured["api"])
+            baseline_ms.append(measured["baseline"])
+    finally:
+        for worker in workers.values():
+            worker.kill()
+            worker.wait()
+    quartiles = statistics.quantiles(ratios, n=4)
+    return {"median": round(statistics.median(ratios), 3), "quartiles": [round(q, 3) for q in (quartiles[0], quartiles[2])],
+            "api_ms": round(statistics.median(api_ms), 3), "baseline_ms": round(statistics.median(baseline_ms), 3)}
 
 
 def median(runs: list[Run], app: str, attribute: str) -> float | None:
@@ -317,19 +356,27 @@ def main() -> int:
     parser.add_argument("--compare-with", metavar="GIT_REF",
                         help="also serve the API as it was at GIT_REF (same schema), in the same rounds, and report "
                              "this tree's requests/s relative to it round by round: a change measured on a noisy machine")
+    parser.add_argument("--in-process-pairs", type=int, default=16, metavar="N",
+                        help=f"with --compare-with: afterwards, N pairs of {IN_PROCESS_BATCH} purchases, this tree's API "
+                             "and GIT_REF's in two processes taking turns, CPU relative to GIT_REF (default 16; 0: none)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print(webhook_bench.WRK_INSTALL_HINT, file=sys.stderr)
         return 1
     if not 1 <= args.threads <= args.connections or not 1 <= args.duration <= 300 or not 1 <= args.rounds <= 50 \
-            or args.in_process < 0:
-        parser.error("need 1 <= threads <= connections, 1 <= duration <= 300, 1 <= rounds <= 50 and in-process >= 0")
+            or args.in_process < 0 or args.in_process_pairs < 0 or args.in_process_pairs == 1:
+        parser.error("need 1 <= threads <= connections, 1 <= duration <= 300, 1 <= rounds <= 50, in-process >= 0 "
+                     "and in-process-pairs 0 or at least 2")
     try:
         check_postgres_url(args.postgres_url)
         with tempfile.TemporaryDirectory(prefix="smscrm-bench-") as tmp:
-            runs, api_key = bench(args.postgres_url, args, Path(tmp))
-        stored = stored_counts(args.postgres_url)
-        in_process = cpu_in_process(args.postgres_url, api_key, args.in_process) if args.in_process else None
+            baseline_tree = campaign_bench.export_tree(args.compare_with, Path(tmp)) if args.compare_with else None
+            runs, api_key = bench(args.postgres_url, args, Path(tmp), baseline_tree)
+            stored = stored_counts(args.postgres_url)
+            in_process = cpu_in_process(args.postgres_url, api_key, args.in_process) if args.in_process else None
+            paired = (cpu_in_process_paired(args.postgres_url, api_key, baseline_tree, IN_PROCESS_BATCH,
+                                            args.in_process_pairs)
+                      if baseline_tree and args.in_process_pairs else None)
     except BenchError as exc:
         print(f"\nbench/purchase_api: {exc}", file=sys.stderr)
         return 1
@@ -338,11 +385,16 @@ def main() -> int:
     if in_process:
         print(f"\nin-process CPU per request ({args.in_process} purchases each, Flask test client): "
               f"reference {in_process['reference']} ms, API {in_process['api']} ms")
+    if paired:
+        print(f"in-process CPU per purchase, this tree / {args.compare_with} ({args.in_process_pairs} pairs of "
+              f"{IN_PROCESS_BATCH}, two processes taking turns): median {paired['median']} (quartiles "
+              f"{paired['quartiles'][0]}–{paired['quartiles'][1]}); {paired['api_ms']} ms against {paired['baseline_ms']} ms")
     RESULTS_DIR.mkdir(exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS_DIR / f"purchase-api-{stamp}.json").write_text(json.dumps(
         {"settings": vars(args), "ratio": ratio, "meets_target": ratio >= TARGET_RATIO, "stored": stored,
-         "runs": [asdict(run) for run in runs], "in_process_cpu_ms_per_request": in_process},
+         "runs": [asdict(run) for run in runs], "in_process_cpu_ms_per_request": in_process,
+         "in_process_paired": paired},
         indent=2, default=str,
     ))
     return 0 if ratio >= TARGET_RATIO else 2
