@@ -1,5 +1,6 @@
 """Shared by the benchmarks: the virtualenv and the database guard (all of them), an emptied
-database (fanout, segment_count, delivery_bench), the members (fanout, segment_count).
+database (fanout, segment_count, delivery_bench), the members (fanout, segment_count), a commit's
+tree and two trees taking turns in process (webhook and purchase_api with --compare-with).
 
 `seed` generates the members set-based with generate_series: one merchant with --members members
 (1 % pending, 2 % opted out, 10 % Chinese, classes A/B/C 20/30/50 %, visit statistics spread over
@@ -66,6 +67,57 @@ def export_tree(ref: str, workdir: Path) -> Path:
         raise BenchError(f"--compare-with {ref}: git archive failed: {exc.stderr.decode(errors='replace')}") from None
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     return folder
+
+
+def take_turns(worker: Path, baseline_tree: Path, environment: dict, *, count: int, pairs: int) -> dict:
+    """This tree's app and the baseline tree's, each in a process running `worker` from its own tree,
+    take turns at batches of `count` requests, `pairs` times: CPU per request relative to the baseline.
+
+    `worker` prints "ready", then for each line N on stdin makes N requests through Flask's test client
+    and prints the CPU milliseconds per request. The host's drift hits both sides of a pair alike: on
+    this shared machine the steadiest way found to see a change of 10%.
+    """
+    import subprocess
+
+    processes = {}
+    try:
+        for name, tree in (("this tree", ROOT), ("baseline", baseline_tree)):
+            processes[name] = subprocess.Popen(  # PYTHONPATH first: the tree's smscrm, not the installed one
+                [sys.executable, str(worker)], cwd=tree, env={**environment, "PYTHONPATH": str(tree)},
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )
+            if processes[name].stdout.readline().strip() != "ready":
+                raise BenchError(f"the in-process worker of {name} did not start")
+
+        def batch(name: str) -> float:
+            processes[name].stdin.write(f"{count}\n")
+            processes[name].stdin.flush()
+            answer = processes[name].stdout.readline()
+            if not answer:
+                raise BenchError(f"the in-process worker of {name} stopped")
+            return float(answer)
+
+        measured = []
+        for pair in range(pairs):
+            order = ("this tree", "baseline") if pair % 2 else ("baseline", "this tree")
+            measured.append({name: batch(name) for name in order})
+    finally:
+        for process in processes.values():
+            process.kill()
+            process.wait()
+    ratios = [pair["this tree"] / pair["baseline"] for pair in measured]
+    quartiles = statistics.quantiles(ratios, n=4)
+    return {
+        "median": round(statistics.median(ratios), 3), "quartiles": [round(quartiles[0], 3), round(quartiles[2], 3)],
+        "this_tree_ms": round(statistics.median(pair["this tree"] for pair in measured), 3),
+        "baseline_ms": round(statistics.median(pair["baseline"] for pair in measured), 3),
+    }
+
+
+def describe_turns(turns: dict, ref: str, pairs: int, count: int, what: str) -> str:
+    return (f"in-process CPU per {what}, this tree / {ref} ({pairs} pairs of {count}, two processes taking turns): "
+            f"median {turns['median']} (quartiles {turns['quartiles'][0]}–{turns['quartiles'][1]}); "
+            f"{turns['this_tree_ms']} ms against {turns['baseline_ms']} ms")
 
 
 def fresh_database(url: str):

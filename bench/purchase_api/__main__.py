@@ -17,7 +17,7 @@ of purchases (`--in-process-pairs`), CPU per purchase relative to GIT_REF, the s
 
     .venv/bin/python bench/purchase_api                    # 5 rounds of 10 s per app, about 2 minutes
     .venv/bin/python bench/purchase_api --rounds 2 --duration 5
-    .venv/bin/python bench/purchase_api --compare-with HEAD~1      # did the last commit help? (paired rounds)
+    .venv/bin/python bench/purchase_api --compare-with HEAD~1      # did the last commit help? (paired rounds, then in-process turns)
 
 Exit status: 0 target met, 2 target missed, 1 a run was invalid or could not be made.
 The database in --postgres-url is emptied (DROP SCHEMA public CASCADE); it must be a local database
@@ -264,45 +264,6 @@ def cpu_in_process(url: str, api_key: str, count: int) -> dict[str, float]:
     return cpu
 
 
-def cpu_in_process_paired(url: str, api_key: str, baseline_tree: Path, count: int, pairs: int) -> dict:
-    """This tree's API and the baseline tree's, each in a process of its own (in_process.py), taking turns
-    at batches of `count` purchases, `pairs` times: CPU per purchase relative to the baseline, with the
-    host's drift hitting both sides alike. The steadiest way found here to see a change of 10%."""
-    environment = {**webhook_bench._app_environment(url), "BENCH_API_KEY": api_key}
-    workers = {}
-    try:
-        for name, tree in (("api", ROOT), ("baseline", baseline_tree)):
-            workers[name] = subprocess.Popen(  # PYTHONPATH first: the tree's smscrm, not the installed one
-                [sys.executable, str(HERE / "in_process.py")], cwd=tree, env={**environment, "PYTHONPATH": str(tree)},
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            )
-            if workers[name].stdout.readline().strip() != "ready":
-                raise BenchError(f"the in-process {name} worker did not start")
-
-        def batch(name: str) -> float:
-            workers[name].stdin.write(f"{count}\n")
-            workers[name].stdin.flush()
-            answer = workers[name].stdout.readline()
-            if not answer:
-                raise BenchError(f"the in-process {name} worker stopped")
-            return float(answer)
-
-        ratios, api_ms, baseline_ms = [], [], []
-        for pair in range(pairs):
-            order = ("api", "baseline") if pair % 2 else ("baseline", "api")
-            measured = {name: batch(name) for name in order}
-            ratios.append(measured["api"] / measured["baseline"])
-            api_ms.append(measured["api"])
-            baseline_ms.append(measured["baseline"])
-    finally:
-        for worker in workers.values():
-            worker.kill()
-            worker.wait()
-    quartiles = statistics.quantiles(ratios, n=4)
-    return {"median": round(statistics.median(ratios), 3), "quartiles": [round(q, 3) for q in (quartiles[0], quartiles[2])],
-            "api_ms": round(statistics.median(api_ms), 3), "baseline_ms": round(statistics.median(baseline_ms), 3)}
-
-
 def median(runs: list[Run], app: str, attribute: str) -> float | None:
     values = [getattr(run, attribute) for run in runs if run.app == app and getattr(run, attribute) is not None]
     return round(statistics.median(values), 3) if values else None
@@ -374,9 +335,11 @@ def main() -> int:
             runs, api_key = bench(args.postgres_url, args, Path(tmp), baseline_tree)
             stored = stored_counts(args.postgres_url)
             in_process = cpu_in_process(args.postgres_url, api_key, args.in_process) if args.in_process else None
-            paired = (cpu_in_process_paired(args.postgres_url, api_key, baseline_tree, IN_PROCESS_BATCH,
-                                            args.in_process_pairs)
-                      if baseline_tree and args.in_process_pairs else None)
+            turns = campaign_bench.take_turns(
+                HERE / "in_process.py", baseline_tree, {**webhook_bench._app_environment(args.postgres_url),
+                                                         "BENCH_API_KEY": api_key},
+                count=IN_PROCESS_BATCH, pairs=args.in_process_pairs,
+            ) if baseline_tree and args.in_process_pairs else None
     except BenchError as exc:
         print(f"\nbench/purchase_api: {exc}", file=sys.stderr)
         return 1
@@ -385,16 +348,14 @@ def main() -> int:
     if in_process:
         print(f"\nin-process CPU per request ({args.in_process} purchases each, Flask test client): "
               f"reference {in_process['reference']} ms, API {in_process['api']} ms")
-    if paired:
-        print(f"in-process CPU per purchase, this tree / {args.compare_with} ({args.in_process_pairs} pairs of "
-              f"{IN_PROCESS_BATCH}, two processes taking turns): median {paired['median']} (quartiles "
-              f"{paired['quartiles'][0]}–{paired['quartiles'][1]}); {paired['api_ms']} ms against {paired['baseline_ms']} ms")
+    if turns:
+        print(campaign_bench.describe_turns(turns, args.compare_with, args.in_process_pairs, IN_PROCESS_BATCH, "purchase"))
     RESULTS_DIR.mkdir(exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS_DIR / f"purchase-api-{stamp}.json").write_text(json.dumps(
         {"settings": vars(args), "ratio": ratio, "meets_target": ratio >= TARGET_RATIO, "stored": stored,
          "runs": [asdict(run) for run in runs], "in_process_cpu_ms_per_request": in_process,
-         "in_process_paired": paired},
+         "in_process_turns": turns},
         indent=2, default=str,
     ))
     return 0 if ratio >= TARGET_RATIO else 2
