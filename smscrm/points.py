@@ -129,24 +129,18 @@ _PURCHASE_RETURNING = (
     _purchases.c.id, _purchases.c.member_id, _purchases.c.points_earned, _purchases.c.is_points_held,
     _purchases.c.balance_after,
 )
-_INSERT_PURCHASE = {  # nothing is inserted when the key or reference was used: no exception, no savepoint
-    name: insert_into(_purchases)
-    .from_select(_PURCHASE_COLUMNS, _PURCHASE_FROM_MEMBER)
-    .on_conflict_do_nothing()
-    .returning(*_PURCHASE_RETURNING)
-    for name, insert_into in _INSERTS.items()
-}
 _BUYER_COLUMNS = (  # what the rest of the purchase needs to know of the member, as it was before it
     _members.c.language, _members.c.is_opted_out, _members.c.visit_count,
     # correlated to the member's row; a bare `members.id` in RETURNING would be the referral's own id
     exists().where(Referral.__table__.c.referred_id == literal_column("members.id")).label("was_referred"),
 )
-_BUYER = select(*_BUYER_COLUMNS).where(_members.c.id == bindparam("p_member_id"))
 
 
 def _purchase_with_buyer() -> Select:
-    """PostgreSQL's purchase in one statement: the INSERT above as a CTE, joined to what `_BUYER` reads, from
-    the member's row as it was locked (a later snapshot would be another statement)."""
+    """PostgreSQL's purchase in one statement: the INSERT as a CTE, returning `_PURCHASE_RETURNING` and the
+    `_BUYER_COLUMNS` of the member's row as it was locked (a later snapshot would be another statement).
+    Nothing comes back when the key or reference was used (no exception, no savepoint) or no member has the
+    phone."""
     buyer = _PURCHASE_FROM_MEMBER.add_columns(*_BUYER_COLUMNS).cte("buyer")
     purchase = (
         postgresql.insert(_purchases)
@@ -160,6 +154,16 @@ def _purchase_with_buyer() -> Select:
     )
 
 
+# SQLite has no INSERT inside WITH: the same INSERT, then the same columns read back (one writer at a time there)
+_INSERT_PURCHASE_SQLITE = (
+    sqlite.insert(_purchases).from_select(_PURCHASE_COLUMNS, _PURCHASE_FROM_MEMBER).on_conflict_do_nothing()
+    .returning(_purchases.c.id)
+)
+_PURCHASE_AND_BUYER_SQLITE = (
+    select(*_PURCHASE_RETURNING, *_BUYER_COLUMNS)
+    .join(_members, _members.c.id == _purchases.c.member_id)
+    .where(_purchases.c.id == bindparam("p_purchase_id"))
+)
 _PURCHASE_WITH_BUYER = _purchase_with_buyer()
 _PENDING_MEMBER = {  # opted out already when the phone's latest consent event here is an opt-out
     "merchant_id": bindparam("p_merchant_id"), "phone": bindparam("p_phone"), "language": bindparam("p_language"),
@@ -262,30 +266,14 @@ def record_purchase(
 
 
 def _insert_purchase(session: Session, dialect: str, values: dict):
-    """The new purchase row with what `_BUYER` reads of its member; None when nothing was inserted (the key or
-    reference was used before, or no member has the phone)."""
+    """The new purchase's `_PURCHASE_RETURNING` and its member's `_BUYER_COLUMNS`; None when nothing was
+    inserted (the key or reference was used before, or no member has the phone)."""
     if dialect == "postgresql":
         return session.execute(_PURCHASE_WITH_BUYER, values).first()
-    purchase = session.execute(_INSERT_PURCHASE[dialect], values).first()
-    if purchase is None:
+    purchase_id = session.execute(_INSERT_PURCHASE_SQLITE, values).scalar()
+    if purchase_id is None:
         return None
-    buyer = session.execute(_BUYER, {"p_member_id": purchase.member_id}).one()
-    return _PurchaseRow(*purchase, *buyer)
-
-
-@dataclass(frozen=True)
-class _PurchaseRow:
-    """`_PURCHASE_WITH_BUYER`'s row, as SQLite's two statements read it."""
-
-    id: int
-    member_id: int
-    points_earned: int
-    is_points_held: bool
-    balance_after: int
-    language: str
-    is_opted_out: bool
-    visit_count: int
-    was_referred: bool
+    return session.execute(_PURCHASE_AND_BUYER_SQLITE, {"p_purchase_id": purchase_id}).one()
 
 
 def _valid_amount(amount_minor) -> int:
