@@ -482,8 +482,7 @@ class _Evaluation:
         """The rule's bonus for the members texted, set-based through the ledger's set-based path (their
         rows locked, one entry each, balances re-summed): the entry's key is the text's key, so a member
         gets the bonus of an occurrence once, with its text (a birthday's once a year)."""
-        ids = members.with_only_columns(Member.id)
-        lock_members(self.session, ids)
+        ids = lock_members(self.session, members.with_only_columns(Member.id))
         self.session.execute(
             _insert(self.session, PointsEntry)
             .from_select(
@@ -495,7 +494,7 @@ class _Evaluation:
                     literal(self.merchant.id), Member.id, literal(EntryKind.BONUS.value), literal(self._bonus_points),
                     Member.points_balance + self._bonus_points, key,
                     literal(f"{self.rule.kind.replace('_', ' ')} bonus"), literal(self.now, UTCDateTime()),
-                ),
+                ).where(Member.id.in_(ids)),
             )
             .on_conflict_do_nothing(index_elements=["merchant_id", "idempotency_key"])
         )

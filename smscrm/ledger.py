@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Integer, Select, any_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -28,7 +29,14 @@ from smscrm.models import EntryKind, Member, PointsEntry
 
 _members = Member.__table__
 _entries = PointsEntry.__table__
-BALANCE_MOVE = {"points_balance": _members.c.points_balance + bindparam("points")}
+
+
+def balance_move(points) -> dict:
+    """The SET clause that moves the balance of the member's row by `points` (a parameter or an expression)."""
+    return {"points_balance": _members.c.points_balance + points}
+
+
+BALANCE_MOVE = balance_move(bindparam("points"))
 """The SET clause that moves the balance of the member's row by the bound `points`."""
 _MOVE = (
     update(_members)
@@ -137,15 +145,20 @@ def _move_balance(session: Session, member: Member, points: int) -> int:
     return balance
 
 
-def lock_members(session: Session, member_ids: Select) -> None:
-    """Take the row locks of the members `member_ids` selects, before a set-based job reads their balances.
+def lock_members(session: Session, member_ids: Select) -> Select:
+    """Take the row locks of the members `member_ids` selects, before a set-based job reads their balances;
+    the members locked, for the job's later statements to write for them and no others.
 
-    PostgreSQL only: SQLite lets one writer at a time into the whole database anyway.
+    On PostgreSQL `member_ids` may select other members a moment later (a purchase gives one a balance,
+    a visit takes one out of a care rule), and a statement that wrote for a member it had not locked would
+    read a balance another transaction is changing. SQLite lets one writer at a time into the whole
+    database: there nothing is locked and `member_ids` comes back as it is.
     """
     if session.get_bind().dialect.name != "postgresql":
-        return
+        return member_ids
     locked = select(Member.id).where(Member.id.in_(member_ids.correlate(None))).order_by(Member.id).with_for_update()
-    session.execute(select(func.count()).select_from(locked.subquery()))
+    ids = session.scalars(locked).all()
+    return select(Member.id).where(Member.id == any_(bindparam("locked_member_ids", ids, type_=ARRAY(Integer))))
 
 
 def resum_balances(session: Session, member_ids: Select) -> None:

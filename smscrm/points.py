@@ -429,8 +429,9 @@ def _expire_for(session: Session, merchant: Merchant, *, cutoff: datetime, now: 
     old_credit = exists().where(
         PointsEntry.member_id == Member.id, PointsEntry.points > 0, PointsEntry.created_at < cutoff
     )
-    candidates = select(Member.id).where(Member.merchant_id == merchant.id, Member.points_balance > 0, old_credit)
-    lock_members(session, candidates)
+    candidates = lock_members(
+        session, select(Member.id).where(Member.merchant_id == merchant.id, Member.points_balance > 0, old_credit)
+    )
     expiring = unspent_before(candidates, cutoff).subquery("expiring")
     key = literal("expire:").concat(cast(expiring.c.member_id, String)).concat(":").concat(
         cast(expiring.c.through_id, String)
