@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Connection, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from smscrm.errors import NotFound, ValidationError
@@ -83,8 +83,9 @@ def create(session: Session, merchant: Merchant, *, now: datetime, name: str | N
     return api_key, key
 
 
-def authenticate(session: Session, key: str, *, now: datetime) -> Authentication:
-    """Check a presented key in constant time; note when it was last used (once a minute at most).
+def authenticate(connection: Connection, key: str, *, now: datetime) -> Authentication:
+    """Check a presented key in constant time; note when it was last used (once a minute at most, in the
+    caller's transaction when `connection` has one).
 
     This runs before every API request, so one Core query brings the key and its merchant as a
     `MerchantSnapshot` (with the number a request that queues a text sends from); on PostgreSQL, the
@@ -93,7 +94,6 @@ def authenticate(session: Session, key: str, *, now: datetime) -> Authentication
     match = KEY_PATTERN.match(key or "")
     if match is None:
         return Authentication(None, refusal=KeyCheck.MALFORMED)
-    connection = session.connection()
     found = connection.execute(_KEY_AND_MERCHANT[connection.dialect.name], {"prefix": match.group(1)}).first()
     if found is None or not hmac.compare_digest(found.key_hash, hash_key(key)):
         return Authentication(None, refusal=KeyCheck.UNKNOWN)

@@ -6,10 +6,11 @@ membership line up one after another: a debit is a conditional `UPDATE … WHERE
 and never takes a balance below zero, and entry ids follow the order the balance moved in.
 
 `post` is the way in for one change. A caller that changes other columns of the member's row in the
-same statement (a purchase counts a visit too) puts `BALANCE_MOVE` in its own UPDATE and writes the
-entry with `write_entry`, or as an `entry_row` in the same chain of statements (`smscrm.insert_chain`),
-holding the member's row lock from before it read the balance: for a key that is new by construction
-only, since that path has no replay check.
+same statement (a purchase counts a visit too) puts `BALANCE_MOVE` (or `balance_move` of an expression)
+in its own UPDATE and writes the entry with `write_entry`, or as an `entry_row` in the same chain of
+statements (`smscrm.insert_chain`) or in the UPDATE's own statement (a purchase at once), holding the
+member's row lock from before it read the balance: for a key that is new by construction only, since
+that path has no replay check.
 """
 from __future__ import annotations
 

@@ -14,24 +14,27 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import (
-    Select, String, and_, bindparam, case, cast, exists, false, func, insert, literal, literal_column, or_, select, true,
-    update,
+    Insert, Select, String, and_, bindparam, case, cast, exists, false, func, insert, literal, literal_column,
+    null, or_, select, true, update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from smscrm import consent, outbox, phones, referrals, segmentation, texts
-from smscrm.db import UTCDateTime
+from smscrm.db import UTCDateTime, autocommit_connection
 from smscrm.errors import Conflict, ValidationError
-from smscrm.insert_chain import RowChange, insert_all
-from smscrm.ledger import BALANCE_MOVE, entry_row, lock_members, post, resum_balances
+from smscrm.insert_chain import NewRow, RowChange, insert_all
+from smscrm.ledger import BALANCE_MOVE, balance_move, entry_row, lock_members, post, resum_balances
 from smscrm.models import (
     Category,
     ConsentAction,
     EntryKind,
+    Language,
     Member,
     Merchant,
     OutboundMessage,
@@ -101,7 +104,8 @@ def points_for(merchant: Merchant, amount_minor: int, value_class: str | None) -
 # The purchase path is a handful of statements built once (bound parameters start with `p_`, apart from the
 # ledger's `points` and segmentation's `visit_*`). Its order: the purchase row goes in first, taking the
 # member's row lock, so that a retry or a reused key finds it there before anything else was written; then
-# one chain counts the purchase in the member's row and writes its ledger entry and receipt.
+# one chain counts the purchase in the member's row and writes its ledger entry and receipt. Outside any
+# transaction a joined member's usual purchase is one statement instead (`_PURCHASE_AT_ONCE`, below).
 _members, _purchases = Member.__table__, Purchase.__table__
 _EARNED = case(  # points_for for each value class, bound as p_earn_a, p_earn_b, p_earn_c and p_earn_none
     *((_members.c.value_class == segmentation.sql_constant(value_class), bindparam(f"p_earn_{value_class.lower()}"))
@@ -129,10 +133,11 @@ _PURCHASE_RETURNING = (
     _purchases.c.id, _purchases.c.member_id, _purchases.c.points_earned, _purchases.c.is_points_held,
     _purchases.c.balance_after,
 )
+# correlated to the member's row; a bare `members.id` in RETURNING would be the referral's own id
+_WAS_REFERRED = exists().where(Referral.__table__.c.referred_id == literal_column("members.id"))
 _BUYER_COLUMNS = (  # what the rest of the purchase needs to know of the member, as it was before it
     _members.c.language, _members.c.is_opted_out, _members.c.visit_count,
-    # correlated to the member's row; a bare `members.id` in RETURNING would be the referral's own id
-    exists().where(Referral.__table__.c.referred_id == literal_column("members.id")).label("was_referred"),
+    _WAS_REFERRED.label("was_referred"),
 )
 
 
@@ -189,6 +194,91 @@ _EARLIER_PURCHASE = (
 )
 
 
+# A joined member's usual purchase on PostgreSQL, given a connection outside any transaction: one statement,
+# atomic by itself, so no BEGIN and COMMIT round trips either. Its UPDATE of the member's row is the only lock
+# it takes on that row (an UPDATE that finds the row changed since the statement began waits for the change
+# and re-reads it, as any UPDATE does); the purchase, its ledger entry and the receipt are written from what
+# the UPDATE returns. "Usual": the member has joined and this is not a referred member's first purchase (the
+# referral is settled then); otherwise nothing is written. A key or reference used before makes the purchase's
+# INSERT break its unique index, and the whole statement with it: a retry is rare, and looking the key up in
+# every purchase would cost each one a lookup whose plan PostgreSQL may get wrong (a generic plan read all of
+# the merchant's purchases through their date index, on a table without statistics).
+_POINTS_MARK, _BALANCE_MARK = "\x1epoints\x1e", "\x1ebalance\x1e"  # the receipt's numbers, filled in by the statement
+_STATEMENT_MERCHANT = SimpleNamespace(  # `outbox.queued` reads these of a merchant
+    id=bindparam("p_merchant_id"), primary_number=bindparam("p_from_phone", type_=String),
+)
+
+
+def _purchase_at_once(*, with_receipt: bool) -> Select:
+    members, now = _members.c, bindparam("p_now", type_=UTCDateTime())
+    is_usual = and_(
+        members.merchant_id == bindparam("p_merchant_id"), members.phone == bindparam("p_phone"),
+        members.joined_at.is_not(None), or_(members.visit_count > segmentation.sql_constant(0), ~_WAS_REFERRED),
+    )
+    counted = (  # RETURNING reads the row as updated: the new balance (the value class is not changed here)
+        update(_members).where(is_usual).values({**segmentation.VISIT_VALUES, **balance_move(_EARNED)})
+        .returning(members.id, members.points_balance, _EARNED.label("earned"), members.language, members.is_opted_out)
+        .cte("counted")
+    )
+    purchase = (
+        insert(_purchases).from_select(_PURCHASE_COLUMNS, select(
+            bindparam("p_merchant_id"), counted.c.id, bindparam("p_amount"), counted.c.earned, false(),
+            counted.c.points_balance, bindparam("p_reference", type_=String), bindparam("p_key", type_=String),
+            bindparam("p_channel", type_=String), now,
+        ))
+        .returning(_purchases.c.id, _purchases.c.points_earned, _purchases.c.balance_after)
+        .cte("purchase")
+    )
+    bought = purchase.join(counted, true())
+    entry = entry_row(
+        merchant_id=bindparam("p_merchant_id"), member_id=counted.c.id, kind=EntryKind.EARN,
+        points=purchase.c.points_earned, balance_after=purchase.c.balance_after,
+        key=_numbered("purchase:", purchase.c.id), now=now, purchase_id=purchase.c.id,
+    )
+    writes = [_written_from(entry, bought, purchase.c.points_earned > segmentation.sql_constant(0)).cte("entry")]
+    if with_receipt:
+        by_language = case(
+            *((counted.c.language == segmentation.sql_constant(language), bindparam(f"p_receipt_{language}", type_=String))
+              for language in Language),
+            else_=bindparam("p_receipt_other", type_=String),
+        )
+        body = func.replace(
+            func.replace(by_language, segmentation.sql_constant(_POINTS_MARK), cast(purchase.c.points_earned, String)),
+            segmentation.sql_constant(_BALANCE_MARK), cast(purchase.c.balance_after, String),
+        )
+        receipt = outbox.queued(
+            _STATEMENT_MERCHANT, to_phone=bindparam("p_phone", type_=String), body=body,
+            category=Category.TRANSACTIONAL, purpose="purchase_receipt", now=now, member_id=counted.c.id,
+            dedupe_key=_numbered("receipt:", purchase.c.id),
+        )
+        writes.append(_written_from(receipt, bought, ~counted.c.is_opted_out).cte("receipt"))
+    return (
+        select(purchase.c.id, counted.c.id.label("member_id"), purchase.c.points_earned, purchase.c.balance_after)
+        .select_from(bought)
+        .add_cte(*writes)  # PostgreSQL runs every data-modifying CTE, referred to or not
+    )
+
+
+def _numbered(prefix: str, row_id):
+    """A key such as purchase:123 made in SQL from a row's id."""
+    return segmentation.sql_constant(prefix).concat(cast(row_id, String))
+
+
+def _written_from(row: NewRow, source, condition) -> Insert:
+    """INSERT `row` (its values constants or SQL over `source`) once for each row of `source` meeting `condition`."""
+    def sql(value):
+        if value is None:
+            return null()
+        return segmentation.sql_constant(value) if isinstance(value, str) else value
+
+    return insert(row.table).from_select(
+        list(row.values), select(*(sql(value) for value in row.values.values())).select_from(source).where(condition)
+    )
+
+
+_PURCHASE_AT_ONCE = {with_receipt: _purchase_at_once(with_receipt=with_receipt) for with_receipt in (True, False)}
+
+
 def record_purchase(
     session: Session,
     merchant: Merchant,
@@ -199,12 +289,17 @@ def record_purchase(
     reference: str | None = None,
     idempotency_key: str | None = None,
     channel: str = "web",
+    at_once: bool = False,
 ) -> PurchaseResult:
     """Record a purchase and award its points; an unknown phone becomes a pending member invited to JOIN.
 
     The idempotency key, else the receipt reference, makes a retry return the first result; reusing
     one for a different phone or amount is a Conflict. Members get a receipt text unless the merchant
     turned receipts off or the member opted out.
+
+    With `at_once`, while the session has no transaction open, a joined member's usual purchase on
+    PostgreSQL is one statement on a connection of its own, outside any transaction (atomic by itself);
+    every other purchase goes through the session.
     """
     amount_minor = _valid_amount(amount_minor)
     reference = _optional_text(reference, "reference", MAX_REFERENCE_CHARS)
@@ -219,6 +314,14 @@ def record_purchase(
         **{f"p_earn_{c.lower()}": points_for(merchant, amount_minor, c) for c in ValueClass},
         "p_earn_none": points_for(merchant, amount_minor, None),
     }
+    if at_once and dialect == "postgresql":
+        done = _record_at_once(session, merchant, values, amount_minor=amount_minor, now=now)
+        if done is not None:
+            _refresh_loaded(session, done.member_id)
+            return PurchaseResult(
+                session, done.id, done.member_id, phone, amount_minor, reference, now, done.points_earned,
+                done.balance_after, False, False,
+            )
     is_new_member = False
     while (purchase := _insert_purchase(session, dialect, values)) is None:
         earlier = _earlier_purchase(session, merchant, idempotency_key, reference)
@@ -263,6 +366,25 @@ def record_purchase(
         session, purchase.id, purchase.member_id, phone, amount_minor, reference, now, purchase.points_earned,
         purchase.balance_after, not is_joined, False,
     )
+
+
+def _record_at_once(session: Session, merchant: Merchant, values: dict, *, amount_minor: int, now: datetime):
+    """The purchase's id, member_id, points_earned and balance_after when `_PURCHASE_AT_ONCE` recorded it;
+    None when it wrote nothing: the session has a transaction open (it holds a connection, maybe locks), it
+    was not a usual purchase, or its key or reference was used before."""
+    values = {**values, "visit_amount": amount_minor, "visit_at": now, "p_from_phone": merchant.primary_number}
+    if merchant.has_receipt_texts:
+        marks = {"points": _POINTS_MARK, "balance": _BALANCE_MARK}
+        values.update({f"p_receipt_{language}": texts.render(merchant, "purchase_receipt", language, **marks)
+                       for language in Language})
+        values["p_receipt_other"] = values[f"p_receipt_{merchant.default_language}"]
+    if session.in_transaction():  # reading the merchant's number may have opened it
+        return None
+    try:
+        with autocommit_connection(session.get_bind()) as connection:
+            return connection.execute(_PURCHASE_AT_ONCE[merchant.has_receipt_texts], values).first()
+    except IntegrityError:
+        return None
 
 
 def _insert_purchase(session: Session, dialect: str, values: dict):

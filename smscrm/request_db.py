@@ -1,14 +1,16 @@
 """The database session of the current web request: opened on first use, closed at teardown.
 
-Handlers commit; anything left uncommitted when the request ends is rolled back.
+Handlers commit; anything left uncommitted when the request ends is rolled back. `autocommit` gives a
+connection outside the session for a read that must not open the session's transaction.
 """
 from __future__ import annotations
 
 from flask import Flask, current_app, g
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from smscrm.config import Settings
-from smscrm.db import PING_AFTER_IDLE_SECONDS, make_engine, make_sessionmaker
+from smscrm.db import PING_AFTER_IDLE_SECONDS, autocommit_connection, make_engine, make_sessionmaker
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -22,6 +24,11 @@ def db_session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["smscrm.sessionmaker"]()
     return g.db_session
+
+
+def autocommit() -> Connection:
+    """A connection outside any transaction, for `with` (see `smscrm.db.autocommit_connection`)."""
+    return autocommit_connection(current_app.extensions["smscrm.engine"])
 
 
 def _close(_exc) -> None:

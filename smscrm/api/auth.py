@@ -13,7 +13,7 @@ from smscrm import apikeys
 from smscrm.api import blueprint
 from smscrm.db import utcnow
 from smscrm.merchants import MerchantSnapshot
-from smscrm.request_db import db_session
+from smscrm.request_db import autocommit
 
 log = logging.getLogger(__name__)
 PUBLIC_ENDPOINTS = {"api.openapi_document"}
@@ -48,12 +48,10 @@ def require_api_key():
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         return _unauthorized("invalid_api_key", "the Authorization header must read: Bearer <key>")
-    session = db_session()
-    checked = apikeys.authenticate(session, key.strip(), now=utcnow())
+    with autocommit() as connection:  # one read, and the session's transaction stays unopened
+        checked = apikeys.authenticate(connection, key.strip(), now=utcnow())
     if checked.merchant is None:
         log.warning("API request refused (%s key) on %s %s", checked.refusal, request.method, request.path)
         return _unauthorized(*REFUSALS[checked.refusal])
-    if checked.noted_use:
-        session.commit()  # keep the "last used" time even when the request itself writes nothing
     g.api_merchant = checked.merchant
     return None

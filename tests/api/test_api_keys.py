@@ -42,7 +42,7 @@ def _last_used(session, row):
 
 def test_the_right_key_authenticates_and_records_when_it_was_used(session, merchant, now):
     row, key = apikeys.create(session, merchant, now=now)
-    checked = apikeys.authenticate(session, key, now=now + timedelta(hours=1))
+    checked = apikeys.authenticate(session.connection(), key, now=now + timedelta(hours=1))
     assert (checked.merchant.id, checked.refusal, checked.noted_use) == (merchant.id, None, True)
     assert _last_used(session, row) == now + timedelta(hours=1)
 
@@ -50,7 +50,7 @@ def test_the_right_key_authenticates_and_records_when_it_was_used(session, merch
 def test_the_merchant_comes_with_every_setting_and_its_number(session, merchant, now):
     merchant.points_per_unit, merchant.texts = 3, {"welcome": {"en": "Hi"}}
     _row, key = apikeys.create(session, merchant, now=now)
-    snapshot = apikeys.authenticate(session, key, now=now).merchant
+    snapshot = apikeys.authenticate(session.connection(), key, now=now).merchant
     for column in Merchant.__table__.columns:
         assert getattr(snapshot, column.name) == getattr(merchant, column.name), column.name
     assert snapshot.primary_number == merchant.primary_number
@@ -64,7 +64,7 @@ def test_a_merchant_kept_between_requests_is_read_again_once_it_changed(session,
     session.commit()
 
     def merchant_seen():
-        seen = apikeys.authenticate(session, key, now=now).merchant
+        seen = apikeys.authenticate(session.connection(), key, now=now).merchant
         session.commit()
         return seen.points_per_unit, seen.primary_number
 
@@ -81,9 +81,9 @@ def test_a_merchant_kept_between_requests_is_read_again_once_it_changed(session,
 def test_an_unchanged_merchant_costs_the_key_check_one_small_query(session, engine, merchant, now):
     _row, key = apikeys.create(session, merchant, now=now)
     session.commit()
-    first = statements_of(engine, lambda: apikeys.authenticate(session, key, now=now))
+    first = statements_of(engine, lambda: apikeys.authenticate(session.connection(), key, now=now))
     session.commit()
-    again = statements_of(engine, lambda: apikeys.authenticate(session, key, now=now + timedelta(seconds=1)))
+    again = statements_of(engine, lambda: apikeys.authenticate(session.connection(), key, now=now + timedelta(seconds=1)))
     session.rollback()
     if engine.dialect.name == "postgresql":  # key and row version; the merchant; when the key was last used
         assert (len(first), len(again)) == (3, 1)
@@ -98,33 +98,33 @@ def test_a_transaction_that_changed_the_merchant_sees_its_change_and_keeps_nothi
     session.commit()
     merchant.points_per_unit = 2
     session.flush()
-    assert apikeys.authenticate(session, key, now=now).merchant.points_per_unit == 2
+    assert apikeys.authenticate(session.connection(), key, now=now).merchant.points_per_unit == 2
     merchant.points_per_unit = 4
     session.flush()
-    assert apikeys.authenticate(session, key, now=now).merchant.points_per_unit == 4
+    assert apikeys.authenticate(session.connection(), key, now=now).merchant.points_per_unit == 4
     session.rollback()
-    assert apikeys.authenticate(session, key, now=now).merchant.points_per_unit == 1
+    assert apikeys.authenticate(session.connection(), key, now=now).merchant.points_per_unit == 1
 
 
 def test_last_used_is_refreshed_at_most_once_a_minute(session, merchant, now):
     row, key = apikeys.create(session, merchant, now=now)
-    assert apikeys.authenticate(session, key, now=now).noted_use
-    assert not apikeys.authenticate(session, key, now=now + timedelta(seconds=59)).noted_use
+    assert apikeys.authenticate(session.connection(), key, now=now).noted_use
+    assert not apikeys.authenticate(session.connection(), key, now=now + timedelta(seconds=59)).noted_use
     assert _last_used(session, row) == now
-    assert apikeys.authenticate(session, key, now=now + timedelta(seconds=60)).noted_use
+    assert apikeys.authenticate(session.connection(), key, now=now + timedelta(seconds=60)).noted_use
     assert _last_used(session, row) == now + timedelta(seconds=60)
 
 
 @pytest.mark.parametrize("presented", ["", "secret", "Bearer x", "sk_0123456789ab", "sk_0123456789ab_" + "a" * 42])
 def test_malformed_keys_are_refused_without_a_lookup(session, merchant, now, presented):
-    assert apikeys.authenticate(session, presented, now=now).refusal is KeyCheck.MALFORMED
+    assert apikeys.authenticate(session.connection(), presented, now=now).refusal is KeyCheck.MALFORMED
 
 
 def test_a_wrong_secret_behind_a_real_prefix_is_refused(session, merchant, now):
     row, key = apikeys.create(session, merchant, now=now)
     forged = key[:-1] + ("A" if key[-1] != "A" else "B")
-    assert apikeys.authenticate(session, forged, now=now).refusal is KeyCheck.UNKNOWN
-    assert apikeys.authenticate(session, "sk_ffffffffffff_" + key.split("_", 2)[2], now=now).refusal is KeyCheck.UNKNOWN
+    assert apikeys.authenticate(session.connection(), forged, now=now).refusal is KeyCheck.UNKNOWN
+    assert apikeys.authenticate(session.connection(), "sk_ffffffffffff_" + key.split("_", 2)[2], now=now).refusal is KeyCheck.UNKNOWN
     assert row.last_used_at is None
 
 
@@ -133,7 +133,7 @@ def test_a_revoked_key_stops_working_and_keeps_its_first_revocation_time(session
     assert apikeys.revoke(session, row.prefix, now=now) is row
     apikeys.revoke(session, row.prefix, now=now + timedelta(days=1))
     assert row.revoked_at == now
-    assert apikeys.authenticate(session, key, now=now).refusal is KeyCheck.REVOKED
+    assert apikeys.authenticate(session.connection(), key, now=now).refusal is KeyCheck.REVOKED
 
 
 def test_revoking_an_unknown_prefix_says_what_a_prefix_looks_like(session, merchant, now):

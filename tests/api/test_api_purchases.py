@@ -3,7 +3,7 @@ and amounts, phones and bodies checked with messages a POS developer can act on.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from smscrm import members, points
 from smscrm.models import Member, OutboundMessage, Purchase, Stage
@@ -26,6 +26,25 @@ def test_a_purchase_by_a_member_earns_points_and_queues_a_receipt(api, session, 
     assert (ada.points_balance, ada.visit_count, ada.total_spend_minor) == (12, 1, 1250)
     receipt = session.scalar(select(OutboundMessage).where(OutboundMessage.purpose == "purchase_receipt"))
     assert receipt.to_phone == ADA and "12" in receipt.body
+
+
+@pytest.mark.postgres_only("SQLite has no single-statement purchase: it writes through the session's transaction")
+def test_a_members_purchase_is_the_key_check_and_one_statement_both_outside_any_transaction(app, api, ada):
+    """No BEGIN and COMMIT round trips: both statements run on a connection in autocommit mode. (The first
+    request also reads the merchant and notes the key's use.)"""
+    assert api.post("/api/v1/purchases", json={"phone": ADA, "amount": 900}).status_code == 201
+    statements = []
+
+    def note(connection, _cursor, statement, *_args) -> None:
+        statements.append((statement.split()[0], connection.connection.dbapi_connection.autocommit))
+
+    engine = app.extensions["smscrm.engine"]
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert api.post("/api/v1/purchases", json={"phone": ADA, "amount": 1250}).status_code == 201
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert statements == [("SELECT", True), ("WITH", True)]
 
 
 def test_a_local_number_is_read_in_the_merchants_country(api, ada):

@@ -3,6 +3,7 @@ each member's balance is the sum of their entries, each entry's balance_after is
 it, and no balance is below zero. Computed here from the raw rows, independently of `points.verify_balances`."""
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from datetime import timedelta
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from smscrm import members, points
 from smscrm.models import Member, PointsEntry
+from tests.conftest import is_postgres
 
 
 def ledger_rows(session, member) -> list[tuple]:
@@ -58,14 +60,30 @@ def join(session, merchant, now):
     return join_
 
 
-@pytest.fixture
-def buy(session, merchant, now):
-    """Record a purchase at the counter; commits and returns the PurchaseResult."""
+# a purchase at once is one PostgreSQL statement; on SQLite it would go through the session anyway
+PURCHASE_PATHS = ["in the session", "at once"] if is_postgres(os.environ.get("SMSCRM_TEST_DATABASE_URL", "")) else [
+    "in the session"
+]
+
+
+@pytest.fixture(params=PURCHASE_PATHS)
+def buy(request, session, merchant, now):
+    """Record a purchase; commits and returns the PurchaseResult. On PostgreSQL every test that buys runs twice:
+    through the session, as the counter page does, and `at_once`, as the API does (a joined member's usual
+    purchase is then one statement outside any transaction), so both ways are held to the same outcomes."""
+    at_once = request.param == "at once"
 
     def buy_(phone: str, amount_minor: int, *, at=None, days: int = 0, **kwargs):
         at = (at or now) + timedelta(days=days)
-        result = points.record_purchase(session, merchant, phone=phone, amount_minor=amount_minor, now=at, **kwargs)
+        if not at_once:
+            result = points.record_purchase(session, merchant, phone=phone, amount_minor=amount_minor, now=at, **kwargs)
+            session.commit()
+            return result
+        session.commit()  # a purchase at once needs the session without a transaction
+        result = points.record_purchase(session, merchant, phone=phone, amount_minor=amount_minor, now=at,
+                                        at_once=True, **kwargs)
         session.commit()
         return result
 
+    buy_.at_once = at_once
     return buy_
