@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from smscrm import consent, inbox, members, outbox, phones, points, referrals, rewards, surveys, texts
 from smscrm.arrival import Card, Shop, arrive, card_for
+from smscrm.db import autocommit_connection
 from smscrm.errors import InvalidPhone, NotFound
 from smscrm.insert_chain import NewRow, insert_all
 from smscrm.models import (
@@ -127,12 +129,53 @@ class Reply:
     body: str | None
 
 
-def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
+AT_ONCE_INTENTS = frozenset({Intent.BALANCE, Intent.JOIN})
+"""The texts that may be answered outside any transaction: what they write goes in their last statement."""
+
+
+def handle(session: Session, sms: InboundSms, now: datetime, *, at_once: bool = False) -> Reply:
     """Act on an inbound text once (a repeated MessageSid returns the first reply) and say what to reply.
 
     Raises NotFound when no merchant has the number that was texted. The common texts (JOIN from a
     stranger, BAL, STOP, START, HELP) cost a handful of Core statements; the rest use the ORM.
+
+    With `at_once`, while the session has no transaction open, a BAL or a JOIN on PostgreSQL is answered
+    outside any transaction: the arrival query and one statement writing all its rows, atomic by itself.
+    A text that turns out to need more (the ORM: a welcome bonus, a referral code, joining again) has
+    written nothing by then, and is answered through the session.
     """
+    bind = session.get_bind()
+    if at_once and bind.dialect.name == "postgresql" and not session.in_transaction():
+        try:
+            with autocommit_connection(bind) as connection:
+                return _handle(_OutsideTransaction(connection), sms, now, intents=AT_ONCE_INTENTS)
+        except (_NeedsSession, IntegrityError):  # IntegrityError: a concurrent twin wrote first
+            pass
+    return _handle(session, sms, now)
+
+
+class _NeedsSession(Exception):
+    """A text answered outside any transaction needs the ORM; nothing was written."""
+
+
+class _OutsideTransaction:
+    """Stands in for the session while a text is answered on an autocommit connection: its reads and its
+    one chain of rows go to that connection, and any use of the ORM raises `_NeedsSession`."""
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def connection(self) -> Connection:
+        return self._connection
+
+    def flush(self) -> None:
+        """Nothing of the ORM is pending here."""
+
+    def __getattr__(self, name: str):
+        raise _NeedsSession(name)
+
+
+def _handle(session: Session, sms: InboundSms, now: datetime, *, intents: frozenset[Intent] | None = None) -> Reply:
     sms = _storable(sms)
     to_phone = _to_e164(sms.to_number)
     international = _international(sms.from_number)
@@ -142,6 +185,8 @@ def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
     if arrival.was_handled:
         return Reply(arrival.earlier_reply)
     shop, command = arrival.shop, parse(sms.body)
+    if intents is not None and command.intent not in intents:
+        raise _NeedsSession(command.intent)
     record = {
         "merchant_id": shop.id, "message_sid": sms.message_sid, "from_phone": sms.from_number, "to_phone": to_phone,
         "body": sms.body, "intent": command.intent, "received_at": now, "member_id": None, "reply_id": None,
@@ -234,8 +279,9 @@ class _Conversation:
     @property
     def member(self) -> Member | None:
         if self._member is None and self.card is not None:
+            load = self.session.get  # the ORM first: outside a transaction it raises before anything is written
             self._write_new_rows()
-            self._member = self.session.get(Member, self.member_ref)
+            self._member = load(Member, self.member_ref)
         return self._member
 
     @property

@@ -92,7 +92,7 @@ def _handle_once(sms: inbound.InboundSms) -> inbound.Reply:
     same phone joining twice at once), the text is handled again and sees what the twin wrote."""
     session = db_session()
     try:
-        reply = inbound.handle(session, sms, utcnow())
+        reply = inbound.handle(session, sms, utcnow(), at_once=True)
         session.commit()
     except IntegrityError:
         session.rollback()

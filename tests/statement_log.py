@@ -5,14 +5,26 @@ from sqlalchemy import event
 def statements_of(engine, work) -> list[str]:
     """Run `work()` and return the statements it executed on `engine`, in order (BEGIN and COMMIT are not
     statements here: the driver sends them)."""
-    statements = []
+    return [statement for statement, _autocommit in _executed(engine, work)]
 
-    def note(_connection, _cursor, statement, *_args) -> None:
-        statements.append(statement)
+
+def autocommit_statements_of(engine, work) -> list[tuple[str, bool]]:
+    """Run `work()` and return, for each statement it executed on `engine` (PostgreSQL), its first word and
+    whether it ran outside any transaction (the connection in autocommit mode: no BEGIN, no COMMIT)."""
+    return [(statement.split()[0], autocommit) for statement, autocommit in _executed(engine, work)]
+
+
+def _executed(engine, work) -> list[tuple[str, bool | None]]:
+    """Each statement `work()` executed on `engine`, with its connection's autocommit flag as it was sent
+    (None where the driver has none)."""
+    executed = []
+
+    def note(connection, _cursor, statement, *_args) -> None:
+        executed.append((statement, getattr(connection.connection.dbapi_connection, "autocommit", None)))
 
     event.listen(engine, "before_cursor_execute", note)
     try:
         work()
     finally:
         event.remove(engine, "before_cursor_execute", note)
-    return statements
+    return executed

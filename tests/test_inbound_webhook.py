@@ -10,6 +10,7 @@ from smscrm import inbound, points
 from smscrm.models import ConsentEvent, InboundMessage, Member, OutboundMessage, Status
 from smscrm.simulator import reply_text
 from tests.conftest import MERCHANT_NUMBER, PUBLIC_URL, twilio_signature
+from tests.statement_log import autocommit_statements_of
 
 ANN = "+14155550100"
 LI = "+14155550101"
@@ -127,12 +128,33 @@ class TestJoin:
         assert reply(text_in("BAL")).startswith("【绿叶茶馆】")
         assert member(session).language == "zh"
 
+    @pytest.mark.postgres_only("SQLite writes a text's rows one INSERT at a time, in the session's transaction")
+    def test_a_join_and_a_bal_are_two_statements_each_outside_any_transaction(self, app, text_in, session, merchant):
+        """The arrival query and the one statement writing the text's rows, on a connection in autocommit mode."""
+        engine = app.extensions["smscrm.engine"]
+        assert autocommit_statements_of(engine, lambda: reply(text_in("JOIN Ann"))) == [("SELECT", True), ("WITH", True)]
+        assert autocommit_statements_of(engine, lambda: reply(text_in("BAL"))) == [("SELECT", True), ("WITH", True)]
+        assert (member(session).name, count(session, ConsentEvent), count(session, OutboundMessage)) == ("Ann", 1, 2)
+
+    @pytest.mark.postgres_only("SQLite answers every text in the session's transaction")
+    def test_a_stop_changes_the_flag_and_keeps_the_evidence_in_one_transaction(self, app, text_in, session, merchant):
+        """A STOP writes twice (the membership's flag, then its evidence with the reply): after the arrival query
+        it goes to the session, whose transaction holds both."""
+        reply(text_in("JOIN"))
+        statements = autocommit_statements_of(app.extensions["smscrm.engine"], lambda: reply(text_in("STOP")))
+        assert statements[0] == ("SELECT", True) and statements[1:] == [
+            ("SELECT", False), ("UPDATE", False), ("WITH", False)
+        ]
+        assert member(session).is_opted_out and consent_trail(session)[-1][1] == "STOP"
+
     def test_a_welcome_bonus_is_in_the_welcome(self, text_in, session, merchant):
         points.update_settings(merchant, welcome_bonus=20)
         session.commit()
         assert "You are now a member with 20 points" in reply(text_in("JOIN Ann"))
         assert "您已有20积分" in reply(text_in("入会", sender=LI))
         assert (member(session).points_balance, member(session, LI).points_balance) == (20, 20)
+        # on PostgreSQL a JOIN is tried outside a transaction first; this one needs the ORM, and nothing was kept
+        assert (count(session, Member), count(session, ConsentEvent), count(session, InboundMessage)) == (2, 2, 2)
 
     def test_points_held_from_purchases_before_joining_are_in_the_welcome(self, text_in, session, merchant, now):
         points.record_purchase(session, merchant, phone=ANN, amount_minor=1250, now=now)  # 12 points, held

@@ -3,11 +3,12 @@ and amounts, phones and bodies checked with messages a POS developer can act on.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from smscrm import members, points
 from smscrm.models import Member, OutboundMessage, Purchase, Stage
 from tests.api.conftest import ADA
+from tests.statement_log import autocommit_statements_of
 
 
 def purchases_in(session) -> int:
@@ -33,17 +34,9 @@ def test_a_members_purchase_is_the_key_check_and_one_statement_both_outside_any_
     """No BEGIN and COMMIT round trips: both statements run on a connection in autocommit mode. (The first
     request also reads the merchant and notes the key's use.)"""
     assert api.post("/api/v1/purchases", json={"phone": ADA, "amount": 900}).status_code == 201
-    statements = []
-
-    def note(connection, _cursor, statement, *_args) -> None:
-        statements.append((statement.split()[0], connection.connection.dbapi_connection.autocommit))
-
-    engine = app.extensions["smscrm.engine"]
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        assert api.post("/api/v1/purchases", json={"phone": ADA, "amount": 1250}).status_code == 201
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+    statements = autocommit_statements_of(
+        app.extensions["smscrm.engine"], lambda: api.post("/api/v1/purchases", json={"phone": ADA, "amount": 1250})
+    )
     assert statements == [("SELECT", True), ("WITH", True)]
 
 
