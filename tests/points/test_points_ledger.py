@@ -1,7 +1,5 @@
 """The ledger itself: staff adjustments, the birthday bonus, reading a member's entries page by page,
 idempotency keys, and `verify_balances` catching a balance the entries do not explain."""
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import select, update
 
