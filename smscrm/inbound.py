@@ -129,7 +129,7 @@ class Reply:
     body: str | None
 
 
-AT_ONCE_INTENTS = frozenset({Intent.BALANCE, Intent.JOIN})
+_AT_ONCE_INTENTS = frozenset({Intent.BALANCE, Intent.JOIN})
 """The texts that may be answered outside any transaction: what they write goes in their last statement."""
 
 
@@ -148,7 +148,7 @@ def handle(session: Session, sms: InboundSms, now: datetime, *, at_once: bool = 
     if at_once and bind.dialect.name == "postgresql" and not session.in_transaction():
         try:
             with autocommit_connection(bind) as connection:
-                return _handle(_OutsideTransaction(connection), sms, now, intents=AT_ONCE_INTENTS)
+                return _handle(_OutsideTransaction(connection), sms, now, intents=_AT_ONCE_INTENTS)
         except (_NeedsSession, IntegrityError):  # IntegrityError: a concurrent twin wrote first
             pass
     return _handle(session, sms, now)
