@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
+from smscrm import prepared
 from smscrm.consent import latest_action
 from smscrm.models import ConsentAction, InboundMessage, Member, Merchant, OutboundMessage, SenderNumber
 
@@ -58,9 +59,7 @@ class Arrival:
 def arrive(session: Session, *, message_sid: str, to_phone: str, from_phone: str | None) -> Arrival | None:
     """What we know when a text from `from_phone` (E.164, or None when only the merchant's country can
     tell) reaches `to_phone`; None when no merchant has that number."""
-    row = session.connection().execute(
-        _ARRIVAL, {"sid": message_sid, "to_phone": to_phone, "phone": from_phone}
-    ).first()
+    row = prepared.first(session.connection(), _ARRIVAL, {"sid": message_sid, "to_phone": to_phone, "phone": from_phone})
     if row is None:
         return None
     shop = Shop(row.merchant_id, row.merchant_name, row.signature, row.default_language, row.timezone,
@@ -76,7 +75,7 @@ def arrive(session: Session, *, message_sid: str, to_phone: str, from_phone: str
 
 def card_for(session: Session, merchant_id: int, phone: str) -> tuple[Card | None, bool]:
     """The phone's membership and, without one, whether the phone opted out (when `arrive` had no phone)."""
-    row = session.connection().execute(_CARD, {"merchant_id": merchant_id, "phone": phone}).first()
+    row = prepared.first(session.connection(), _CARD, {"merchant_id": merchant_id, "phone": phone})
     return _card(row), row.latest_consent == ConsentAction.OPT_OUT
 
 

@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-from sqlalchemy import Connection, Insert, Select, Table, Update, bindparam, insert, select, true
+from sqlalchemy import Column, Connection, Insert, Select, Table, Update, bindparam, insert, select, true
+
+from smscrm import prepared
 
 
 @dataclass(eq=False)
@@ -60,7 +62,7 @@ def insert_all(connection: Connection, rows: Sequence[NewRow | RowChange]) -> No
                 connection.execute(row.statement, row.values)
                 continue
             values = {column: _id_or_value(value) for column, value in row.values.items()}
-            row.id = connection.execute(_insert_returning_id(row.table), values).scalar_one()
+            (row.id,) = prepared.first(connection, _insert_returning_id(row.table, frozenset(values)), values)
 
 
 def insert_one(connection: Connection, row: NewRow) -> int:
@@ -103,7 +105,7 @@ def _insert_as_one_statement(
         if clash := parameters.keys() & change.values.keys():
             raise ValueError(f"an UPDATE in the chain binds {', '.join(sorted(clash))}, which a row binds too")
         parameters.update(change.values)
-    ids = connection.execute(_chain(shape), parameters).one()
+    ids = prepared.first(connection, _chain(shape), parameters)
     for row, row_id in zip((row for row in rows if isinstance(row, NewRow)), ids):
         row.id = row_id
 
@@ -124,11 +126,7 @@ def _chain(shape: tuple) -> Select:
             else bindparam(f"r{position}_{column}", type_=table.c[column].type)
             for column, link in columns
         ]
-        given = {column for column, _link in columns}
-        defaults = [
-            column for column in table.c
-            if column.default is not None and column.default.is_scalar and column.name not in given
-        ]
+        defaults = _scalar_defaults(table, {column for column, _link in columns})
         values += [bindparam(f"r{position}_{column.name}", column.default.arg, type_=column.type) for column in defaults]
         names = [column for column, _link in columns] + [column.name for column in defaults]
         linked = [written[link] for link in dict.fromkeys(link for _column, link in columns if link is not None)]
@@ -148,6 +146,16 @@ def _one_row(statement: Select, ctes: list) -> Select:
     return statement.select_from(joined)
 
 
+def _scalar_defaults(table: Table, given: set[str] | frozenset[str]) -> list[Column]:
+    """The columns not given whose default is a value: the statement binds it (the database's defaults it leaves)."""
+    return [column for column in table.c
+            if column.default is not None and column.default.is_scalar and column.name not in given]
+
+
 @cache
-def _insert_returning_id(table: Table) -> Insert:
-    return insert(table).returning(table.c.id)
+def _insert_returning_id(table: Table, given: frozenset[str]) -> Insert:
+    """INSERT of one row with the `given` columns (and the others' scalar defaults), RETURNING its id."""
+    values = {column: bindparam(column, type_=table.c[column].type) for column in given}
+    values |= {column.name: bindparam(column.name, column.default.arg, type_=column.type)
+               for column in _scalar_defaults(table, given)}
+    return insert(table).values(values).returning(table.c.id)
