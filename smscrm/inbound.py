@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -130,7 +130,7 @@ class Reply:
 
 
 _AT_ONCE_INTENTS = frozenset({Intent.BALANCE, Intent.JOIN})
-"""The texts that may be answered outside any transaction: what they write goes in their last statement."""
+"""The texts that may be answered without the ORM: what they write goes in their last statement."""
 
 
 def handle(session: Session, sms: InboundSms, now: datetime, *, at_once: bool = False) -> Reply:
@@ -139,27 +139,33 @@ def handle(session: Session, sms: InboundSms, now: datetime, *, at_once: bool = 
     Raises NotFound when no merchant has the number that was texted. The common texts (JOIN from a
     stranger, BAL, STOP, START, HELP) cost a handful of Core statements; the rest use the ORM.
 
-    With `at_once`, while the session has no transaction open, a BAL or a JOIN on PostgreSQL is answered
-    outside any transaction: the arrival query and one statement writing all its rows, atomic by itself.
-    A text that turns out to need more (the ORM: a welcome bonus, a referral code, joining again) has
-    written nothing by then, and is answered through the session.
+    With `at_once`, while the session has no transaction open, a BAL or a JOIN is answered on a connection
+    of its own, without the ORM's session (`_on_own_connection`). A text that turns out to need more
+    (the ORM: a welcome bonus, a referral code, joining again) has written nothing by then, and is
+    answered through the session.
     """
-    bind = session.get_bind()
-    if at_once and bind.dialect.name == "postgresql" and not session.in_transaction():
+    if at_once and not session.in_transaction():
         try:
-            with autocommit_connection(bind) as connection:
-                return _handle(_OutsideTransaction(connection), sms, now, intents=_AT_ONCE_INTENTS)
+            with _on_own_connection(session.get_bind()) as connection:
+                return _handle(_WithoutSession(connection), sms, now, intents=_AT_ONCE_INTENTS)
         except (_NeedsSession, IntegrityError):  # IntegrityError: a concurrent twin wrote first
             pass
     return _handle(session, sms, now)
 
 
+def _on_own_connection(engine: Engine):
+    """A connection for `with`. On PostgreSQL outside any transaction: the arrival query, then the one
+    statement writing all the text's rows, atomic by itself (2 round trips, no BEGIN or COMMIT). On SQLite
+    in a transaction of its own, committed at the end of the `with` and rolled back on an error."""
+    return autocommit_connection(engine) if engine.dialect.name == "postgresql" else engine.begin()
+
+
 class _NeedsSession(Exception):
-    """A text answered outside any transaction needs the ORM; nothing was written."""
+    """A text answered without the session needs the ORM; nothing was written."""
 
 
-class _OutsideTransaction:
-    """Stands in for the session while a text is answered on an autocommit connection: its reads and its
+class _WithoutSession:
+    """Stands in for the session while a text is answered on a connection of its own: its reads and its
     one chain of rows go to that connection, and any use of the ORM raises `_NeedsSession`."""
 
     def __init__(self, connection: Connection):

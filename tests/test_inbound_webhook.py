@@ -4,7 +4,8 @@ import unicodedata
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from smscrm import inbound, points
 from smscrm.models import ConsentEvent, InboundMessage, Member, OutboundMessage, Status
@@ -128,7 +129,7 @@ class TestJoin:
         assert reply(text_in("BAL")).startswith("【绿叶茶馆】")
         assert member(session).language == "zh"
 
-    @pytest.mark.postgres_only("SQLite writes a text's rows one INSERT at a time, in the session's transaction")
+    @pytest.mark.postgres_only("SQLite writes a text's rows one INSERT at a time, in a transaction")
     def test_a_join_and_a_bal_are_two_statements_each_outside_any_transaction(self, app, text_in, session, merchant):
         """The arrival query and the one statement writing the text's rows, on a connection in autocommit mode."""
         engine = app.extensions["smscrm.engine"]
@@ -136,7 +137,24 @@ class TestJoin:
         assert autocommit_statements_of(engine, lambda: reply(text_in("BAL"))) == [("SELECT", True), ("WITH", True)]
         assert (member(session).name, count(session, ConsentEvent), count(session, OutboundMessage)) == ("Ann", 1, 2)
 
-    @pytest.mark.postgres_only("SQLite answers every text in the session's transaction")
+    def test_a_join_and_a_bal_leave_the_orms_session_alone_and_a_stop_uses_it(self, text_in, session, merchant):
+        """A BAL or a JOIN is answered on a connection of its own (both databases); a STOP needs the session."""
+        begun = []
+
+        def note_begin(*_args) -> None:
+            begun.append(True)
+
+        event.listen(Session, "after_begin", note_begin)
+        try:
+            assert "Welcome" in reply(text_in("JOIN Ann")) and "0 points" in reply(text_in("BAL"))
+            assert begun == []
+            assert "unsubscribed" in reply(text_in("STOP"))
+            assert begun == [True]
+        finally:
+            event.remove(Session, "after_begin", note_begin)
+        assert (member(session).name, count(session, ConsentEvent), count(session, InboundMessage)) == ("Ann", 2, 3)
+
+    @pytest.mark.postgres_only("whether a connection is in autocommit mode is PostgreSQL's to tell")
     def test_a_stop_changes_the_flag_and_keeps_the_evidence_in_one_transaction(self, app, text_in, session, merchant):
         """A STOP writes twice (the membership's flag, then its evidence with the reply): after the arrival query
         it goes to the session, whose transaction holds both."""
