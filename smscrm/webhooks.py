@@ -88,12 +88,14 @@ def twiml(body: str | None) -> str:
 
 
 def _handle_once(sms: inbound.InboundSms) -> inbound.Reply:
-    """Handle and commit. When a concurrent twin commits first (Twilio retrying this MessageSid, or the
-    same phone joining twice at once), the text is handled again and sees what the twin wrote."""
+    """Handle and commit (a BAL or a JOIN answered on a connection of its own leaves the session nothing to
+    commit). When a concurrent twin commits first (Twilio retrying this MessageSid, or the same phone
+    joining twice at once), the text is handled again and sees what the twin wrote."""
     session = db_session()
     try:
         reply = inbound.handle(session, sms, utcnow(), at_once=True)
-        session.commit()
+        if session.in_transaction():
+            session.commit()
     except IntegrityError:
         session.rollback()
         reply = inbound.handle(session, sms, utcnow())
