@@ -7,7 +7,7 @@ the SQL that SQLAlchemy compiled for the connection's dialect, converts the para
 columns with the statements' own SQLAlchemy types (so a value is stored and read exactly as through the
 ORM), and keeps what matters of `Connection.execute`: the statement runs in the connection's transaction,
 errors are raised as SQLAlchemy's (IntegrityError, ...), a lost server connection is invalidated, and
-`before_cursor_execute`/`after_cursor_execute` listeners see it.
+`before_cursor_execute`/`after_cursor_execute` listeners see it (they cannot rewrite it).
 """
 from __future__ import annotations
 
@@ -67,11 +67,12 @@ def first(connection: Connection, statement: Executable, parameters: dict) -> tu
 
 
 def _arguments(compiled: _Compiled, parameters: dict) -> Sequence | dict:
-    values = [
-        (name, parameters.get(name, default) if process is None else process(parameters.get(name, default)))
-        for name, default, process in compiled.binds
-    ]
-    return [value for _name, value in values] if compiled.positional else dict(values)
+    """The driver's parameters: each bind's value (or its default), converted by its type."""
+    values = []
+    for name, default, process in compiled.binds:
+        value = parameters.get(name, default)
+        values.append(value if process is None else process(value))
+    return values if compiled.positional else dict(zip((name for name, _default, _process in compiled.binds), values))
 
 
 @cache  # statements are module constants or cached per shape, so this holds a few dozen entries
