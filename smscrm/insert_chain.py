@@ -62,7 +62,7 @@ def insert_all(connection: Connection, rows: Sequence[NewRow | RowChange]) -> No
                 connection.execute(row.statement, row.values)
                 continue
             values = {column: _id_or_value(value) for column, value in row.values.items()}
-            (row.id,) = prepared.first(connection, _insert_returning_id(row.table, frozenset(values)), values)
+            (row.id,) = prepared.one(connection, _insert_returning_id(row.table, frozenset(values)), values)
 
 
 def insert_one(connection: Connection, row: NewRow) -> int:
@@ -105,7 +105,7 @@ def _insert_as_one_statement(
         if clash := parameters.keys() & change.values.keys():
             raise ValueError(f"an UPDATE in the chain binds {', '.join(sorted(clash))}, which a row binds too")
         parameters.update(change.values)
-    ids = prepared.first(connection, _chain(shape), parameters)
+    ids = prepared.one(connection, _chain(shape), parameters)
     for row, row_id in zip((row for row in rows if isinstance(row, NewRow)), ids):
         row.id = row_id
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql import Executable
 
 _Processor = Callable[[Any], Any] | None
@@ -64,6 +64,14 @@ def first(connection: Connection, statement: Executable, parameters: dict) -> tu
     """The first result row, or None."""
     rows = run(connection, statement, parameters)
     return rows[0] if rows else None
+
+
+def one(connection: Connection, statement: Executable, parameters: dict) -> tuple:
+    """The one result row; NoResultFound or MultipleResultsFound otherwise, as `Result.one()`."""
+    rows = run(connection, statement, parameters)
+    if len(rows) != 1:
+        raise NoResultFound("no row was returned") if not rows else MultipleResultsFound(f"{len(rows)} rows were returned")
+    return rows[0]
 
 
 def _arguments(compiled: _Compiled, parameters: dict) -> Sequence | dict:

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import bindparam, event, insert, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, NoResultFound
 
 from smscrm import prepared
 from smscrm.models import ConsentAction, ConsentEvent, Intent, InboundMessage, Merchant
@@ -38,6 +38,9 @@ def test_values_are_stored_and_read_back_as_through_sqlalchemy(session, merchant
         "BAL 😀 积分", Intent.BALANCE, now, {"welcome": "Hi {name_suffix}"}, "Green Leaf Tea")
     assert row.received_at.utcoffset() == timedelta(0)
     assert prepared.first(session.connection(), _READ, {"sid": "SM2"}) is None
+    assert prepared.one(session.connection(), _READ, {"sid": "SM1"}) == row
+    with pytest.raises(NoResultFound):
+        prepared.one(session.connection(), _READ, {"sid": "SM2"})
 
 
 def test_it_runs_in_the_connections_transaction(session, merchant, now):
