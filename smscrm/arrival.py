@@ -59,7 +59,8 @@ class Arrival:
 def arrive(session: Session, *, message_sid: str, to_phone: str, from_phone: str | None) -> Arrival | None:
     """What we know when a text from `from_phone` (E.164, or None when only the merchant's country can
     tell) reaches `to_phone`; None when no merchant has that number."""
-    row = prepared.first(session.connection(), _ARRIVAL, {"sid": message_sid, "to_phone": to_phone, "phone": from_phone})
+    parameters = {"sid": message_sid, "to_phone": to_phone, "phone": from_phone}
+    row = prepared.first(session.connection(), _ARRIVAL, parameters)
     if row is None:
         return None
     shop = Shop(row.merchant_id, row.merchant_name, row.signature, row.default_language, row.timezone,

@@ -15,7 +15,7 @@ from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
@@ -69,8 +69,10 @@ def first(connection: Connection, statement: Executable, parameters: dict) -> tu
 def one(connection: Connection, statement: Executable, parameters: dict) -> tuple:
     """The one result row; NoResultFound or MultipleResultsFound otherwise, as `Result.one()`."""
     rows = run(connection, statement, parameters)
-    if len(rows) != 1:
-        raise NoResultFound("no row was returned") if not rows else MultipleResultsFound(f"{len(rows)} rows were returned")
+    if not rows:
+        raise NoResultFound("no row was returned")
+    if len(rows) > 1:
+        raise MultipleResultsFound(f"{len(rows)} rows were returned")
     return rows[0]
 
 
@@ -99,7 +101,7 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
     return _Compiled(compiled.string, binds, compiled.positional, row, columns)
 
 
-def _raise(connection: Connection, cursor, sql: str, arguments, error: Exception):
+def _raise(connection: Connection, cursor, sql: str, arguments, error: Exception) -> NoReturn:
     dialect = connection.dialect
     is_disconnect = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
     if is_disconnect:

@@ -12,7 +12,8 @@ from smscrm.models import ConsentAction, ConsentEvent, Intent, InboundMessage, M
 _inbound = InboundMessage.__table__
 _INSERT = insert(_inbound).values(
     merchant_id=bindparam("merchant_id"), message_sid=bindparam("sid"), from_phone=bindparam("phone"),
-    to_phone=bindparam("to", "+14155550000"), body=bindparam("body"), intent=bindparam("intent", type_=_inbound.c.intent.type),
+    to_phone=bindparam("to", "+14155550000"), body=bindparam("body"),
+    intent=bindparam("intent", type_=_inbound.c.intent.type),
     received_at=bindparam("at", type_=_inbound.c.received_at.type),
 ).returning(_inbound.c.id, _inbound.c.intent, _inbound.c.received_at, _inbound.c.to_phone)
 _READ = select(
