@@ -133,24 +133,26 @@ _AT_ONCE_INTENTS = frozenset({Intent.BALANCE, Intent.JOIN})
 """The texts that may be answered without the ORM: what they write goes in their last statement."""
 
 
-def handle(session: Session, sms: InboundSms, now: datetime, *, at_once: bool = False) -> Reply:
+def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
     """Act on an inbound text once (a repeated MessageSid returns the first reply) and say what to reply.
 
     Raises NotFound when no merchant has the number that was texted. The common texts (JOIN from a
     stranger, BAL, STOP, START, HELP) cost a handful of Core statements; the rest use the ORM.
-
-    With `at_once`, while the session has no transaction open, a BAL or a JOIN is answered on a connection
-    of its own, without the ORM's session (`_on_own_connection`). A text that turns out to need more
-    (the ORM: a welcome bonus, a referral code, joining again) has written nothing by then, and is
-    answered through the session.
     """
-    if at_once and not session.in_transaction():
-        try:
-            with _on_own_connection(session.get_bind()) as connection:
-                return _handle(_WithoutSession(connection), sms, now, intents=_AT_ONCE_INTENTS)
-        except (_NeedsSession, IntegrityError):  # IntegrityError: a concurrent twin wrote first
-            pass
     return _handle(session, sms, now)
+
+
+def handle_at_once(engine: Engine, sms: InboundSms, now: datetime) -> Reply | None:
+    """`handle` for a BAL or a JOIN, on a connection of its own and without the ORM's session
+    (`_on_own_connection`), committed when answered. None when the text needs more (the ORM: a welcome
+    bonus, a referral code, joining again; or a concurrent twin wrote first): nothing was written, and
+    `handle` answers it. Raises NotFound as `handle` does.
+    """
+    try:
+        with _on_own_connection(engine) as connection:
+            return _handle(_WithoutSession(connection), sms, now, intents=_AT_ONCE_INTENTS)
+    except (_NeedsSession, IntegrityError):  # IntegrityError: a concurrent twin wrote first
+        return None
 
 
 def _on_own_connection(engine: Engine):

@@ -6,7 +6,7 @@ connection outside the session for a read that must not open the session's trans
 from __future__ import annotations
 
 from flask import Flask, current_app, g
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from smscrm.config import Settings
@@ -26,9 +26,14 @@ def db_session() -> Session:
     return g.db_session
 
 
+def engine() -> Engine:
+    """The app's engine, for work that takes its own connections (`inbound.handle_at_once`)."""
+    return current_app.extensions["smscrm.engine"]
+
+
 def autocommit() -> Connection:
     """A connection outside any transaction, for `with` (see `smscrm.db.autocommit_connection`)."""
-    return autocommit_connection(current_app.extensions["smscrm.engine"])
+    return autocommit_connection(engine())
 
 
 def _close(_exc) -> None:

@@ -17,7 +17,7 @@ from twilio.request_validator import RequestValidator
 from smscrm import delivery, inbound, phones
 from smscrm.db import utcnow
 from smscrm.errors import NotFound
-from smscrm.request_db import db_session
+from smscrm.request_db import db_session, engine
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__, url_prefix="/sms")
@@ -88,14 +88,16 @@ def twiml(body: str | None) -> str:
 
 
 def _handle_once(sms: inbound.InboundSms) -> inbound.Reply:
-    """Handle and commit (a BAL or a JOIN answered on a connection of its own leaves the session nothing to
-    commit). When a concurrent twin commits first (Twilio retrying this MessageSid, or the same phone
+    """A BAL or a JOIN is answered without the ORM's session; any other text is handled in the session and
+    committed. When a concurrent twin commits first (Twilio retrying this MessageSid, or the same phone
     joining twice at once), the text is handled again and sees what the twin wrote."""
+    reply = inbound.handle_at_once(engine(), sms, utcnow())
+    if reply is not None:
+        return reply
     session = db_session()
     try:
-        reply = inbound.handle(session, sms, utcnow(), at_once=True)
-        if session.in_transaction():
-            session.commit()
+        reply = inbound.handle(session, sms, utcnow())
+        session.commit()
     except IntegrityError:
         session.rollback()
         reply = inbound.handle(session, sms, utcnow())
