@@ -287,7 +287,7 @@ class _Conversation:
     @property
     def member(self) -> Member | None:
         if self._member is None and self.card is not None:
-            load = self.session.get  # the ORM first: outside a transaction it raises before anything is written
+            load = self.session.get  # the ORM first: without the session it raises before anything is written
             self._write_new_rows()
             self._member = load(Member, self.member_ref)
         return self._member
