@@ -10,6 +10,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from smscrm import sqlite_writer
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -60,6 +62,9 @@ PING_AFTER_IDLE_SECONDS = 5.0  # the app's, the worker's and the scheduler's eng
 def make_engine(url: str, *, ping_after_idle: float | None = None, **kwargs) -> Engine:
     """An engine; SQLite gets WAL and a busy timeout so several processes can share the file.
 
+    SQLite's writers queue on a lock file first (`smscrm.sqlite_writer`), so the next one starts the
+    moment the last one commits instead of sleeping in SQLite's busy handler.
+
     SQLite also gets synchronous=NORMAL, the setting SQLite recommends with WAL: a commit no longer
     waits for an fsync (milliseconds on a disk, spent holding the one write lock), the file stays
     consistent, and a crashed process loses nothing; only a power cut or OS crash may undo the
@@ -71,7 +76,7 @@ def make_engine(url: str, *, ping_after_idle: float | None = None, **kwargs) -> 
     every request, and should the server go away mid-load, the first failure replaces the whole pool.
     """
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": 30})
+        kwargs.setdefault("connect_args", {"timeout": 30, "factory": sqlite_writer.Connection})
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _configure_sqlite)
