@@ -49,10 +49,18 @@ def twilio_signed(view):
 def _is_signed(token: str, signature: str) -> bool:
     """Twilio's RequestValidator decides. The usual case, the URL exactly as configured, is checked first
     with one signature computation; only a mismatch pays for the validator's two (with and without port)."""
-    validator, url, form = RequestValidator(token), signed_url(), request.form.to_dict()
+    validator, url, form = RequestValidator(token), signed_url(), _SignedFields(request.form.lists())
     return hmac.compare_digest(validator.compute_signature(url, form), signature) or validator.validate(
         url, form, signature
     )
+
+
+class _SignedFields(dict):
+    """The form as RequestValidator reads it: every value of a field (a repeated field is signed with all of
+    them), through the `getall` it tries first, so it does not fall back twice through AttributeError."""
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]
 
 
 def _required(*names: str) -> dict[str, str]:

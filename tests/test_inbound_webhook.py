@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, select
+from werkzeug.datastructures import MultiDict
 from sqlalchemy.orm import Session
 
 from smscrm import inbound, points
@@ -69,6 +70,15 @@ class TestSignature:
         with_port = twilio_signature(PUBLIC_URL.replace(".test", ".test:443") + "/sms/inbound", data)
         assert with_port != twilio_signature(PUBLIC_URL + "/sms/inbound", data)
         assert client.post("/sms/inbound", data=data, headers={"X-Twilio-Signature": with_port}).status_code == 200
+
+    def test_a_repeated_field_is_signed_with_all_its_values(self, client, merchant):
+        data = MultiDict([("MessageSid", "SM1"), ("From", ANN), ("To", MERCHANT_NUMBER), ("Body", "JOIN"),
+                          ("MediaUrl", "https://b.example"), ("MediaUrl", "https://a.example")])
+        signature = twilio_signature(PUBLIC_URL + "/sms/inbound", data)  # Twilio signs every value, sorted
+        first_only = twilio_signature(PUBLIC_URL + "/sms/inbound", data.to_dict())
+        assert signature != first_only
+        assert client.post("/sms/inbound", data=data, headers={"X-Twilio-Signature": signature}).status_code == 200
+        assert client.post("/sms/inbound", data=data, headers={"X-Twilio-Signature": first_only}).status_code == 403
 
 
 class TestRouting:
