@@ -110,12 +110,25 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def make_autocommit_engine(url: str, **kwargs) -> Engine:
+    """`make_engine` for a pool whose connections are always in autocommit mode, for a process that opens
+    many `autocommit_connection`s on a database server: its connections are not switched into autocommit
+    mode when they are handed out and back when they are returned."""
+    return make_engine(url, isolation_level="AUTOCOMMIT", execution_options={_ALWAYS_AUTOCOMMIT: True}, **kwargs)
+
+
+_ALWAYS_AUTOCOMMIT = "smscrm_always_autocommit"
+
+
 def autocommit_connection(engine: Engine) -> Connection:
     """A connection outside any transaction, for `with`: each statement commits by itself. For a read, or a
     change made in one statement (atomic anyway); on PostgreSQL it saves a transaction's BEGIN and COMMIT
     round trips. Open one only where the caller holds no other connection, so a request never waits for a
     second one from the pool while holding the first."""
-    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    connection = engine.connect()
+    if engine.get_execution_options().get(_ALWAYS_AUTOCOMMIT):
+        return connection
+    return connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

@@ -10,13 +10,19 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from smscrm.config import Settings
-from smscrm.db import PING_AFTER_IDLE_SECONDS, autocommit_connection, make_engine, make_sessionmaker
+from smscrm.db import (
+    PING_AFTER_IDLE_SECONDS, autocommit_connection, make_autocommit_engine, make_engine, make_sessionmaker,
+)
 
 
 def init_app(app: Flask, settings: Settings) -> None:
     engine = make_engine(settings.database_url, ping_after_idle=PING_AFTER_IDLE_SECONDS)
     app.extensions["smscrm.engine"] = engine
     app.extensions["smscrm.sessionmaker"] = make_sessionmaker(engine)
+    app.extensions["smscrm.autocommit_engine"] = (  # on SQLite, switching a connection's mode costs no round trip
+        make_autocommit_engine(settings.database_url, ping_after_idle=PING_AFTER_IDLE_SECONDS)
+        if engine.dialect.name == "postgresql" else engine
+    )
     app.teardown_appcontext(_close)
 
 
@@ -26,14 +32,17 @@ def db_session() -> Session:
     return g.db_session
 
 
-def engine() -> Engine:
-    """The app's engine, for work that takes its own connections (`inbound.handle_at_once`)."""
-    return current_app.extensions["smscrm.engine"]
+def autocommit_engine() -> Engine:
+    """The engine for work on connections of its own that run outside any transaction
+    (`inbound.handle_at_once`, `autocommit`). On PostgreSQL its pool's connections are always in autocommit
+    mode (see `smscrm.db.make_autocommit_engine`): a web worker keeps up to two server connections, one
+    in each pool. On SQLite it is the app's engine."""
+    return current_app.extensions["smscrm.autocommit_engine"]
 
 
 def autocommit() -> Connection:
     """A connection outside any transaction, for `with` (see `smscrm.db.autocommit_connection`)."""
-    return autocommit_connection(engine())
+    return autocommit_connection(autocommit_engine())
 
 
 def _close(_exc) -> None:

@@ -120,17 +120,15 @@ class Connection(sqlite3.Connection):
 
 class _Cursor(sqlite3.Cursor):
     def execute(self, sql, parameters=(), /):
-        connection = self.connection
-        connection._before(sql)
-        try:
-            return super().execute(sql, parameters)
-        finally:
-            connection._after()
+        return self._guarded(super().execute, sql, parameters)
 
     def executemany(self, sql, parameters, /):
+        return self._guarded(super().executemany, sql, parameters)
+
+    def _guarded(self, run, sql, parameters):
         connection = self.connection
         connection._before(sql)
         try:
-            return super().executemany(sql, parameters)
+            return run(sql, parameters)
         finally:
             connection._after()

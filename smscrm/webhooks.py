@@ -17,7 +17,7 @@ from twilio.request_validator import RequestValidator
 from smscrm import delivery, inbound, phones
 from smscrm.db import utcnow
 from smscrm.errors import NotFound
-from smscrm.request_db import db_session, engine
+from smscrm.request_db import autocommit_engine, db_session
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__, url_prefix="/sms")
@@ -99,7 +99,7 @@ def _handle_once(sms: inbound.InboundSms) -> inbound.Reply:
     """A BAL or a JOIN is answered without the ORM's session; any other text is handled in the session and
     committed. When a concurrent twin commits first (Twilio retrying this MessageSid, or the same phone
     joining twice at once), the text is handled again and sees what the twin wrote."""
-    reply = inbound.handle_at_once(engine(), sms, utcnow())
+    reply = inbound.handle_at_once(autocommit_engine(), sms, utcnow())
     if reply is not None:
         return reply
     session = db_session()

@@ -130,6 +130,7 @@ def app(engine, settings):
     app.config.update(TESTING=True)
     yield app
     app.extensions["smscrm.engine"].dispose()
+    app.extensions["smscrm.autocommit_engine"].dispose()
 
 
 @pytest.fixture

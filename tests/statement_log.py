@@ -8,23 +8,33 @@ def statements_of(engine, work) -> list[str]:
     return [statement for statement, _autocommit in _executed(engine, work)]
 
 
-def autocommit_statements_of(engine, work) -> list[tuple[str, bool]]:
-    """Run `work()` and return, for each statement it executed on `engine` (PostgreSQL), its first word and
-    whether it ran outside any transaction (the connection in autocommit mode: no BEGIN, no COMMIT)."""
-    return [(statement.split()[0], autocommit) for statement, autocommit in _executed(engine, work)]
+def autocommit_statements_of(engines, work) -> list[tuple[str, bool]]:
+    """Run `work()` and return, for each statement it executed on `engines` (an engine, or several: an app's
+    `app_engines`; PostgreSQL), its first word and whether it ran outside any transaction (the connection in
+    autocommit mode: no BEGIN, no COMMIT)."""
+    return [(statement.split()[0], autocommit) for statement, autocommit in _executed(engines, work)]
 
 
-def _executed(engine, work) -> list[tuple[str, bool | None]]:
-    """Each statement `work()` executed on `engine`, with its connection's autocommit flag as it was sent
-    (None where the driver has none)."""
+def app_engines(app) -> list:
+    """The app's engines: the session's, and the pool of autocommit connections (the same one on SQLite)."""
+    engines = [app.extensions["smscrm.engine"], app.extensions["smscrm.autocommit_engine"]]
+    return engines[:1] if engines[0] is engines[1] else engines
+
+
+def _executed(engines, work) -> list[tuple[str, bool | None]]:
+    """Each statement `work()` executed on `engines`, in order, with its connection's autocommit flag as it
+    was sent (None where the driver has none)."""
+    engines = engines if isinstance(engines, (list, tuple)) else [engines]
     executed = []
 
     def note(connection, _cursor, statement, *_args) -> None:
         executed.append((statement, getattr(connection.connection.dbapi_connection, "autocommit", None)))
 
-    event.listen(engine, "before_cursor_execute", note)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", note)
     try:
         work()
     finally:
-        event.remove(engine, "before_cursor_execute", note)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", note)
     return executed

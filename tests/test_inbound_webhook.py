@@ -12,7 +12,7 @@ from smscrm import inbound, points
 from smscrm.models import ConsentEvent, InboundMessage, Member, OutboundMessage, Status
 from smscrm.simulator import reply_text
 from tests.conftest import MERCHANT_NUMBER, PUBLIC_URL, twilio_signature
-from tests.statement_log import autocommit_statements_of
+from tests.statement_log import app_engines, autocommit_statements_of
 
 ANN = "+14155550100"
 LI = "+14155550101"
@@ -142,9 +142,9 @@ class TestJoin:
     @pytest.mark.postgres_only("SQLite writes a text's rows one INSERT at a time, in a transaction")
     def test_a_join_and_a_bal_are_two_statements_each_outside_any_transaction(self, app, text_in, session, merchant):
         """The arrival query and the one statement writing the text's rows, on a connection in autocommit mode."""
-        engine = app.extensions["smscrm.engine"]
-        assert autocommit_statements_of(engine, lambda: reply(text_in("JOIN Ann"))) == [("SELECT", True), ("WITH", True)]
-        assert autocommit_statements_of(engine, lambda: reply(text_in("BAL"))) == [("SELECT", True), ("WITH", True)]
+        engines = app_engines(app)
+        assert autocommit_statements_of(engines, lambda: reply(text_in("JOIN Ann"))) == [("SELECT", True), ("WITH", True)]
+        assert autocommit_statements_of(engines, lambda: reply(text_in("BAL"))) == [("SELECT", True), ("WITH", True)]
         assert (member(session).name, count(session, ConsentEvent), count(session, OutboundMessage)) == ("Ann", 1, 2)
 
     def test_a_join_and_a_bal_leave_the_orms_session_alone_and_a_stop_uses_it(self, text_in, session, merchant):
@@ -169,7 +169,7 @@ class TestJoin:
         """A STOP writes twice (the membership's flag, then its evidence with the reply): after the arrival query
         it goes to the session, whose transaction holds both."""
         reply(text_in("JOIN"))
-        statements = autocommit_statements_of(app.extensions["smscrm.engine"], lambda: reply(text_in("STOP")))
+        statements = autocommit_statements_of(app_engines(app), lambda: reply(text_in("STOP")))
         assert statements[0] == ("SELECT", True) and statements[1:] == [
             ("SELECT", False), ("UPDATE", False), ("WITH", False)
         ]

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from smscrm import members, points
 from smscrm.models import Member, OutboundMessage, Purchase, Stage
 from tests.api.conftest import ADA
-from tests.statement_log import autocommit_statements_of
+from tests.statement_log import app_engines, autocommit_statements_of
 
 
 def purchases_in(session) -> int:
@@ -35,7 +35,7 @@ def test_a_members_purchase_is_the_key_check_and_one_statement_both_outside_any_
     request also reads the merchant and notes the key's use.)"""
     assert api.post("/api/v1/purchases", json={"phone": ADA, "amount": 900}).status_code == 201
     statements = autocommit_statements_of(
-        app.extensions["smscrm.engine"], lambda: api.post("/api/v1/purchases", json={"phone": ADA, "amount": 1250})
+        app_engines(app), lambda: api.post("/api/v1/purchases", json={"phone": ADA, "amount": 1250})
     )
     assert statements == [("SELECT", True), ("WITH", True)]
 
