@@ -33,16 +33,16 @@ def db_session() -> Session:
 
 
 def autocommit_engine() -> Engine:
-    """The engine for work on connections of its own that run outside any transaction
-    (`inbound.handle_at_once`, `autocommit`). On PostgreSQL its pool's connections are always in autocommit
-    mode (see `smscrm.db.make_autocommit_engine`): a web worker keeps up to two server connections, one
-    in each pool. On SQLite it is the app's engine."""
+    """The engine for the webhook's texts answered on a connection of their own (`inbound.handle_at_once`).
+    On PostgreSQL its pool's connections are always in autocommit mode (see `smscrm.db.make_autocommit_engine`):
+    a web worker keeps up to two server connections, one in each pool. On SQLite it is the app's engine."""
     return current_app.extensions["smscrm.autocommit_engine"]
 
 
 def autocommit() -> Connection:
-    """A connection outside any transaction, for `with` (see `smscrm.db.autocommit_connection`)."""
-    return autocommit_connection(autocommit_engine())
+    """A connection outside any transaction, for `with` (see `smscrm.db.autocommit_connection`), from the
+    app's engine: the API's key check, whose request goes on with the session on the same pool."""
+    return autocommit_connection(current_app.extensions["smscrm.engine"])
 
 
 def _close(_exc) -> None:
