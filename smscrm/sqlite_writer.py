@@ -78,6 +78,12 @@ class Connection(sqlite3.Connection):
                 os.close(self._lock_file)
                 self._lock_file = None
 
+    def __del__(self) -> None:
+        """A connection dropped without close(): its descriptor, and with it the lock, is let go."""
+        if getattr(self, "_lock_file", None) is not None:  # None too when sqlite3 could not open the database
+            self._let_go()
+            os.close(self._lock_file)
+
     def _before(self, sql: str) -> None:
         """Before a statement: take the lock if it is a write that opens a transaction."""
         if self._lock_path is None or self._holder is not None or self.in_transaction or not _WRITE.match(sql):

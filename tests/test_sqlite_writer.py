@@ -3,6 +3,7 @@ its end, waited for by other threads and processes, never by the thread that hol
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import sqlite3
 import threading
@@ -57,6 +58,15 @@ def test_a_rollback_or_a_close_lets_go(path, end):
     connection.execute("DELETE FROM texts")
     assert not is_free(path)
     getattr(connection, end)()
+    assert is_free(path)
+
+
+def test_a_connection_dropped_in_a_transaction_lets_go(path):
+    connection = connect(path)
+    connection.execute("INSERT INTO texts (body) VALUES ('JOIN')")
+    assert not is_free(path)
+    del connection
+    gc.collect()
     assert is_free(path)
 
 
