@@ -110,14 +110,14 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+_ALWAYS_AUTOCOMMIT = "smscrm_always_autocommit"  # the execution option that marks such an engine
+
+
 def make_autocommit_engine(url: str, **kwargs) -> Engine:
     """`make_engine` for a pool whose connections are always in autocommit mode, for a process that opens
     many `autocommit_connection`s on a database server: its connections are not switched into autocommit
     mode when they are handed out and back when they are returned."""
     return make_engine(url, isolation_level="AUTOCOMMIT", execution_options={_ALWAYS_AUTOCOMMIT: True}, **kwargs)
-
-
-_ALWAYS_AUTOCOMMIT = "smscrm_always_autocommit"
 
 
 def autocommit_connection(engine: Engine) -> Connection:

@@ -73,16 +73,18 @@ class Connection(sqlite3.Connection):
         try:
             super().close()
         finally:
-            self._let_go()
-            if self._lock_file is not None:
-                os.close(self._lock_file)
-                self._lock_file = None
+            self._close_lock_file()
 
     def __del__(self) -> None:
-        """A connection dropped without close(): its descriptor, and with it the lock, is let go."""
-        if getattr(self, "_lock_file", None) is not None:  # None too when sqlite3 could not open the database
-            self._let_go()
+        """A connection dropped without close() lets go of the lock too."""
+        if hasattr(self, "_lock_file"):  # not when sqlite3 could not open the database
+            self._close_lock_file()
+
+    def _close_lock_file(self) -> None:
+        self._let_go()
+        if self._lock_file is not None:
             os.close(self._lock_file)
+            self._lock_file = None
 
     def _before(self, sql: str) -> None:
         """Before a statement: take the lock if it is a write that opens a transaction."""

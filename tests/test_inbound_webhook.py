@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, select
-from werkzeug.datastructures import MultiDict
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
 
 from smscrm import inbound, points
 from smscrm.models import ConsentEvent, InboundMessage, Member, OutboundMessage, Status
