@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from smscrm import campaign_texts, phones, segments
 from smscrm.errors import Conflict, NotFound, ValidationError
 from smscrm.models import (
-    Campaign, CampaignHoldout, CampaignStatus, Category, Language, Member, Merchant, OutboundMessage, Segment,
-    Status,
+    DEDUPE_CONFLICT, Campaign, CampaignHoldout, CampaignStatus, Category, Language, Member, Merchant, OutboundMessage,
+    Segment, Status,
 )
 from smscrm.outbox import queue_text
 
@@ -195,9 +195,7 @@ def _queue_messages(session: Session, merchant: Merchant, campaign: Campaign, el
         "status", "dedupe_key", "send_after", "attempts", "created_at",
     ]
     dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = dialect_insert(OutboundMessage).from_select(columns, rows).on_conflict_do_nothing(
-        index_elements=["merchant_id", "dedupe_key"]
-    )
+    statement = dialect_insert(OutboundMessage).from_select(columns, rows).on_conflict_do_nothing(**DEDUPE_CONFLICT)
     return session.execute(statement.execution_options(preserve_rowcount=True)).rowcount
 
 

@@ -36,6 +36,7 @@ from smscrm.courtesy import SendingWindow
 from smscrm.db import UTCDateTime
 from smscrm.ledger import lock_members, resum_balances
 from smscrm.models import (
+    DEDUPE_CONFLICT,
     CareKind,
     CareRule,
     CareTouch,
@@ -467,7 +468,7 @@ class _Evaluation:
                     literal(self.now, UTCDateTime()),
                 ),
             )
-            .on_conflict_do_nothing(index_elements=["merchant_id", "dedupe_key"])
+            .on_conflict_do_nothing(**DEDUPE_CONFLICT)
         )
         queued = self.session.execute(statement.execution_options(preserve_rowcount=True)).rowcount
         if queued and self._bonus_points:

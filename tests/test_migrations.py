@@ -23,18 +23,28 @@ def test_history_has_one_head_and_the_database_is_at_it(engine, database_url):
 
 
 def test_indexes_of_mostly_empty_columns_leave_out_the_rows_without_a_value(engine):
-    """Migration 0008: partial indexes, so a text not sent yet or an entry without a redemption costs no entry."""
+    """Migrations 0008 and 0009: partial indexes, so a text not sent yet, a reply without a dedupe key, a member
+    without a birthday or an entry without a redemption costs no entry."""
     inspector = inspect(engine)
     partial = {
         (table, index["name"]): (index["unique"], str(index["dialect_options"].get(f"{engine.dialect.name}_where")))
-        for table in ("outbound_messages", "points_entries")
+        for table in ("outbound_messages", "points_entries", "members")
         for index in inspector.get_indexes(table)
         if index["dialect_options"].get(f"{engine.dialect.name}_where") is not None
     }
     assert {key: unique for key, (unique, _where) in partial.items()} == {
         ("outbound_messages", "ix_outbound_messages_campaign_status"): False,
         ("outbound_messages", "uq_outbound_messages_provider_sid"): True,
+        ("outbound_messages", "uq_outbound_messages_merchant_id_dedupe_key"): True,
         ("points_entries", "ix_points_entries_purchase_id"): False,
         ("points_entries", "ix_points_entries_redemption_id"): False,
+        ("members", "ix_members_merchant_birthday"): False,
     }
     assert all("IS NOT NULL" in where for _unique, where in partial.values())
+
+
+def test_the_outbox_keeps_one_index_for_its_due_rows(engine):
+    """Migration 0009: the claim index (status, category, send_after) serves every look-up by status."""
+    names = {index["name"] for index in inspect(engine).get_indexes("outbound_messages")}
+    assert "ix_outbound_messages_due_category" in names
+    assert "ix_outbound_messages_due" not in names

@@ -7,12 +7,13 @@ from smscrm.models.delivery import EarlyStatusReport, SendRateBucket
 from smscrm.models.inbox import InboxItem, InboxKind, InboxReply
 from smscrm.models.member import Member, MemberInterest
 from smscrm.models.merchant import Language, Merchant, Role, SenderNumber, StaffUser
-from smscrm.models.message import Category, InboundMessage, Intent, OutboundMessage, Status
+from smscrm.models.message import DEDUPE_CONFLICT, Category, InboundMessage, Intent, OutboundMessage, Status
 from smscrm.models.points import EntryKind, LoyaltySettings, PointsEntry, Purchase, Stage, ValueClass
 from smscrm.models.referral import Referral, ReferralChannel, ReferralStatus
 from smscrm.models.reward import Redemption, RedemptionChannel, RedemptionStatus, Reward
 
 __all__ = [
+    "DEDUPE_CONFLICT",
     "ApiKey",
     "Campaign",
     "CampaignHoldout",

@@ -7,12 +7,15 @@ from enum import StrEnum
 from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from smscrm.db import Base
+from smscrm.db import Base, index_where_set
 from smscrm.models.member import Member
 
 # how care finds members: by the day they joined (welcome, anniversaries) and by their birthday
 Index("ix_members_merchant_joined", Member.merchant_id, Member.joined_at)
-Index("ix_members_merchant_birthday", Member.merchant_id, Member.birthday_month, Member.birthday_day)
+index_where_set(  # most members never text their birthday
+    "ix_members_merchant_birthday", Member.merchant_id, Member.birthday_month, Member.birthday_day,
+    set_column="birthday_month",
+)
 
 
 class CareKind(StrEnum):

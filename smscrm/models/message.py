@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from smscrm.db import Base, index_where_set
@@ -54,12 +54,15 @@ class OutboundMessage(Base):
 
     __tablename__ = "outbound_messages"
     __table_args__ = (
-        UniqueConstraint("merchant_id", "dedupe_key"),
-        Index("ix_outbound_messages_due", "status", "send_after"),
+        index_where_set(  # a reply or a one-off text has no key
+            "uq_outbound_messages_merchant_id_dedupe_key", "merchant_id", "dedupe_key", unique=True,
+            set_column="dedupe_key",
+        ),
         Index("ix_outbound_messages_member_created", "member_id", "created_at"),
         index_where_set("ix_outbound_messages_campaign_status", "campaign_id", "status"),
         index_where_set("uq_outbound_messages_provider_sid", "provider_sid", unique=True),
-        Index("ix_outbound_messages_due_category", "status", "category", "send_after"),  # smscrm.delivery claims
+        # smscrm.delivery's claims (status, category, due time) and its look-ups of the rows in flight (status)
+        Index("ix_outbound_messages_due_category", "status", "category", "send_after"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,6 +89,12 @@ class OutboundMessage(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     status_updated_at: Mapped[datetime | None]
+
+
+DEDUPE_CONFLICT = {
+    "index_elements": ["merchant_id", "dedupe_key"], "index_where": OutboundMessage.dedupe_key.is_not(None),
+}
+"""`on_conflict_do_nothing(**DEDUPE_CONFLICT)`: skip a text whose key the merchant's outbox holds already."""
 
 
 class InboundMessage(Base):
