@@ -44,12 +44,11 @@ class UTCDateTime(TypeDecorator):
 
 
 def index_where_set(name: str, *columns, unique: bool = False, set_column: str | None = None) -> Index:
-    """An index of the rows whose `set_column` (by default the first column) is set. For a column most rows
-    leave empty (the provider's id of a text not sent yet, the campaign of a reply, a member's birthday):
-    those rows are written without an index entry, and a lookup by a value finds the same rows. `columns`
-    are names, or columns for an index declared outside its table."""
-    set_column = set_column or getattr(columns[0], "key", columns[0])
-    is_set = text(f"{set_column} IS NOT NULL")
+    """An index of the rows whose `set_column` (by default the first column, given by name) is set. For a
+    column most rows leave empty (the provider's id of a text not sent yet, the campaign of a reply, a
+    member's birthday): those rows are written without an index entry, and a lookup by a value finds the
+    same rows. `columns` are names, or columns for an index declared outside its table."""
+    is_set = text(f"{set_column or columns[0]} IS NOT NULL")
     return Index(name, *columns, unique=unique, postgresql_where=is_set, sqlite_where=is_set)
 
 

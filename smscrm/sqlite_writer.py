@@ -58,14 +58,15 @@ class Connection(sqlite3.Connection):
         return self.cursor().executemany(sql, parameters)
 
     def commit(self) -> None:
-        try:
-            super().commit()
-        finally:
-            self._let_go()
+        self._ending(super().commit)
 
     def rollback(self) -> None:
+        self._ending(super().rollback)
+
+    def _ending(self, end) -> None:
+        """End the transaction (COMMIT or ROLLBACK), then let go of the lock, whether or not that worked."""
         try:
-            super().rollback()
+            end()
         finally:
             self._let_go()
 
