@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from smscrm.codes import normalise_code
 from smscrm.models import EntryKind, Member, OutboundMessage, PointsEntry, Purchase, Redemption
+from smscrm.models.message import NOT_A_REPLY
 
 JOIN_INVITATION_PURPOSE = "purchase_invite"  # the outbox purpose smscrm.points gives the invitation to JOIN
 
@@ -48,6 +49,7 @@ def purchase_outcome(session: Session, merchant_id: int, purchase_id: int) -> Pu
                 OutboundMessage.merchant_id == merchant_id,
                 OutboundMessage.member_id == member.id,
                 OutboundMessage.purpose == JOIN_INVITATION_PURPOSE,
+                NOT_A_REPLY,
             )
         )
     )

@@ -20,6 +20,7 @@ from sqlalchemy.types import Integer
 
 from smscrm import phones
 from smscrm.models import Category, Merchant, OutboundMessage, Status
+from smscrm.models.message import NOT_A_REPLY
 
 WINDOWED_CATEGORIES = (Category.MARKETING, Category.CARE)
 CAPPED_CATEGORIES = (Category.MARKETING,)
@@ -95,6 +96,7 @@ def marketing_counts(session: Session, member_ids: Iterable[int], *, now: dateti
         .where(
             OutboundMessage.member_id.in_(ids),
             OutboundMessage.category.in_(CAPPED_CATEGORIES),
+            NOT_A_REPLY,
             or_(
                 OutboundMessage.status == Status.SENDING,
                 and_(OutboundMessage.status.in_(SENT_STATUSES), OutboundMessage.sent_at > now - CAP_WINDOW),

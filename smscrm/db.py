@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, Index, MetaData, create_engine, event, text
+from sqlalchemy import ColumnElement, DateTime, Index, MetaData, create_engine, event, literal, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
@@ -43,13 +43,27 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+def index_where(name: str, *columns, where: ColumnElement[bool], unique: bool = False) -> Index:
+    """A partial index: only the rows for which `where` holds have an entry, and the others are written without
+    one. A query may read it when its own WHERE says `where` holds: the same condition, one branch of it when it
+    is an OR, or (for `IS NOT NULL`) a comparison of that column. Conditions on values are built with `literally`."""
+    return Index(name, *columns, unique=unique, postgresql_where=where, sqlite_where=where)
+
+
 def index_where_set(name: str, *columns, unique: bool = False, set_column: str | None = None) -> Index:
     """An index of the rows whose `set_column` (by default the first column, given by name) is set. For a
     column most rows leave empty (the provider's id of a text not sent yet, the campaign of a reply, a
     member's birthday): those rows are written without an index entry, and a lookup by a value finds the
     same rows. `columns` are names, or columns for an index declared outside its table."""
-    is_set = text(f"{set_column or columns[0]} IS NOT NULL")
-    return Index(name, *columns, unique=unique, postgresql_where=is_set, sqlite_where=is_set)
+    return index_where(name, *columns, unique=unique, where=text(f"{set_column or columns[0]} IS NOT NULL"))
+
+
+def literally(column: ColumnElement, value) -> ColumnElement[bool]:
+    """`column = value`, with the value written into the SQL rather than sent as a parameter: for a partial
+    index's condition (`index_where`), and for a query that must be able to read such an index. A database
+    proves a partial index's condition only from values it sees when it plans: PostgreSQL's generic plans,
+    which psycopg's prepared statements come to use, see none of the parameters."""
+    return column == literal(value, column.type, literal_execute=True)
 
 
 class Base(DeclarativeBase):

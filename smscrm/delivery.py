@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from smscrm import consent, courtesy, phones, send_rate
 from smscrm.config import Settings
-from smscrm.db import utcnow
+from smscrm.db import literally, utcnow
 from smscrm.models import Campaign, CampaignStatus, Category, EarlyStatusReport, OutboundMessage, Status
 from smscrm.provider_status import UNSUBSCRIBED, apply_early_reports, opt_out_unsubscribed, record_status
 from smscrm.send_rate import SendLimits
@@ -59,6 +59,8 @@ DEFAULT_CONCURRENCY = 8
 SWITCH_INTERVAL = 0.0005
 STEP_SECONDS = 0.05  # a running worker steps at most 20 times a second
 URGENT = (Category.REPLY, Category.TRANSACTIONAL)  # claimed before marketing and care
+# the rows waiting and the rows in flight, by status: a query saying so reads the claim index (models.message.IN_QUEUE)
+IS_QUEUED, IS_SENDING = (literally(OutboundMessage.status, status) for status in (Status.QUEUED, Status.SENDING))
 
 
 @dataclass
@@ -276,7 +278,7 @@ class Courier:
         with self.sessionmaker() as session:
             session.execute(
                 update(OutboundMessage)
-                .where(OutboundMessage.status == Status.SENDING, OutboundMessage.claimed_by == self.worker_id)
+                .where(IS_SENDING, OutboundMessage.claimed_by == self.worker_id)
                 .values(lease_expires_at=now + LEASE)
                 .execution_options(synchronize_session=False)
             )
@@ -490,7 +492,7 @@ def _lock_due(
         rows += session.scalars(
             select(OutboundMessage)
             .where(
-                OutboundMessage.status == Status.QUEUED, category, OutboundMessage.send_after <= now,
+                IS_QUEUED, category, OutboundMessage.send_after <= now,
                 OutboundMessage.from_phone.not_in(full), ~_of_stopped_campaign(),
             )
             .order_by(OutboundMessage.send_after, OutboundMessage.id)
@@ -554,7 +556,7 @@ def recover_expired_leases(session: Session, *, now: datetime) -> int:
     the caller commits (the scheduler runs this too)."""
     result = session.execute(
         update(OutboundMessage)
-        .where(OutboundMessage.status == Status.SENDING, OutboundMessage.lease_expires_at < now)
+        .where(IS_SENDING, OutboundMessage.lease_expires_at < now)
         .values(status=Status.QUEUED, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )

@@ -25,18 +25,17 @@ from smscrm.models import (
     InboxItem,
     InboxKind,
     InboxReply,
-    Intent,
     Member,
     Merchant,
     StaffUser,
     VisitSurvey,
 )
+from smscrm.models.message import IS_FILED
 
 log = logging.getLogger(__name__)
 
 MAX_REPLY_CHARS = 480
 RESPONSE_WINDOW = timedelta(days=30)
-FILED_INTENTS = (Intent.FEEDBACK, Intent.RATING)
 _QUESTION = re.compile(r"[?？]|吗|怎么|几点|多少|能不能|可以.*[吗么]")
 
 
@@ -138,7 +137,7 @@ def conversation(session: Session, item: InboxItem) -> list[Entry]:
         select(InboundMessage).where(
             InboundMessage.merchant_id == item.merchant_id,
             InboundMessage.from_phone == item.phone,
-            InboundMessage.intent.in_(FILED_INTENTS),
+            IS_FILED,
             InboundMessage.received_at >= item.opened_at,
             *([InboundMessage.received_at <= item.resolved_at] if item.resolved_at else []),
         )
@@ -168,7 +167,7 @@ def open_items(session: Session, merchant_id: int, *, page: int = 1) -> Page[Ite
         .where(
             InboundMessage.merchant_id == InboxItem.merchant_id,
             InboundMessage.from_phone == InboxItem.phone,
-            InboundMessage.intent.in_(FILED_INTENTS),
+            IS_FILED,
             InboundMessage.received_at >= InboxItem.opened_at,
         )
         .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())

@@ -22,17 +22,23 @@ def test_history_has_one_head_and_the_database_is_at_it(engine, database_url):
         assert MigrationContext.configure(connection).get_current_heads() == tuple(script.get_heads())
 
 
-def test_indexes_of_mostly_empty_columns_leave_out_the_rows_without_a_value(engine):
-    """Migrations 0008 and 0009: partial indexes, so a text not sent yet, a reply without a dedupe key, a member
-    without a birthday or an entry without a redemption costs no entry."""
+def _partial_indexes(engine, *tables) -> dict[tuple[str, str], tuple[bool, str]]:
+    """(table, index name) -> (unique, the condition of the rows indexed, as the database gives it back)."""
     inspector = inspect(engine)
-    partial = {
-        (table, index["name"]): (index["unique"], str(index["dialect_options"].get(f"{engine.dialect.name}_where")))
-        for table in ("outbound_messages", "points_entries", "members")
+    return {
+        (table, index["name"]): (bool(index["unique"]), str(index["dialect_options"][f"{engine.dialect.name}_where"]))
+        for table in tables
         for index in inspector.get_indexes(table)
         if index["dialect_options"].get(f"{engine.dialect.name}_where") is not None
     }
-    assert {key: unique for key, (unique, _where) in partial.items()} == {
+
+
+def test_indexes_of_mostly_empty_columns_leave_out_the_rows_without_a_value(engine):
+    """Migrations 0008 and 0009: partial indexes, so a text not sent yet, a reply without a dedupe key, a member
+    without a birthday or an entry without a redemption costs no entry."""
+    partial = _partial_indexes(engine, "outbound_messages", "points_entries", "members")
+    where_set = {key: unique for key, (unique, where) in partial.items() if "IS NOT NULL" in where}
+    assert where_set == {
         ("outbound_messages", "ix_outbound_messages_campaign_status"): False,
         ("outbound_messages", "uq_outbound_messages_provider_sid"): True,
         ("outbound_messages", "uq_outbound_messages_merchant_id_dedupe_key"): True,
@@ -40,7 +46,23 @@ def test_indexes_of_mostly_empty_columns_leave_out_the_rows_without_a_value(engi
         ("points_entries", "ix_points_entries_redemption_id"): False,
         ("members", "ix_members_merchant_birthday"): False,
     }
-    assert all("IS NOT NULL" in where for _unique, where in partial.values())
+
+
+def test_texts_answered_at_once_write_no_entry_in_the_queue_member_and_inbox_indexes(engine):
+    """Migration 0010: the outbox's queue index holds the queued and sending rows, its member index no replies,
+    and the inbox index only the inbox's texts; two indexes by member id that nothing read are gone."""
+    partial = _partial_indexes(engine, "outbound_messages", "inbound_messages")
+    conditions = {
+        ("outbound_messages", "ix_outbound_messages_due_category"): ("'queued'", "'sending'"),
+        ("outbound_messages", "ix_outbound_messages_member_created"): ("'reply'",),
+        ("inbound_messages", "ix_inbound_messages_merchant_intent"): ("'feedback'", "'rating'"),
+    }
+    for key, values in conditions.items():
+        unique, where = partial[key]
+        assert not unique and all(value in where for value in values), (key, where)
+    inspector = inspect(engine)
+    assert "ix_inbound_messages_member_id" not in {index["name"] for index in inspector.get_indexes("inbound_messages")}
+    assert "ix_consent_events_member_id" not in {index["name"] for index in inspector.get_indexes("consent_events")}
 
 
 def test_the_outbox_keeps_one_index_for_its_due_rows(engine):

@@ -31,7 +31,7 @@ class ConsentEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
     phone: Mapped[str] = mapped_column(String(20))
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     action: Mapped[str] = mapped_column(String(10))
     keyword: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(10))

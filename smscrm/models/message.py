@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import ForeignKey, SmallInteger, String, Text, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from smscrm.db import Base, index_where_set
+from smscrm.db import Base, index_where, index_where_set, literally
 
 
 class Intent(StrEnum):
@@ -24,6 +24,9 @@ class Intent(StrEnum):
     REFER = "refer"
     RATING = "rating"  # a bare 1-5: the answer to the after-visit question, if one is pending
     FEEDBACK = "feedback"
+
+
+FILED_INTENTS = (Intent.FEEDBACK, Intent.RATING)  # the texts that go to the merchant's inbox
 
 
 class Category(StrEnum):
@@ -58,11 +61,8 @@ class OutboundMessage(Base):
             "uq_outbound_messages_merchant_id_dedupe_key", "merchant_id", "dedupe_key", unique=True,
             set_column="dedupe_key",
         ),
-        Index("ix_outbound_messages_member_created", "member_id", "created_at"),
         index_where_set("ix_outbound_messages_campaign_status", "campaign_id", "status"),
         index_where_set("uq_outbound_messages_provider_sid", "provider_sid", unique=True),
-        # smscrm.delivery's claims (status, category, due time) and its look-ups of the rows in flight (status)
-        Index("ix_outbound_messages_due_category", "status", "category", "send_after"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,6 +91,18 @@ class OutboundMessage(Base):
     status_updated_at: Mapped[datetime | None]
 
 
+IN_QUEUE = (Status.QUEUED, Status.SENDING)  # waiting for a worker, or claimed by one
+index_where(  # smscrm.delivery's claims (status, category, due time) and its look-ups of the rows in flight (status)
+    "ix_outbound_messages_due_category", OutboundMessage.status, OutboundMessage.category, OutboundMessage.send_after,
+    where=or_(*(literally(OutboundMessage.status, status) for status in IN_QUEUE)),
+)
+NOT_A_REPLY = ~literally(OutboundMessage.category, Category.REPLY)
+"""Part of a query by member (smscrm.courtesy's caps): ix_outbound_messages_member_created holds the texts we
+chose to send a member, not the replies to their texts, and only a query that says so may read it."""
+index_where(
+    "ix_outbound_messages_member_created", OutboundMessage.member_id, OutboundMessage.created_at, where=NOT_A_REPLY,
+)
+
 DEDUPE_CONFLICT = {
     "index_elements": ["merchant_id", "dedupe_key"], "index_where": OutboundMessage.dedupe_key.is_not(None),
 }
@@ -101,7 +113,6 @@ class InboundMessage(Base):
     """A text a shopper sent. `message_sid` makes Twilio's retries harmless."""
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (Index("ix_inbound_messages_merchant_intent", "merchant_id", "intent", "received_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
@@ -110,8 +121,17 @@ class InboundMessage(Base):
     to_phone: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
     intent: Mapped[str] = mapped_column(String(16))
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     reply_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"))
     received_at: Mapped[datetime]
 
     reply: Mapped[OutboundMessage | None] = relationship()
+
+
+IS_FILED = or_(*(literally(InboundMessage.intent, intent) for intent in FILED_INTENTS))
+"""A text for the merchant's inbox. Only these have an entry in ix_inbound_messages_merchant_intent: a keyword
+answered at once (JOIN, BAL, ...) writes none. A query of the index says IS_FILED, or `literally` one intent."""
+index_where(
+    "ix_inbound_messages_merchant_intent", InboundMessage.merchant_id, InboundMessage.intent, InboundMessage.received_at,
+    where=IS_FILED,
+)
