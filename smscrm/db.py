@@ -30,10 +30,20 @@ class UTCDateTime(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored; pass a timezone-aware UTC time")
-        value = value.astimezone(timezone.utc)
+        value = _as_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect):
+        """On SQLite, straight to the text SQLAlchemy's DATETIME stores ('2026-03-10 15:00:00.000000'; a test
+        holds the two equal) instead of through process_bind_param and then DATETIME's own step: every row
+        written has a few datetimes, and the two steps cost twice what one does."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def as_text(value):
+            return None if value is None else _as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return as_text
 
     def process_result_value(self, value, dialect):
         if value is None:
@@ -41,6 +51,12 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetimes are not stored; pass a timezone-aware UTC time")
+    return value.astimezone(timezone.utc)
 
 
 def index_where(name: str, *columns, where: ColumnElement[bool], unique: bool = False) -> Index:
