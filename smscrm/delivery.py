@@ -35,8 +35,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from smscrm import consent, courtesy, phones, send_rate
 from smscrm.config import Settings
-from smscrm.db import literally, utcnow
+from smscrm.db import utcnow
 from smscrm.models import Campaign, CampaignStatus, Category, EarlyStatusReport, OutboundMessage, Status
+from smscrm.models.message import IS_QUEUED, IS_SENDING
 from smscrm.provider_status import UNSUBSCRIBED, apply_early_reports, opt_out_unsubscribed, record_status
 from smscrm.send_rate import SendLimits
 from smscrm.sms import SendError, TransientSendError, Transport
@@ -59,8 +60,6 @@ DEFAULT_CONCURRENCY = 8
 SWITCH_INTERVAL = 0.0005
 STEP_SECONDS = 0.05  # a running worker steps at most 20 times a second
 URGENT = (Category.REPLY, Category.TRANSACTIONAL)  # claimed before marketing and care
-# the rows waiting and the rows in flight, by status: a query saying so reads the claim index (models.message.IN_QUEUE)
-IS_QUEUED, IS_SENDING = (literally(OutboundMessage.status, status) for status in (Status.QUEUED, Status.SENDING))
 
 
 @dataclass

@@ -12,8 +12,8 @@ from typing import Generic, TypeVar
 from sqlalchemy import Row, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from smscrm.db import literally
-from smscrm.models import InboundMessage, Intent, Member
+from smscrm.models import InboundMessage, Member
+from smscrm.models.message import IS_FEEDBACK
 
 PER_PAGE = 50
 FEEDBACK_WINDOW = timedelta(days=7)
@@ -88,7 +88,7 @@ def list_feedback(session: Session, merchant_id: int, *, page: int = 1) -> Page[
     statement = (
         select(InboundMessage, Member)
         .outerjoin(Member, and_(Member.id == InboundMessage.member_id, Member.merchant_id == merchant_id))
-        .where(InboundMessage.merchant_id == merchant_id, literally(InboundMessage.intent, Intent.FEEDBACK))
+        .where(InboundMessage.merchant_id == merchant_id, IS_FEEDBACK)
         .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
     )
     rows = paginate(session, statement, page)
@@ -122,7 +122,7 @@ def summarise(session: Session, merchant_id: int, *, now: datetime) -> Summary:
     recent_feedback = session.scalar(
         select(func.count(InboundMessage.id)).where(
             InboundMessage.merchant_id == merchant_id,
-            literally(InboundMessage.intent, Intent.FEEDBACK),
+            IS_FEEDBACK,
             InboundMessage.received_at >= now - FEEDBACK_WINDOW,
         )
     )

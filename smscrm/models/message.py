@@ -91,10 +91,12 @@ class OutboundMessage(Base):
     status_updated_at: Mapped[datetime | None]
 
 
-IN_QUEUE = (Status.QUEUED, Status.SENDING)  # waiting for a worker, or claimed by one
-index_where(  # smscrm.delivery's claims (status, category, due time) and its look-ups of the rows in flight (status)
+IS_QUEUED, IS_SENDING = (literally(OutboundMessage.status, status) for status in (Status.QUEUED, Status.SENDING))
+"""The rows waiting for a worker and the rows claimed by one: ix_outbound_messages_due_category holds these
+alone, and a query that says one of them may read it (smscrm.delivery's claims, leases and look-ups)."""
+index_where(
     "ix_outbound_messages_due_category", OutboundMessage.status, OutboundMessage.category, OutboundMessage.send_after,
-    where=or_(*(literally(OutboundMessage.status, status) for status in IN_QUEUE)),
+    where=or_(IS_QUEUED, IS_SENDING),
 )
 NOT_A_REPLY = ~literally(OutboundMessage.category, Category.REPLY)
 """Part of a query by member (smscrm.courtesy's caps): ix_outbound_messages_member_created holds the texts we
@@ -130,7 +132,8 @@ class InboundMessage(Base):
 
 IS_FILED = or_(*(literally(InboundMessage.intent, intent) for intent in FILED_INTENTS))
 """A text for the merchant's inbox. Only these have an entry in ix_inbound_messages_merchant_intent: a keyword
-answered at once (JOIN, BAL, ...) writes none. A query of the index says IS_FILED, or `literally` one intent."""
+answered at once (JOIN, BAL, ...) writes none. A query of the index says IS_FILED, or IS_FEEDBACK."""
+IS_FEEDBACK = literally(InboundMessage.intent, Intent.FEEDBACK)
 index_where(
     "ix_inbound_messages_merchant_intent", InboundMessage.merchant_id, InboundMessage.intent, InboundMessage.received_at,
     where=IS_FILED,
