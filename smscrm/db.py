@@ -40,10 +40,7 @@ class UTCDateTime(TypeDecorator):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
 
-        def as_text(value):
-            return None if value is None else _as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-        return as_text
+        return _sqlite_text
 
     def process_result_value(self, value, dialect):
         if value is None:
@@ -51,6 +48,19 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+_last_text = (None, None)  # the datetime last stored on SQLite, and its text
+
+
+def _sqlite_text(value: datetime | None) -> str | None:
+    """SQLite's stored text for `value`. A text's rows hold the same `now` several times: it is converted once."""
+    global _last_text
+    seen, text = _last_text  # one tuple, read and written whole, so threads never see a value with another's text
+    if value is not seen:
+        text = None if value is None else _as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+        _last_text = (value, text)
+    return text
 
 
 def _as_utc(value: datetime) -> datetime:

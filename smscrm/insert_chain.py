@@ -5,7 +5,8 @@ pointing at rows before it. Written one INSERT at a time that is four round trip
 `insert_all` sends PostgreSQL one statement instead, each INSERT a data-modifying CTE whose
 RETURNING id feeds the rows after it (PostgreSQL checks the foreign keys once the statement is
 done). SQLite has no round trips to save and no INSERT inside WITH: there the rows are INSERTed one
-by one. Either way the rows belong to the caller's transaction: when one breaks a constraint,
+by one, each new id read from the driver (`lastrowid`: every table's id is an INTEGER PRIMARY KEY, which
+SQLite makes the rowid), as RETURNING would cost more. Either way the rows belong to the caller's transaction: when one breaks a constraint,
 IntegrityError is raised and the rollback leaves none of them.
 
 A chain may also carry an UPDATE (`RowChange`), such as a purchase counted in the member's row with
@@ -62,7 +63,10 @@ def insert_all(connection: Connection, rows: Sequence[NewRow | RowChange]) -> No
                 connection.execute(row.statement, row.values)
                 continue
             values = {column: _id_or_value(value) for column, value in row.values.items()}
-            (row.id,) = prepared.one(connection, _insert_returning_id(row.table, frozenset(values)), values)
+            if connection.dialect.name == "sqlite":
+                row.id = prepared.inserted_id(connection, _insert(row.table, frozenset(values)), values)
+            else:
+                (row.id,) = prepared.one(connection, _insert_returning_id(row.table, frozenset(values)), values)
 
 
 def insert_one(connection: Connection, row: NewRow) -> int:
@@ -153,9 +157,15 @@ def _scalar_defaults(table: Table, given: set[str] | frozenset[str]) -> list[Col
 
 
 @cache
-def _insert_returning_id(table: Table, given: frozenset[str]) -> Insert:
-    """INSERT of one row with the `given` columns (and the others' scalar defaults), RETURNING its id."""
+def _insert(table: Table, given: frozenset[str]) -> Insert:
+    """INSERT of one row with the `given` columns (and the others' scalar defaults)."""
     values = {column: bindparam(column, type_=table.c[column].type) for column in given}
     values |= {column.name: bindparam(column.name, column.default.arg, type_=column.type)
                for column in _scalar_defaults(table, given)}
-    return insert(table).values(values).returning(table.c.id)
+    return insert(table).values(values)
+
+
+@cache
+def _insert_returning_id(table: Table, given: frozenset[str]) -> Insert:
+    """`_insert`, RETURNING the row's id."""
+    return _insert(table, given).returning(table.c.id)

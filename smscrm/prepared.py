@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NoReturn
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql import Executable
@@ -38,10 +38,23 @@ def run(connection: Connection, statement: Executable, parameters: dict) -> list
     """Execute `statement` (built once, as the hot paths' statements are) with `parameters` on the
     connection's cursor; the result rows, as named tuples."""
     compiled = _compile(statement, connection.dialect)
+    rows = _execute(connection, compiled, parameters, _all_rows if compiled.row is not None else _no_rows)
+    processors = compiled.columns
+    return [compiled.row(*(value if process is None else process(value) for process, value in zip(processors, row)))
+            for row in rows]
+
+
+def inserted_id(connection: Connection, statement: Insert, parameters: dict) -> int:
+    """Execute an INSERT of one row without RETURNING; the id the driver read back (`cursor.lastrowid`: on SQLite
+    the new row's rowid, which an INTEGER PRIMARY KEY is). Only for drivers that have it (not psycopg)."""
+    return _execute(connection, _compile(statement, connection.dialect), parameters, _last_row_id)
+
+
+def _execute(connection: Connection, compiled: _Compiled, parameters: dict, read: Callable[[Any], Any]):
+    """Run the statement on a cursor of the connection's; what `read` takes from the cursor afterwards."""
     arguments = _arguments(compiled, parameters)
-    dbapi_connection = connection.connection
-    cursor = dbapi_connection.cursor()
-    listening = connection.dispatch.before_cursor_execute or connection.dispatch.after_cursor_execute
+    cursor = connection.connection.cursor()
+    listening = connection._has_events or connection.engine._has_events  # what Connection.execute itself reads
     try:
         if listening:
             for listener in connection.dispatch.before_cursor_execute:
@@ -50,14 +63,23 @@ def run(connection: Connection, statement: Executable, parameters: dict) -> list
         if listening:
             for listener in connection.dispatch.after_cursor_execute:
                 listener(connection, cursor, compiled.sql, arguments, None, False)
-        rows = cursor.fetchall() if compiled.row is not None else []
+        return read(cursor)
     except connection.dialect.loaded_dbapi.Error as error:
         _raise(connection, cursor, compiled.sql, arguments, error)
     finally:
         cursor.close()
-    processors = compiled.columns
-    return [compiled.row(*(value if process is None else process(value) for process, value in zip(processors, row)))
-            for row in rows]
+
+
+def _all_rows(cursor) -> list:
+    return cursor.fetchall()
+
+
+def _no_rows(_cursor) -> list:
+    return []
+
+
+def _last_row_id(cursor) -> int:
+    return cursor.lastrowid
 
 
 def first(connection: Connection, statement: Executable, parameters: dict) -> tuple | None:

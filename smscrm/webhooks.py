@@ -64,10 +64,11 @@ class _SignedFields(dict):
 
 
 def _required(*names: str) -> dict[str, str]:
-    missing = [name for name in names if not request.form.get(name)]
-    if missing:
+    form = request.form
+    fields = {name: form.get(name) for name in names}
+    if missing := [name for name, value in fields.items() if not value]:
         abort(400, f"missing form field(s): {', '.join(missing)}")
-    return {name: request.form[name] for name in names}
+    return fields
 
 
 @blueprint.post("/inbound")

@@ -1,9 +1,11 @@
 """Rows written together (smscrm.insert_chain): ids passed on, whole or nothing, on SQLite and PostgreSQL."""
 import pytest
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
 from smscrm.insert_chain import NewRow, RowChange, insert_all
+from smscrm.db import Base
 from smscrm.models import ConsentEvent, InboundMessage, Member, Merchant, OutboundMessage
 from tests.statement_log import statements_of
 
@@ -53,6 +55,16 @@ def test_postgresql_gets_the_rows_in_one_statement_and_sqlite_one_insert_each(se
     statements = statements_of(engine, lambda: insert_all(session.connection(), list(_chain(merchant, now))))
     inserts = [statement for statement in statements if "INSERT" in statement]
     assert len(inserts) == (1 if engine.dialect.name == "postgresql" else 4)
+
+
+def test_on_sqlite_every_tables_id_is_its_rowid():
+    """insert_all reads a new row's id from the driver's lastrowid on SQLite: that is the id only where the
+    id is an INTEGER PRIMARY KEY, which SQLite makes the rowid."""
+    dialect = sqlite.dialect()
+    for table in Base.metadata.sorted_tables:
+        if "id" in table.c and table.c.id.primary_key:
+            assert [column.name for column in table.primary_key] == ["id"], table.name
+            assert table.c.id.type.compile(dialect=dialect) == "INTEGER", table.name
 
 
 _RENAME = update(Member.__table__).where(Member.__table__.c.id == bindparam("p_id")).values(name=bindparam("p_name"))

@@ -16,6 +16,8 @@ _INSERT = insert(_inbound).values(
     intent=bindparam("intent", type_=_inbound.c.intent.type),
     received_at=bindparam("at", type_=_inbound.c.received_at.type),
 ).returning(_inbound.c.id, _inbound.c.intent, _inbound.c.received_at, _inbound.c.to_phone)
+_INSERT_COLUMNS = [_inbound.c[name] for name in (
+    "merchant_id", "message_sid", "from_phone", "to_phone", "body", "intent", "received_at")]
 _READ = select(
     _inbound.c.body, _inbound.c.intent, _inbound.c.received_at, Merchant.__table__.c.texts,
     Merchant.__table__.c.name.label("merchant_name"),
@@ -42,6 +44,20 @@ def test_values_are_stored_and_read_back_as_through_sqlalchemy(session, merchant
     assert prepared.one(session.connection(), _READ, {"sid": "SM1"}) == row
     with pytest.raises(NoResultFound):
         prepared.one(session.connection(), _READ, {"sid": "SM2"})
+
+
+def test_an_insert_gives_the_new_rows_id_where_the_driver_reads_it_back(session, engine, merchant, now):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("psycopg gives no lastrowid: on PostgreSQL an INSERT returns its id with RETURNING")
+    plain_insert = insert(_inbound).values(**{column.name: bindparam(column.name) for column in _INSERT_COLUMNS})
+    values = {"merchant_id": merchant.id, "message_sid": "SM1", "from_phone": "+14155550101",
+              "to_phone": "+14155550000", "body": "BAL", "intent": Intent.BALANCE, "received_at": now}
+    first = prepared.inserted_id(session.connection(), plain_insert, values)
+    second = prepared.inserted_id(session.connection(), plain_insert, {**values, "message_sid": "SM2"})
+    assert second == first + 1
+    assert session.get(InboundMessage, second).message_sid == "SM2"
+    with pytest.raises(IntegrityError):
+        prepared.inserted_id(session.connection(), plain_insert, values)  # the same MessageSid again
 
 
 def test_it_runs_in_the_connections_transaction(session, merchant, now):

@@ -46,6 +46,18 @@ def test_sqlite_stores_the_text_sqlalchemys_datetime_stores():
     assert ours(None) is None
 
 
+def test_a_time_bound_again_gets_its_own_text_not_the_last_ones():
+    """The last time's text is kept for the next bind of the same time: every other value is converted."""
+    to_text = UTCDateTime().bind_processor(sqlite.dialect())
+    first, second = TIMES[1], TIMES[1] + timedelta(microseconds=1)
+    assert [to_text(first), to_text(first), to_text(second), to_text(None), to_text(first)] == [
+        "2026-03-10 15:00:00.123456", "2026-03-10 15:00:00.123456", "2026-03-10 15:00:00.123457", None,
+        "2026-03-10 15:00:00.123456",
+    ]
+    with pytest.raises(ValueError, match="naive datetimes are not stored"):
+        to_text(first.replace(tzinfo=None))
+
+
 def test_a_time_without_a_timezone_is_refused(engine, table):
     with pytest.raises(Exception, match="naive datetimes are not stored"):
         with engine.begin() as connection:
