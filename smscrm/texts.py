@@ -19,6 +19,7 @@ class Sender(Protocol):
     texts: dict
 
 
+_LANGUAGES = {language.value: language for language in Language}  # "en" -> Language.EN
 OPT_OUT_INSTRUCTION = {Language.EN: "Reply STOP to opt out.", Language.ZH: "回复TD退订"}
 
 DEFAULT_TEXTS: dict[str, dict[str, str]] = {
@@ -219,7 +220,7 @@ def render(merchant: Sender, key: str, language: str, *, template: str | None = 
 
     `template` is wording chosen for this one use (a care rule's own text); it wins over both.
     """
-    lang = Language(language) if language in tuple(Language) else Language(merchant.default_language)
+    lang = _LANGUAGES.get(language) or Language(merchant.default_language)
     template = template or (merchant.texts or {}).get(key, {}).get(lang) or DEFAULT_TEXTS[key][lang]
     values.setdefault("merchant", merchant.name)
     values.setdefault("opt_out", opt_out_instruction(merchant, lang))
