@@ -73,7 +73,7 @@ def take_turns(worker: Path, baseline_tree: Path, environment: dict, *, count: i
     """This tree's app and the baseline tree's, each in a process running `worker` from its own tree,
     take turns at batches of `count` requests, `pairs` times: CPU per request relative to the baseline.
 
-    `worker` prints "ready", then for each line N on stdin makes N requests through Flask's test client
+    `worker` prints "ready", then for each line N on stdin makes N requests to the app in its process
     and prints the CPU milliseconds per request. The host's drift hits both sides of a pair alike: on
     this shared machine the steadiest way found to see a change of 10%.
     """
