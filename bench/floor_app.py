@@ -5,7 +5,9 @@ from a member, on the same kind of connection (SQLite: a transaction of its own;
 one chain statement for the rows): the arrival query, then the rows the webhook writes (membership,
 consent evidence, reply, inbound text; or reply and inbound text), built with the webhook's own row
 makers and `insert_all`. It skips everything else the webhook does: no signature check, no keyword
-parsing, no phone number parsing, no texts in two languages (a fixed reply), no conversation.
+parsing, no phone number parsing, no texts in two languages (a fixed reply), no conversation. A BAL that
+overtakes its shopper's JOIN (the other worker still writing it) is answered without a membership, as
+the webhook answers it (a hint to join), instead of joining the shopper twice.
 The webhook's ratio to this app is what its own logic costs; this app's ratio to the reference is the
 best the webhook could reach with the rows issue 2 asks it to keep.
 
@@ -39,7 +41,7 @@ def create_app() -> Flask:
         now = utcnow()
         with autocommit_connection(engine) if is_postgres else engine.begin() as connection:
             row = prepared.first(connection, _ARRIVAL, {"sid": sid, "to_phone": to_phone, "phone": phone})
-            joining = row.member_id is None
+            joining = row.member_id is None and body.startswith(("JOIN", "入会"))
             member = (members.enrolment(row.merchant_id, phone, name=None, language="en", referral_code=sid[-6:],
                                         now=now) if joining else row.member_id)
             rows = [member, consent.event(
