@@ -5,9 +5,10 @@ pointing at rows before it. Written one INSERT at a time that is four round trip
 `insert_all` sends PostgreSQL one statement instead, each INSERT a data-modifying CTE whose
 RETURNING id feeds the rows after it (PostgreSQL checks the foreign keys once the statement is
 done). SQLite has no round trips to save and no INSERT inside WITH: there the rows are INSERTed one
-by one, each new id read from the driver (`lastrowid`: every table's id is an INTEGER PRIMARY KEY, which
-SQLite makes the rowid), as RETURNING would cost more. Either way the rows belong to the caller's transaction: when one breaks a constraint,
-IntegrityError is raised and the rollback leaves none of them.
+by one, each new id read from the driver (`lastrowid`: every table's id is an INTEGER PRIMARY KEY,
+which SQLite makes the rowid), which costs less than RETURNING it. Either way the rows belong to the
+caller's transaction: when one breaks a constraint, IntegrityError is raised and the rollback leaves
+none of them.
 
 A chain may also carry an UPDATE (`RowChange`), such as a purchase counted in the member's row with
 its ledger entry and receipt. In one PostgreSQL statement every part sees the database as it was
