@@ -56,9 +56,9 @@ class Arrival:
     earlier_reply: str | None  # what was answered then (None: silence)
 
 
-def arrive(session: Session, *, message_sid: str, to_phone: str, from_phone: str | None) -> Arrival | None:
-    """What we know when a text from `from_phone` (E.164, or None when only the merchant's country can
-    tell) reaches `to_phone`; None when no merchant has that number."""
+def arrive(session: Session, *, message_sid: str, to_phone: str, from_phone: str) -> Arrival | None:
+    """What we know when a text from `from_phone` (as sent: it finds a membership whose number is stored
+    exactly so) reaches `to_phone`; None when no merchant has that number."""
     parameters = {"sid": message_sid, "to_phone": to_phone, "phone": from_phone}
     row = prepared.first(session.connection(), _ARRIVAL, parameters)
     if row is None:
@@ -75,7 +75,7 @@ def arrive(session: Session, *, message_sid: str, to_phone: str, from_phone: str
 
 
 def card_for(session: Session, merchant_id: int, phone: str) -> tuple[Card | None, bool]:
-    """The phone's membership and, without one, whether the phone opted out (when `arrive` had no phone)."""
+    """The phone's membership and, without one, whether the phone opted out (when it was sent written otherwise)."""
     row = prepared.first(session.connection(), _CARD, {"merchant_id": merchant_id, "phone": phone})
     return _card(row), row.latest_consent == ConsentAction.OPT_OUT
 

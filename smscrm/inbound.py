@@ -186,8 +186,8 @@ class _WithoutSession:
 def _handle(session: Session, sms: InboundSms, now: datetime, *, intents: frozenset[Intent] | None = None) -> Reply:
     sms = _storable(sms)
     to_phone = _to_e164(sms.to_number)
-    international = _international(sms.from_number)
-    arrival = arrive(session, message_sid=sms.message_sid, to_phone=to_phone, from_phone=international)
+    # the number as sent first: a member's number was read when they joined, and Twilio sends it as stored (E.164)
+    arrival = arrive(session, message_sid=sms.message_sid, to_phone=to_phone, from_phone=sms.from_number)
     if arrival is None:
         raise NotFound(f"no merchant has the number {phones.mask(sms.to_number)}")
     if arrival.was_handled:
@@ -199,13 +199,14 @@ def _handle(session: Session, sms: InboundSms, now: datetime, *, intents: frozen
         "merchant_id": shop.id, "message_sid": sms.message_sid, "from_phone": sms.from_number, "to_phone": to_phone,
         "body": sms.body, "intent": command.intent, "received_at": now, "member_id": None, "reply_id": None,
     }
-    phone, card, is_stranger_opted_out = international, arrival.card, arrival.is_stranger_opted_out
-    if phone is None:  # a national number: read it with the merchant's country
+    phone, card, is_stranger_opted_out = sms.from_number, arrival.card, arrival.is_stranger_opted_out
+    if card is None:  # no member has the number as sent: read it (a national one with the merchant's country)
         try:
             phone = phones.normalise(sms.from_number, shop.country)
         except InvalidPhone:
             return _keep(session, [], record, None)  # a sender we cannot text back (short code, alphanumeric)
-        card, is_stranger_opted_out = card_for(session, shop.id, phone)
+        if phone != sms.from_number:
+            card, is_stranger_opted_out = card_for(session, shop.id, phone)
     record["from_phone"] = phone
     conversation = _Conversation(session, shop, phone, card, is_stranger_opted_out, command, sms, now)
     reply_key, values = conversation.respond()
@@ -243,16 +244,6 @@ def _storable(sms: InboundSms) -> InboundSms:
         to_number=clean(sms.to_number, 40),
         body=clean(sms.body, MAX_BODY_CHARS),
     )
-
-
-def _international(number: str) -> str | None:
-    """E.164 for a number written with its country code (Twilio's From always is); else None."""
-    if not number.lstrip().startswith("+"):
-        return None
-    try:
-        return phones.normalise(number)
-    except InvalidPhone:
-        return None
 
 
 def _to_e164(number: str) -> str:

@@ -8,7 +8,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from smscrm import inbound, points
+from smscrm import inbound, phones, points
 from smscrm.models import ConsentEvent, InboundMessage, Member, OutboundMessage, Status
 from smscrm.simulator import reply_text
 from tests.conftest import MERCHANT_NUMBER, PUBLIC_URL, twilio_signature
@@ -100,6 +100,15 @@ class TestRouting:
     def test_local_from_number_is_normalised_with_the_merchants_country(self, text_in, session, merchant):
         reply(text_in("JOIN", sender="(415) 555-0100"))
         assert member(session).phone == ANN
+
+    def test_a_members_number_is_not_parsed_again(self, text_in, session, merchant, monkeypatch):
+        """A member's number was read when they joined; their texts find the membership by the number as sent."""
+        reply(text_in("JOIN Ann"))
+        phones.normalise.cache_clear()  # as in another worker, or long after joining
+        parse, parsed = phones.phonenumbers.parse, []
+        monkeypatch.setattr(phones.phonenumbers, "parse", lambda text, *rest: parsed.append(text) or parse(text, *rest))
+        assert "0 points" in reply(text_in("BAL"))
+        assert ANN not in parsed
 
     def test_sender_that_is_not_a_phone_number_is_kept_without_reply(self, text_in, session, merchant):
         assert reply(text_in("JOIN", sender="VODAFONE")) is None
