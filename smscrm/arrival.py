@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Label, and_, bindparam, case, select
 from sqlalchemy.orm import Session
 
 from smscrm import prepared
@@ -94,6 +94,14 @@ _MEMBER_COLUMNS = (
     _members.c.id.label("member_id"), _members.c.name.label("member_name"), _members.c.language,
     _members.c.joined_at, _members.c.points_balance, _members.c.is_opted_out,
 )
+
+
+def _stranger_consent(merchant_id, phone) -> Label:
+    """The phone's latest consent action when it has no membership (a member's consent is on their row):
+    only a stranger's text pays for the lookup."""
+    return case((_members.c.id.is_(None), latest_action(merchant_id, phone))).label("latest_consent")
+
+
 _handled = _inbound.alias("handled")
 _earlier = _outbound.alias("earlier")
 _ARRIVAL = (
@@ -101,7 +109,7 @@ _ARRIVAL = (
         _merchants.c.id.label("merchant_id"), _merchants.c.name.label("merchant_name"), _merchants.c.signature,
         _merchants.c.default_language, _merchants.c.timezone, _merchants.c.country, _merchants.c.texts,
         _merchants.c.welcome_bonus,
-        *_MEMBER_COLUMNS, latest_action(_merchants.c.id, bindparam("phone")).label("latest_consent"),
+        *_MEMBER_COLUMNS, _stranger_consent(_merchants.c.id, bindparam("phone")),
         _handled.c.id.label("handled_id"), _earlier.c.body.label("earlier_reply"),
     )
     .select_from(_numbers)
@@ -112,7 +120,7 @@ _ARRIVAL = (
     .where(_numbers.c.number == bindparam("to_phone"))
 )
 _CARD = select(
-    *_MEMBER_COLUMNS, latest_action(bindparam("merchant_id"), bindparam("phone")).label("latest_consent"),
+    *_MEMBER_COLUMNS, _stranger_consent(bindparam("merchant_id"), bindparam("phone")),
 ).select_from(_merchants).outerjoin(
     _members, and_(_members.c.merchant_id == _merchants.c.id, _members.c.phone == bindparam("phone"))
 ).where(_merchants.c.id == bindparam("merchant_id"))

@@ -1,0 +1,40 @@
+"""What the webhook reads when a text arrives (`smscrm.arrival`): the merchant, the sender's membership,
+a stranger's consent, and whether the MessageSid was handled before."""
+from smscrm import members
+from smscrm.arrival import arrive, card_for
+from smscrm.consent import record_consent
+from smscrm.models import ConsentAction, ConsentChannel
+from tests.conftest import MERCHANT_NUMBER
+
+ANN = "+14155550100"
+
+
+def opt_out(session, merchant, now, phone=ANN):
+    record_consent(session, merchant_id=merchant.id, phone=phone, action=ConsentAction.OPT_OUT, keyword="STOP",
+                   channel=ConsentChannel.SMS, now=now)
+
+
+def test_a_stranger_who_opted_out_is_known_by_their_consent_events(session, merchant, now):
+    opt_out(session, merchant, now)
+    arrival = arrive(session, message_sid="SM1", to_phone=MERCHANT_NUMBER, from_phone=ANN)
+    assert arrival.card is None and arrival.is_stranger_opted_out
+    assert card_for(session, merchant.id, ANN) == (None, True)
+
+
+def test_a_stranger_without_consent_events_has_not_opted_out(session, merchant):
+    arrival = arrive(session, message_sid="SM1", to_phone=MERCHANT_NUMBER, from_phone=ANN)
+    assert arrival.card is None and not arrival.is_stranger_opted_out
+
+
+def test_a_members_consent_is_their_membership_s_flag_and_their_events_are_not_read(session, merchant, now):
+    opt_out(session, merchant, now)  # as a stranger; then they joined, which opts in
+    members.join(session, merchant, ANN, name="Ann", language="en", now=now)
+    arrival = arrive(session, message_sid="SM1", to_phone=MERCHANT_NUMBER, from_phone=ANN)
+    assert arrival.card.name == "Ann" and not arrival.card.is_opted_out
+    assert not arrival.is_stranger_opted_out
+    card, is_stranger_opted_out = card_for(session, merchant.id, ANN)
+    assert card.name == "Ann" and not is_stranger_opted_out
+
+
+def test_an_unknown_number_texted_has_no_arrival(session, merchant):
+    assert arrive(session, message_sid="SM1", to_phone="+14155559999", from_phone=ANN) is None
