@@ -98,6 +98,7 @@ class Base(DeclarativeBase):
 
 
 PING_AFTER_IDLE_SECONDS = 5.0  # the app's, the worker's and the scheduler's engines: see make_engine
+WAL_CHECKPOINT_PAGES = 4000  # SQLite's WAL is copied into the database once it holds this many pages: see make_engine
 
 
 def make_engine(url: str, *, ping_after_idle: float | None = None, **kwargs) -> Engine:
@@ -110,6 +111,13 @@ def make_engine(url: str, *, ping_after_idle: float | None = None, **kwargs) -> 
     waits for an fsync (milliseconds on a disk, spent holding the one write lock), the file stays
     consistent, and a crashed process loses nothing; only a power cut or OS crash may undo the
     last transactions before the next checkpoint. PostgreSQL is the choice when that matters.
+
+    The checkpoint (the committing connection copying the WAL's pages into the database file) runs
+    every WAL_CHECKPOINT_PAGES pages (16 MB) instead of SQLite's default 1,000. An inbound text writes
+    about seven pages, several of them the same from text to text (the last leaf of each table it adds
+    a row to, the pages above), and a checkpoint copies a page once however often it changed since the
+    last one: a longer interval copies the busy pages fewer times. Measured under `bench/webhook` on SQLite: 1.04x the webhook's
+    requests/s, with its p99 latency 6 -> 13 ms (the commit that checkpoints takes longer).
 
     `ping_after_idle` (seconds, database servers only): a pooled connection that sat unused longer
     is tested before it is handed out, and replaced if the server dropped it (a restart, an idle
@@ -148,6 +156,7 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
     cursor.close()
 
 

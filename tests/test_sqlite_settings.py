@@ -1,0 +1,16 @@
+"""Every SQLite connection smscrm opens is set up alike (`smscrm.db.make_engine`), whatever process opens it."""
+from __future__ import annotations
+
+from smscrm.db import WAL_CHECKPOINT_PAGES, make_engine
+
+SETTINGS = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "wal_autocheckpoint")
+
+
+def test_every_connection_gets_wal_its_sync_level_foreign_keys_the_busy_timeout_and_the_checkpoint_interval(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+    with engine.connect() as first, engine.connect() as second:  # two connections of the pool, both set up
+        for connection in (first, second):
+            settings = {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in SETTINGS}
+            assert settings == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "busy_timeout": 30000,
+                                "wal_autocheckpoint": WAL_CHECKPOINT_PAGES}
+    engine.dispose()
