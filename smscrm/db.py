@@ -116,8 +116,9 @@ def make_engine(url: str, *, ping_after_idle: float | None = None, **kwargs) -> 
     every WAL_CHECKPOINT_PAGES pages (16 MB) instead of SQLite's default 1,000. An inbound text writes
     about seven pages, several of them the same from text to text (the last leaf of each table it adds
     a row to, the pages above), and a checkpoint copies a page once however often it changed since the
-    last one: a longer interval copies the busy pages fewer times. Measured under `bench/webhook` on SQLite: 1.04x the webhook's
-    requests/s, with its p99 latency 6 -> 13 ms (the commit that checkpoints takes longer).
+    last one: a longer interval copies the busy pages fewer times. Measured under `bench/webhook` on
+    SQLite: 1.04x the webhook's requests/s, with its p99 latency 6 -> 13 ms (the commit that checkpoints
+    takes longer).
 
     `ping_after_idle` (seconds, database servers only): a pooled connection that sat unused longer
     is tested before it is handed out, and replaced if the server dropped it (a restart, an idle

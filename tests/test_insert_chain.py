@@ -4,8 +4,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
-from smscrm.insert_chain import NewRow, RowChange, insert_all
 from smscrm.db import Base
+from smscrm.insert_chain import NewRow, RowChange, insert_all
 from smscrm.models import ConsentEvent, InboundMessage, Member, Merchant, OutboundMessage
 from tests.statement_log import statements_of
 
