@@ -9,32 +9,28 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from smscrm.errors import SmscrmError
 
 log = logging.getLogger(__name__)
-MACHINE_PREFIXES = ("/api/", "/sms/", "/healthz")
 
 
-def _wants_json() -> bool:
-    return request.path.startswith(MACHINE_PREFIXES) or request.accept_mimetypes.best == "application/json"
+def init_app(app: Flask, *, json_only: bool = False) -> None:
+    """Errors answered as JSON always (`json_only`, the machine endpoints), or when the client asks for it."""
 
+    def respond(status: int, code: str, message: str):
+        if json_only or request.accept_mimetypes.best == "application/json":
+            return jsonify(error={"code": code, "message": message}), status
+        return render_template("error.html", status=status, message=message), status
 
-def _respond(status: int, code: str, message: str):
-    if _wants_json():
-        return jsonify(error={"code": code, "message": message}), status
-    return render_template("error.html", status=status, message=message), status
-
-
-def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        body, status = _respond(exc.code or 500, code, exc.description or exc.name)
+        body, status = respond(exc.code or 500, code, exc.description or exc.name)
         headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
         return body, status, headers  # keeps Allow (405), WWW-Authenticate (401), Retry-After
 
     @app.errorhandler(SmscrmError)
     def domain_error(exc: SmscrmError):
-        return _respond(exc.http_status, exc.code, exc.message)
+        return respond(exc.http_status, exc.code, exc.message)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _respond(500, "internal_error", InternalServerError.description)
+        return respond(500, "internal_error", InternalServerError.description)

@@ -15,15 +15,20 @@ from smscrm.db import (
 )
 
 
-def init_app(app: Flask, settings: Settings) -> None:
+def init_app(settings: Settings, *apps: Flask) -> None:
+    """The database for `apps`, which share its engines (and so their pools of connections)."""
     engine = make_engine(settings.database_url, ping_after_idle=PING_AFTER_IDLE_SECONDS)
-    app.extensions["smscrm.engine"] = engine
-    app.extensions["smscrm.sessionmaker"] = make_sessionmaker(engine)
-    app.extensions["smscrm.autocommit_engine"] = (  # on SQLite, switching a connection's mode costs no round trip
-        make_autocommit_engine(settings.database_url, ping_after_idle=PING_AFTER_IDLE_SECONDS)
-        if engine.dialect.name == "postgresql" else engine
-    )
-    app.teardown_appcontext(_close)
+    engines = {
+        "smscrm.engine": engine,
+        "smscrm.sessionmaker": make_sessionmaker(engine),
+        "smscrm.autocommit_engine": (  # on SQLite, switching a connection's mode costs no round trip
+            make_autocommit_engine(settings.database_url, ping_after_idle=PING_AFTER_IDLE_SECONDS)
+            if engine.dialect.name == "postgresql" else engine
+        ),
+    }
+    for app in apps:
+        app.extensions.update(engines)
+        app.teardown_appcontext(_close)
 
 
 def db_session() -> Session:

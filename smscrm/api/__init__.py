@@ -12,7 +12,4 @@ from smscrm.api import auth, members, openapi, purchases, redemptions  # noqa: E
 
 
 def init_app(app: Flask) -> None:
-    from smscrm.web import csrf
-
-    csrf.exempt(blueprint)  # keys authenticate API calls; there is no browser session to forge
     app.register_blueprint(blueprint)

@@ -3,19 +3,17 @@
 To add a page: write a blueprint with `auth.protected_blueprint(...)` (every view then needs a
 signed-in user), add it to BLUEPRINTS, and give it a NAV entry if it belongs in the navigation.
 
-CSRF protection covers every POST of the whole application. Machine endpoints that
-authenticate otherwise exempt their blueprint: `from smscrm.web import csrf; csrf.exempt(blueprint)`
-(the Twilio webhooks are exempted here, since they are signed by Twilio).
+CSRF protection covers every POST of the web app. Machine endpoints, which authenticate otherwise
+(Twilio's signature, an API key), are not served here but by the machine app (`smscrm.create_app`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from flask import Flask, render_template
-from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from smscrm import webhooks
+from smscrm.config import Settings
 from smscrm.web import auth, campaigns, care, formatting, home, inbox, members
 from smscrm.web import counter, loyalty, member_detail, money, rewards
 from smscrm.web import segments as _segment_views  # noqa: F401  (segment pages, on the campaigns blueprint)
@@ -54,22 +52,16 @@ SECURITY_HEADERS = {
 }
 
 
-class PageSessions(SecureCookieSessionInterface):
-    """Only the web app's pages have a session cookie. Twilio's webhooks and the API are stateless:
-    their requests neither read nor set one (and skip signing work on the busiest paths)."""
-
-    STATELESS_PATHS = ("/sms/", "/api/")
-
-    def open_session(self, app, request):
-        if request.path.startswith(self.STATELESS_PATHS):
-            return None  # Flask gives the request a null session
-        return super().open_session(app, request)
-
-
-def init_app(app: Flask) -> None:
-    app.session_interface = PageSessions()
+def init_app(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_SECURE=settings.is_production,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.is_production,
+        WTF_CSRF_TIME_LIMIT=None,
+    )
     csrf.init_app(app)
-    csrf.exempt(webhooks.blueprint)
     auth.login_manager.init_app(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
