@@ -154,7 +154,7 @@ def test_the_session_cookie_is_http_only_and_same_site(client, merchant, sign_in
 
 
 def test_twilio_webhooks_need_no_csrf_token(owner, text_in):
-    """Twilio signs its requests; the CSRF check (on for the whole app) must not refuse them."""
+    """Twilio signs its requests: the web app's CSRF check (on for all its forms) never sees them."""
     response = text_in("JOIN Ann")
     assert response.status_code == 200
     assert "<Message>" in response.text
