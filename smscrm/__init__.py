@@ -47,11 +47,11 @@ def _flask_app(settings: Settings, **options) -> Flask:
 
 def _serve_beside(app: Flask, machines: Flask) -> None:
     """Requests for MACHINE_PATHS go to `machines`, the others to `app`; either sees the request as it came."""
-    web = app.wsgi_app
+    serve_pages, serve_machines = app.wsgi_app, machines.wsgi_app
 
     def dispatch(environ, start_response):
-        serving = machines.wsgi_app if environ.get("PATH_INFO", "").startswith(MACHINE_PATHS) else web
-        return serving(environ, start_response)
+        serve = serve_machines if environ.get("PATH_INFO", "").startswith(MACHINE_PATHS) else serve_pages
+        return serve(environ, start_response)
 
     app.wsgi_app = dispatch
     app.extensions["smscrm.machines"] = machines
