@@ -124,8 +124,8 @@ def fresh_database(url: str):
     """Empty the database, bring it to the newest schema; returns an engine."""
     from sqlalchemy import text
 
-    from smscrm.db import make_engine
-    from smscrm.migrate import upgrade
+    from smscrm.db.engine import make_engine
+    from smscrm.db.migrations import upgrade
 
     check_postgres_url(url)
     engine = make_engine(url)
@@ -176,8 +176,8 @@ def seed(engine, members: int) -> dict:
     """Two merchants and their members (see the module docstring); returns the merchants' ids."""
     from sqlalchemy import text
 
-    from smscrm.db import make_sessionmaker
-    from smscrm.merchants import create_merchant
+    from smscrm.accounts.merchants import create_merchant
+    from smscrm.db.engine import make_sessionmaker
 
     with make_sessionmaker(engine)() as session:
         tea = create_merchant(session, name="Green Leaf Tea", number="+14155550000", email="owner@bench.example",
@@ -216,7 +216,7 @@ def prepare(url: str, members: int, *, reuse: bool) -> tuple:
 
     from sqlalchemy import func, select
 
-    from smscrm.db import make_engine
+    from smscrm.db.engine import make_engine
     from smscrm.models import Member, Merchant
 
     check_postgres_url(url)
@@ -241,7 +241,7 @@ def prepare(url: str, members: int, *, reuse: bool) -> tuple:
 
 def saved_segment(session, merchant, name: str, rules: dict):
     """The merchant's saved segment `name` (from an earlier run), else a new one with `rules`."""
-    from smscrm import segments
+    from smscrm.marketing import segments
 
     for segment in segments.saved_segments(session, merchant.id):
         if segment.name == name and segment.rules == segments.SegmentFilter.from_rules(rules).to_rules():

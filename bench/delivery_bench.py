@@ -25,21 +25,22 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, time as clock_time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
+from datetime import time as clock_time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from campaign_bench import BenchError, check_postgres_url, fresh_database  # noqa: E402  (bench/ is on the path: this script lives there)
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from smscrm import broadcast, segments  # noqa: E402
+from smscrm.accounts.merchants import create_merchant  # noqa: E402
 from smscrm.broadcast import CampaignDraft  # noqa: E402
-from smscrm.db import make_sessionmaker  # noqa: E402
-from smscrm.merchants import create_merchant  # noqa: E402
+from smscrm.db.engine import make_sessionmaker  # noqa: E402
 from smscrm.models import Member, OutboundMessage, Stage, Status  # noqa: E402
 from tests.fake_twilio import FakeTwilio  # noqa: E402
-from campaign_bench import BenchError, check_postgres_url, fresh_database  # noqa: E402  (bench/ is on the path: this script lives there)
 
 ACCOUNT_SID = "AC" + "b" * 32
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"

@@ -19,10 +19,12 @@ import os
 
 from flask import Flask, Response, request
 
-from smscrm import consent, members, outbox, prepared
-from smscrm.arrival import _ARRIVAL
-from smscrm.db import autocommit_connection, make_engine, utcnow
-from smscrm.insert_chain import NewRow, insert_all
+from smscrm.db import prepared
+from smscrm.db.engine import autocommit_connection, make_engine, utcnow
+from smscrm.db.insert_chain import NewRow, insert_all
+from smscrm.loyalty import members
+from smscrm.messaging import consent, outbox
+from smscrm.messaging.arrival import _ARRIVAL
 from smscrm.models import ConsentAction, ConsentChannel, InboundMessage, Intent
 
 REPLY = "Thanks for texting."

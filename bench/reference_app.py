@@ -16,7 +16,8 @@ import os
 from flask import Flask, Response, request
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert
 
-from smscrm.db import UTCDateTime, make_engine, utcnow
+from smscrm.db.engine import make_engine, utcnow
+from smscrm.db.types import UTCDateTime
 
 TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>ok</Message></Response>'
 

@@ -20,7 +20,9 @@ def serve_batches() -> None:
     from twilio.request_validator import RequestValidator
     from werkzeug.test import EnvironBuilder
 
-    from smscrm import create_app  # the tree this process runs in (PYTHONPATH), not necessarily the bench's
+    from smscrm import (
+        create_app,  # the tree this process runs in (PYTHONPATH), not necessarily the bench's
+    )
 
     app = create_app()
     validator, url = RequestValidator(os.environ["TWILIO_AUTH_TOKEN"]), os.environ["SMSCRM_PUBLIC_URL"] + "/sms/inbound"

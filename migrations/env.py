@@ -1,9 +1,10 @@
 """Alembic environment: the models' metadata, and the database URL from the settings."""
 from alembic import context
 
-from smscrm.config import database_url_from_env
-from smscrm.db import Base, make_engine
 import smscrm.models  # noqa: F401  (registers every table on Base.metadata)
+from smscrm.config import database_url_from_env
+from smscrm.db.engine import make_engine
+from smscrm.db.types import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -18,7 +18,8 @@ def create_app(config: Settings | None = None) -> Flask:
     busiest: every text a shopper sends) skip the web app's browser machinery: the session cookie, the
     CSRF check, the remember-me cookie and the pages' security headers. `machine_app(app)` is that app.
     """
-    from smscrm import api, health, http_errors, request_db, webhooks, web
+    from smscrm import api, web, webhooks
+    from smscrm.web import health, http_errors, request_db
 
     settings = config or Settings.from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -22,13 +22,23 @@ from sqlalchemy import and_, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from smscrm import campaign_texts, phones, segments
 from smscrm.errors import Conflict, NotFound, ValidationError
+from smscrm.marketing import campaign_texts, segments
+from smscrm.messaging import phones
+from smscrm.messaging.outbox import queue_text
 from smscrm.models import (
-    DEDUPE_CONFLICT, Campaign, CampaignHoldout, CampaignStatus, Category, Language, Member, Merchant, OutboundMessage,
-    Segment, Status,
+    DEDUPE_CONFLICT,
+    Campaign,
+    CampaignHoldout,
+    CampaignStatus,
+    Category,
+    Language,
+    Member,
+    Merchant,
+    OutboundMessage,
+    Segment,
+    Status,
 )
-from smscrm.outbox import queue_text
 
 log = logging.getLogger(__name__)
 

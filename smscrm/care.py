@@ -26,15 +26,29 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    BigInteger, ColumnElement, Select, String, and_, case, cast, exists, func, literal, or_, select, text,
+    BigInteger,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from smscrm import campaign_texts, festivals, segments, texts
-from smscrm.courtesy import SendingWindow
-from smscrm.db import UTCDateTime
-from smscrm.ledger import lock_members, resum_balances
+from smscrm.db.types import UTCDateTime
+from smscrm.loyalty.ledger import lock_members, resum_balances
+from smscrm.loyalty.periods import months_before
+from smscrm.marketing import campaign_texts, festivals, segments
+from smscrm.messaging import texts
+from smscrm.messaging.courtesy import SendingWindow
 from smscrm.models import (
     DEDUPE_CONFLICT,
     CareKind,
@@ -52,7 +66,6 @@ from smscrm.models import (
     Status,
     VisitSurvey,
 )
-from smscrm.periods import months_before
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ def load_settings() -> Settings:
 
 
 def open_sessionmaker(settings: Settings):
-    from smscrm.db import PING_AFTER_IDLE_SECONDS, make_engine, make_sessionmaker
+    from smscrm.db.engine import PING_AFTER_IDLE_SECONDS, make_engine, make_sessionmaker
 
     return make_sessionmaker(make_engine(settings.database_url, ping_after_idle=PING_AFTER_IDLE_SECONDS))
 
@@ -53,7 +53,7 @@ def db() -> None:
 def db_upgrade() -> None:
     """Apply every migration not yet applied (creates the SQLite file if needed)."""
     from smscrm.config import database_url_from_env
-    from smscrm.migrate import statistics_warning, upgrade
+    from smscrm.db.migrations import statistics_warning, upgrade
 
     database_url = database_url_from_env()
     upgrade(database_url)
@@ -79,8 +79,8 @@ def merchant() -> None:
 @click.option("--password", required=True)
 def merchant_create(name, number, language, timezone_, country, signature, email, password) -> None:
     """Create a merchant and its owner login; prints the merchant id on the last line."""
-    from smscrm.db import utcnow
-    from smscrm.merchants import create_merchant
+    from smscrm.accounts.merchants import create_merchant
+    from smscrm.db.engine import utcnow
 
     settings = load_settings()
     with open_sessionmaker(settings)() as session:
@@ -106,8 +106,8 @@ def apikey() -> None:
 @click.option("--name", default=None, help="what the key is for, e.g. 'till 1' (default: API key)")
 def apikey_create(merchant_id: int, name: str | None) -> None:
     """Create a key; it is printed once, on the last line, and cannot be shown again."""
-    from smscrm import apikeys
-    from smscrm.db import utcnow
+    from smscrm.accounts import api_keys
+    from smscrm.db.engine import utcnow
     from smscrm.models import Merchant
 
     settings = load_settings()
@@ -116,7 +116,7 @@ def apikey_create(merchant_id: int, name: str | None) -> None:
         if found is None:
             raise click.ClickException(f"there is no merchant with id {merchant_id}")
         try:
-            row, key = apikeys.create(session, found, name=name, now=utcnow())
+            row, key = api_keys.create(session, found, name=name, now=utcnow())
         except SmscrmError as exc:
             raise click.ClickException(exc.message) from None
         session.commit()
@@ -128,13 +128,13 @@ def apikey_create(merchant_id: int, name: str | None) -> None:
 @click.argument("prefix")
 def apikey_revoke(prefix: str) -> None:
     """Revoke the key whose prefix (sk_ and 12 characters, the start of the key) is PREFIX."""
-    from smscrm import apikeys
-    from smscrm.db import utcnow
+    from smscrm.accounts import api_keys
+    from smscrm.db.engine import utcnow
 
     settings = load_settings()
     with open_sessionmaker(settings)() as session:
         try:
-            row = apikeys.revoke(session, prefix, now=utcnow())
+            row = api_keys.revoke(session, prefix, now=utcnow())
         except SmscrmError as exc:
             raise click.ClickException(exc.message) from None
         session.commit()
@@ -167,7 +167,7 @@ def points_verify() -> None:
 def points_expire() -> None:
     """Expire points past each merchant's expiry period and give back unused expired redemption codes."""
     from smscrm import points
-    from smscrm.db import utcnow
+    from smscrm.db.engine import utcnow
 
     settings = load_settings()
     with open_sessionmaker(settings)() as session:
@@ -181,12 +181,12 @@ def points_expire() -> None:
 @points_group.command("recompute")
 def points_recompute() -> None:
     """Rebuild every member's visit statistics, stage and value class now (the scheduler does it nightly)."""
-    from smscrm import segmentation
-    from smscrm.db import utcnow
+    from smscrm.db.engine import utcnow
+    from smscrm.loyalty import classes
 
     settings = load_settings()
     with open_sessionmaker(settings)() as session:
-        changed = segmentation.recompute(session, now=utcnow())
+        changed = classes.recompute(session, now=utcnow())
         session.commit()
     click.echo(f"recomputed: {changed} member(s) changed")
 
@@ -194,8 +194,8 @@ def points_recompute() -> None:
 @main.command()
 def demo() -> None:
     """Seed a demo merchant when the database has none (used by `make run`)."""
-    from smscrm.db import utcnow
-    from smscrm.merchants import create_merchant, has_merchants
+    from smscrm.accounts.merchants import create_merchant, has_merchants
+    from smscrm.db.engine import utcnow
 
     settings = load_settings()
     with open_sessionmaker(settings)() as session:
@@ -212,7 +212,7 @@ def demo() -> None:
 
 def start_worker_thread(settings: Settings, stop: threading.Event) -> threading.Thread:
     from smscrm import delivery
-    from smscrm.sms import make_transport
+    from smscrm.sending.transports import make_transport
 
     thread = threading.Thread(
         target=delivery.run_worker,
@@ -253,7 +253,7 @@ def serve(host: str, port: int) -> None:
 def worker(worker_id: str | None) -> None:
     """Deliver queued texts until interrupted. Several may run side by side on PostgreSQL."""
     from smscrm import delivery
-    from smscrm.sms import make_transport
+    from smscrm.sending.transports import make_transport
 
     settings = load_settings()
     stop = threading.Event()

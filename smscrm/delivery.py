@@ -10,7 +10,7 @@ A worker runs one loop (`Courier`), and any number of workers may run side by si
    back to the queue once the lease runs out (`recover_expired_leases`, run by every worker and by
    the scheduler), within a minute.
 3. dispatch: texts are handed to a pool of threads, so that many provider calls are in flight at
-   once, as fast as the shared send-rate buckets allow (`smscrm.send_rate`), one text at a time
+   once, as fast as the shared send-rate buckets allow (`smscrm.sending.send_rate`), one text at a time
    per recipient (they arrive in order, and a carrier opt-out stops the next). The opt-out and the
    sending window are checked again just before the call, and the attempt is committed first.
 4. outcome: sent with the provider's sid (stored whatever became of the lease, since it is a fact),
@@ -33,14 +33,27 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from smscrm import consent, courtesy, phones, send_rate
 from smscrm.config import Settings
-from smscrm.db import utcnow
-from smscrm.models import Campaign, CampaignStatus, Category, EarlyStatusReport, OutboundMessage, Status
+from smscrm.db.engine import utcnow
+from smscrm.messaging import consent, courtesy, phones
+from smscrm.models import (
+    Campaign,
+    CampaignStatus,
+    Category,
+    EarlyStatusReport,
+    OutboundMessage,
+    Status,
+)
 from smscrm.models.message import IS_QUEUED, IS_SENDING
-from smscrm.provider_status import UNSUBSCRIBED, apply_early_reports, opt_out_unsubscribed, record_status
-from smscrm.send_rate import SendLimits
-from smscrm.sms import SendError, TransientSendError, Transport
+from smscrm.sending import send_rate
+from smscrm.sending.provider_status import (
+    UNSUBSCRIBED,
+    apply_early_reports,
+    opt_out_unsubscribed,
+    record_status,
+)
+from smscrm.sending.send_rate import SendLimits
+from smscrm.sending.transports import SendError, TransientSendError, Transport
 
 __all__ = [
     "Courier", "claim_due", "deliver_due", "recover_expired_leases", "record_status", "retry_delay", "run_worker", "worker_options",

@@ -16,11 +16,13 @@ from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from smscrm import consent, inbox, members, outbox, phones, points, referrals, rewards, surveys, texts
-from smscrm.arrival import Card, Shop, arrive, card_for
-from smscrm.db import autocommit_connection
+from smscrm import points
+from smscrm.db.engine import autocommit_connection
+from smscrm.db.insert_chain import NewRow, insert_all
 from smscrm.errors import InvalidPhone, NotFound
-from smscrm.insert_chain import NewRow, insert_all
+from smscrm.loyalty import members, referrals, rewards
+from smscrm.messaging import consent, inbox, outbox, phones, surveys, texts
+from smscrm.messaging.arrival import Card, Shop, arrive, card_for
 from smscrm.models import (
     ConsentAction,
     ConsentChannel,

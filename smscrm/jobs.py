@@ -20,8 +20,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import sessionmaker
 
-from smscrm import broadcast, care, delivery, points, segmentation
-from smscrm.db import utcnow
+from smscrm import broadcast, care, delivery, points
+from smscrm.db.engine import utcnow
+from smscrm.loyalty import classes
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ JOBS = (
         every=timedelta(minutes=1), catches_up=True),
     Job("redemption_codes", "Give back the points of redemption codes not used in time",
         points.release_expired_redemptions, every=timedelta(minutes=15), catches_up=True),
-    Job("recompute", "Rebuild visit statistics, stages and value classes", segmentation.recompute,
+    Job("recompute", "Rebuild visit statistics, stages and value classes", classes.recompute,
         daily_at=time(2, 30)),
     Job("points_expiry", "Expire points older than each merchant's expiry period", points.expire_points,
         daily_at=time(3, 30)),

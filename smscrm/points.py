@@ -1,9 +1,9 @@
 """Points that can be trusted: earn rules, purchases, bonuses, staff adjustments, expiry and the ledger.
 
-Every point moves through `smscrm.ledger` (`post`; a purchase, which counts a visit in the same
+Every point moves through `smscrm.loyalty.ledger` (`post`; a purchase, which counts a visit in the same
 UPDATE, through its `BALANCE_MOVE` and `entry_row`), so a member's balance is the sum of their
 ledger entries and each operation happens once however often it is retried. Redemptions live in
-`smscrm.rewards` and referrals in `smscrm.referrals`; the functions the web app and the API call are
+`smscrm.loyalty.rewards` and referrals in `smscrm.loyalty.referrals`; the functions the web app and the API call are
 all importable from here.
 
 Earn rule: points = floor(amount_minor × points_per_unit × class multiplier % / (earn_unit_minor × 100)),
@@ -17,19 +17,51 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from sqlalchemy import (
-    Insert, Select, String, and_, bindparam, case, cast, exists, false, func, insert, literal, literal_column,
-    null, or_, select, true, update,
+    Insert,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from smscrm import consent, outbox, phones, referrals, segmentation, texts
-from smscrm.db import UTCDateTime, autocommit_connection
+from smscrm.db.engine import autocommit_connection
+from smscrm.db.insert_chain import NewRow, RowChange, insert_all
+from smscrm.db.types import UTCDateTime
 from smscrm.errors import Conflict, ValidationError
-from smscrm.insert_chain import NewRow, RowChange, insert_all
-from smscrm.ledger import BALANCE_MOVE, balance_move, entry_row, lock_members, post, resum_balances
+from smscrm.loyalty import classes, referrals
+from smscrm.loyalty.ledger import (
+    BALANCE_MOVE,
+    balance_move,
+    entry_row,
+    lock_members,
+    post,
+    resum_balances,
+)
+from smscrm.loyalty.periods import months_before
+from smscrm.loyalty.rewards import (
+    confirm_redemption,
+    redeem_at_counter,
+    release_expired_redemptions,
+    request_redemption,
+)
+from smscrm.messaging import consent, outbox, phones, texts
 from smscrm.models import (
     Category,
     ConsentAction,
@@ -44,8 +76,6 @@ from smscrm.models import (
     Stage,
     ValueClass,
 )
-from smscrm.periods import months_before
-from smscrm.rewards import confirm_redemption, redeem_at_counter, release_expired_redemptions, request_redemption
 
 __all__ = [
     "PurchaseResult", "BalanceMismatch", "points_for", "record_purchase", "on_join",
@@ -108,7 +138,7 @@ def points_for(merchant: Merchant, amount_minor: int, value_class: str | None) -
 # transaction a joined member's usual purchase is one statement instead (`_PURCHASE_AT_ONCE`, below).
 _members, _purchases = Member.__table__, Purchase.__table__
 _EARNED = case(  # points_for for each value class, bound as p_earn_a, p_earn_b, p_earn_c and p_earn_none
-    *((_members.c.value_class == segmentation.sql_constant(value_class), bindparam(f"p_earn_{value_class.lower()}"))
+    *((_members.c.value_class == classes.sql_constant(value_class), bindparam(f"p_earn_{value_class.lower()}"))
       for value_class in ValueClass),
     else_=bindparam("p_earn_none"),
 )
@@ -120,7 +150,7 @@ _PURCHASE_COLUMNS = (
 _PURCHASE_FROM_MEMBER = (
     select(
         _members.c.merchant_id, _members.c.id, bindparam("p_amount"), _EARNED, _IS_HELD,
-        _members.c.points_balance + case((_IS_HELD, segmentation.sql_constant(0)), else_=_EARNED),
+        _members.c.points_balance + case((_IS_HELD, classes.sql_constant(0)), else_=_EARNED),
         bindparam("p_reference", type_=String),
         bindparam("p_key", type_=String), bindparam("p_channel", type_=String),
         bindparam("p_now", type_=UTCDateTime()),
@@ -180,9 +210,9 @@ _PENDING_MEMBER = {  # opted out already when the phone's latest consent event h
 _INSERT_PENDING_MEMBER = {
     name: insert_into(_members).values(_PENDING_MEMBER).on_conflict_do_nothing() for name, insert_into in _INSERTS.items()
 }
-_COUNTED = [*segmentation.VISIT_VALUES, *BALANCE_MOVE]  # the columns counting a purchase changes
+_COUNTED = [*classes.VISIT_VALUES, *BALANCE_MOVE]  # the columns counting a purchase changes
 _COUNT_PURCHASE = (
-    update(_members).where(_members.c.id == bindparam("p_member_id")).values({**segmentation.VISIT_VALUES, **BALANCE_MOVE})
+    update(_members).where(_members.c.id == bindparam("p_member_id")).values({**classes.VISIT_VALUES, **BALANCE_MOVE})
 )
 _EARLIER_PURCHASE = (
     select(_purchases, _members.c.phone)
@@ -213,10 +243,10 @@ def _purchase_at_once(*, with_receipt: bool) -> Select:
     members, now = _members.c, bindparam("p_now", type_=UTCDateTime())
     is_usual = and_(
         members.merchant_id == bindparam("p_merchant_id"), members.phone == bindparam("p_phone"),
-        members.joined_at.is_not(None), or_(members.visit_count > segmentation.sql_constant(0), ~_WAS_REFERRED),
+        members.joined_at.is_not(None), or_(members.visit_count > classes.sql_constant(0), ~_WAS_REFERRED),
     )
     counted = (  # RETURNING reads the row as updated: the new balance (the value class is not changed here)
-        update(_members).where(is_usual).values({**segmentation.VISIT_VALUES, **balance_move(_EARNED)})
+        update(_members).where(is_usual).values({**classes.VISIT_VALUES, **balance_move(_EARNED)})
         .returning(members.id, members.points_balance, _EARNED.label("earned"), members.language, members.is_opted_out)
         .cte("counted")
     )
@@ -235,16 +265,16 @@ def _purchase_at_once(*, with_receipt: bool) -> Select:
         points=purchase.c.points_earned, balance_after=purchase.c.balance_after,
         key=_numbered("purchase:", purchase.c.id), now=now, purchase_id=purchase.c.id,
     )
-    writes = [_written_from(entry, bought, purchase.c.points_earned > segmentation.sql_constant(0)).cte("entry")]
+    writes = [_written_from(entry, bought, purchase.c.points_earned > classes.sql_constant(0)).cte("entry")]
     if with_receipt:
         by_language = case(
-            *((counted.c.language == segmentation.sql_constant(language), bindparam(f"p_receipt_{language}", type_=String))
+            *((counted.c.language == classes.sql_constant(language), bindparam(f"p_receipt_{language}", type_=String))
               for language in Language),
             else_=bindparam("p_receipt_other", type_=String),
         )
         body = func.replace(
-            func.replace(by_language, segmentation.sql_constant(_POINTS_MARK), cast(purchase.c.points_earned, String)),
-            segmentation.sql_constant(_BALANCE_MARK), cast(purchase.c.balance_after, String),
+            func.replace(by_language, classes.sql_constant(_POINTS_MARK), cast(purchase.c.points_earned, String)),
+            classes.sql_constant(_BALANCE_MARK), cast(purchase.c.balance_after, String),
         )
         receipt = outbox.queued(
             _STATEMENT_MERCHANT, to_phone=bindparam("p_phone", type_=String), body=body,
@@ -261,7 +291,7 @@ def _purchase_at_once(*, with_receipt: bool) -> Select:
 
 def _numbered(prefix: str, row_id):
     """A key such as purchase:123 made in SQL from a row's id."""
-    return segmentation.sql_constant(prefix).concat(cast(row_id, String))
+    return classes.sql_constant(prefix).concat(cast(row_id, String))
 
 
 def _written_from(row: NewRow, source, condition) -> Insert:
@@ -269,7 +299,7 @@ def _written_from(row: NewRow, source, condition) -> Insert:
     def sql(value):
         if value is None:
             return null()
-        return segmentation.sql_constant(value) if isinstance(value, str) else value
+        return classes.sql_constant(value) if isinstance(value, str) else value
 
     return insert(row.table).from_select(
         list(row.values), select(*(sql(value) for value in row.values.values())).select_from(source).where(condition)
@@ -497,7 +527,7 @@ def on_join(
         purchase.is_points_held = False
         if purchase.points_earned:
             _earn(session, member, purchase, now)
-    segmentation.refresh_stage(member)
+    classes.refresh_stage(member)
     referrals.on_join(session, merchant, member, referrer=referrer, now=now)
     session.flush()
 

@@ -14,10 +14,11 @@ from flask import Blueprint, Flask, Response, abort, current_app, jsonify, reque
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 
-from smscrm import delivery, inbound, phones
-from smscrm.db import utcnow
+from smscrm import delivery, inbound
+from smscrm.db.engine import utcnow
 from smscrm.errors import NotFound
-from smscrm.request_db import autocommit_engine, db_session
+from smscrm.messaging import phones
+from smscrm.web.request_db import autocommit_engine, db_session
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__, url_prefix="/sms")

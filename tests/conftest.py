@@ -7,15 +7,18 @@ import socket
 from datetime import datetime, timezone
 
 import pytest
-from argon2 import PasswordHasher, profiles as argon2_profiles
+from argon2 import PasswordHasher
+from argon2 import profiles as argon2_profiles
 from sqlalchemy import text
 from twilio.request_validator import RequestValidator
 
-from smscrm import accounts, create_app
+from smscrm import create_app
+from smscrm.accounts import logins
+from smscrm.accounts.merchants import create_merchant
 from smscrm.config import Settings
-from smscrm.db import Base, make_engine, make_sessionmaker
-from smscrm.merchants import create_merchant
-from smscrm.migrate import upgrade
+from smscrm.db.engine import make_engine, make_sessionmaker
+from smscrm.db.migrations import upgrade
+from smscrm.db.types import Base
 
 TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_URL = "https://sms.example.test"
@@ -36,7 +39,7 @@ def _guarded_getaddrinfo(host, *args, **kwargs):
 
 socket.getaddrinfo = _guarded_getaddrinfo  # for the whole test session: Twilio is never reached
 # Argon2's production cost (64 MiB, 3 passes) is the point in production and only slows tests down.
-accounts._hasher = PasswordHasher.from_parameters(argon2_profiles.CHEAPEST)
+logins._hasher = PasswordHasher.from_parameters(argon2_profiles.CHEAPEST)
 
 
 def is_postgres(url: str) -> bool:

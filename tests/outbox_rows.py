@@ -5,7 +5,8 @@ import threading
 import uuid
 from datetime import datetime, timezone
 
-from smscrm import members, outbox
+from smscrm.loyalty import members
+from smscrm.messaging import outbox
 from smscrm.models import Category, OutboundMessage
 
 ANN = "+14155550100"

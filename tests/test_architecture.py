@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "smscrm"
-EDGE_MODULES = {"__init__", "webhooks", "cli", "jobs", "request_db", "http_errors", "health", "simulator"}
+EDGE_MODULES = {"__init__", "webhooks", "cli", "jobs", "simulator"}
 EDGE_PACKAGES = {"web", "api"}
 
 

@@ -1,8 +1,8 @@
-"""What the webhook reads when a text arrives (`smscrm.arrival`): the merchant, the sender's membership,
+"""What the webhook reads when a text arrives (`smscrm.messaging.arrival`): the merchant, the sender's membership,
 a stranger's consent, and whether the MessageSid was handled before."""
-from smscrm import members
-from smscrm.arrival import arrive, card_for
-from smscrm.consent import record_consent
+from smscrm.loyalty import members
+from smscrm.messaging.arrival import arrive, card_for
+from smscrm.messaging.consent import record_consent
 from smscrm.models import ConsentAction, ConsentChannel
 from tests.conftest import MERCHANT_NUMBER
 

@@ -6,13 +6,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from smscrm import broadcast, delivery, segments
+from smscrm import broadcast, delivery
+from smscrm.accounts.merchants import create_merchant
 from smscrm.broadcast import CampaignDraft
-from smscrm.db import make_sessionmaker
+from smscrm.db.engine import make_sessionmaker
 from smscrm.errors import Conflict, InvalidPhone, ValidationError
-from smscrm.merchants import create_merchant
+from smscrm.marketing import segments
 from smscrm.models import (
-    Campaign, CampaignHoldout, CampaignStatus, Category, OutboundMessage, Stage, Status,
+    Campaign,
+    CampaignHoldout,
+    CampaignStatus,
+    Category,
+    OutboundMessage,
+    Stage,
+    Status,
 )
 from tests.campaign_members import add_many, add_member
 from tests.conftest import MERCHANT_NUMBER

@@ -7,11 +7,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from smscrm import broadcast, campaign_reports, courtesy, points, segments
+from smscrm import broadcast, points
 from smscrm.broadcast import CampaignDraft
-from smscrm.campaign_reports import ReturnRate
-from smscrm.consent import record_consent
-from smscrm.models import CampaignHoldout, ConsentAction, ConsentChannel, Member, OutboundMessage, Status
+from smscrm.marketing import reports, segments
+from smscrm.marketing.reports import ReturnRate
+from smscrm.messaging import courtesy
+from smscrm.messaging.consent import record_consent
+from smscrm.models import (
+    CampaignHoldout,
+    ConsentAction,
+    ConsentChannel,
+    Member,
+    OutboundMessage,
+    Status,
+)
 from tests.campaign_members import add_many, add_member
 
 
@@ -38,7 +47,7 @@ def test_progress_counts_texts_by_status_until_nothing_is_left(session, merchant
     add_many(session, merchant, 4, now=now, phone_prefix="+1415555")
     campaign = started_campaign(session, merchant, now)
 
-    before = campaign_reports.progress(session, campaign)
+    before = reports.progress(session, campaign)
     assert (before.queued, before.pending, before.percent_done, before.is_finished) == (4, 4, 0, False)
 
     set_status(session, campaign, {
@@ -46,7 +55,7 @@ def test_progress_counts_texts_by_status_until_nothing_is_left(session, merchant
         "+14155550001": {"status": Status.SENT, "sent_at": now},
         "+14155550002": {"status": Status.SENDING},
     })
-    during = campaign_reports.progress(session, campaign)
+    during = reports.progress(session, campaign)
     assert during.by_status == {"delivered": 1, "sent": 1, "sending": 1, "queued": 1}
     assert (during.done, during.percent_done, during.is_finished) == (2, 50, False)
     assert during.as_json()["sent"] == 2 and during.as_json()["delivered"] == 1
@@ -55,7 +64,7 @@ def test_progress_counts_texts_by_status_until_nothing_is_left(session, merchant
         "+14155550002": {"status": Status.FAILED, "error_code": 30006, "error_message": "Landline or unreachable carrier"},
         "+14155550003": {"status": Status.SUPPRESSED},
     })
-    after = campaign_reports.progress(session, campaign)
+    after = reports.progress(session, campaign)
     assert (after.percent_done, after.is_finished) == (100, True)
 
 
@@ -64,7 +73,7 @@ def test_a_paused_campaign_is_not_finished(session, merchant, now):
     campaign = started_campaign(session, merchant, now)
     broadcast.pause_campaign(session, campaign, now=now)
     session.commit()
-    paused = campaign_reports.progress(session, campaign)
+    paused = reports.progress(session, campaign)
     assert paused.by_status == {"held": 2} and paused.pending == 2 and not paused.is_finished
 
 
@@ -83,7 +92,7 @@ def test_report_lists_skips_and_failures_by_error_code(session, merchant, now):
         "+14155550005": {"status": Status.SKIPPED, "skip_reason": courtesy.FREQUENCY_CAP},
     })
 
-    result = campaign_reports.report(session, campaign, now=now)
+    result = reports.report(session, campaign, now=now)
 
     assert [(f.error_code, f.message, f.count) for f in result.failures] == [
         (30006, "Landline or unreachable carrier", 2), (21211, "Invalid 'To' Phone Number", 1),
@@ -107,7 +116,7 @@ def test_opt_outs_within_48_hours_of_the_text(session, merchant, now):
                        channel=ConsentChannel.SMS, now=now + timedelta(hours=hours))
     session.commit()
 
-    assert campaign_reports.report(session, campaign, now=now + timedelta(days=3)).opt_outs_48h == 2
+    assert reports.report(session, campaign, now=now + timedelta(days=3)).opt_outs_48h == 2
 
 
 def test_return_rate_of_recipients_against_the_holdout_with_lift(session, merchant, now):
@@ -130,7 +139,7 @@ def test_return_rate_of_recipients_against_the_holdout_with_lift(session, mercha
     buy(held[11], -timedelta(hours=1))  # before the campaign
     session.commit()
 
-    result = campaign_reports.report(session, campaign, now=now + timedelta(days=8))
+    result = reports.report(session, campaign, now=now + timedelta(days=8))
 
     assert (result.recipients.members, result.recipients.returned) == (20, 12)
     assert (result.holdout.members, result.holdout.returned) == (20, 6)
@@ -139,20 +148,20 @@ def test_return_rate_of_recipients_against_the_holdout_with_lift(session, mercha
     assert (result.lift.low, result.lift.high) == (pytest.approx(0.3 - margin), pytest.approx(0.3 + margin))
     assert result.lift.is_significant  # 0.3 ± 0.294
     assert not result.is_window_open and result.window_ends_at == now + timedelta(days=7)
-    assert campaign_reports.report(session, campaign, now=now + timedelta(days=1)).is_window_open
+    assert reports.report(session, campaign, now=now + timedelta(days=1)).is_window_open
 
 
 def test_lift_needs_both_groups_and_enough_outcomes_for_an_interval():
-    assert campaign_reports.lift(ReturnRate(100, 30), ReturnRate(0, 0)) is None
-    small = campaign_reports.lift(ReturnRate(100, 30), ReturnRate(10, 2))
+    assert reports.lift(ReturnRate(100, 30), ReturnRate(0, 0)) is None
+    small = reports.lift(ReturnRate(100, 30), ReturnRate(10, 2))
     assert small.difference == pytest.approx(0.1) and small.low is None and not small.is_significant
-    wide = campaign_reports.lift(ReturnRate(100, 30), ReturnRate(100, 20))
+    wide = reports.lift(ReturnRate(100, 30), ReturnRate(100, 20))
     assert wide.low == pytest.approx(0.1 - 0.11922, abs=1e-4) and not wide.is_significant
 
 
 def test_a_draft_has_an_empty_report(session, merchant, now):
     segment = segments.save_segment(session, merchant, name="All", rules={}, now=now, is_saved=False)
     campaign = broadcast.save_draft(session, merchant, CampaignDraft(name="Later", text_en="Hi"), segment=segment, now=now)
-    result = campaign_reports.report(session, campaign, now=now)
+    result = reports.report(session, campaign, now=now)
     assert result.progress.queued == 0 and result.recipients == ReturnRate(0, 0) and result.lift is None
     assert not result.is_window_open

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from smscrm import campaign_texts
 from smscrm.errors import ValidationError
+from smscrm.marketing import campaign_texts
 from smscrm.models import Campaign, Member
 
 

@@ -8,10 +8,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from smscrm import broadcast, segments
+from smscrm import broadcast
 from smscrm.broadcast import CampaignDraft
-from smscrm.db import utcnow
-from smscrm.models import Campaign, CampaignStatus, Merchant, OutboundMessage, Segment, Status
+from smscrm.db.engine import utcnow
+from smscrm.marketing import segments
+from smscrm.models import (
+    Campaign,
+    CampaignStatus,
+    Merchant,
+    OutboundMessage,
+    Segment,
+    Status,
+)
 from tests.campaign_members import add_member
 from tests.web.conftest import csrf_token, other_merchant, owner, sign_in  # noqa: F401  (fixtures)
 

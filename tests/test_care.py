@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from smscrm import care, carerules, points
+from smscrm import care, points
+from smscrm.accounts.merchants import create_merchant
 from smscrm.errors import ValidationError
-from smscrm.merchants import create_merchant
+from smscrm.marketing import care_rules
 from smscrm.models import (
     CareKind,
     CareTouch,
@@ -34,7 +35,7 @@ def at(zone: ZoneInfo, *parts: int) -> datetime:
 
 
 def turn_on(session, merchant, kind: CareKind, *, now: datetime, holiday: str = "", wording=None, **settings):
-    rule = carerules.save_rule(
+    rule = care_rules.save_rule(
         session, merchant, kind, now=now, holiday=holiday, is_enabled=True, wording=wording, **settings
     )
     session.commit()
@@ -163,7 +164,7 @@ class TestBirthday:
         assert session.scalar(select(func.count()).select_from(PointsEntry)) == 0
 
     def test_a_turned_off_rule_sends_nothing(self, session, merchant, now):
-        carerules.save_rule(session, merchant, CareKind.BIRTHDAY, now=now, is_enabled=False)
+        care_rules.save_rule(session, merchant, CareKind.BIRTHDAY, now=now, is_enabled=False)
         add_member(session, merchant, now=now, birthday_month=4, birthday_day=2)
         session.commit()
 
@@ -241,7 +242,7 @@ class TestHoliday:
         assert evaluate(session, at(SHANGHAI, 2027, 9, 25, 10, 0)) == {}
 
     def test_a_us_merchant_can_greet_on_spring_festival(self, session, merchant, now):
-        choices = {festival.name for festival in carerules.holiday_choices(merchant, now=now)}
+        choices = {festival.name for festival in care_rules.holiday_choices(merchant, now=now)}
         assert {"Thanksgiving Day", "Chinese New Year (Spring Festival)", "Mid-Autumn Festival"} <= choices
 
     def test_an_unknown_holiday_is_refused(self, session, merchant, now):
@@ -355,7 +356,7 @@ class TestWinBack:
                                    now=due + timedelta(days=3))
         session.commit()
 
-        report = carerules.report(session, merchant.id, now=due + timedelta(days=5))
+        report = care_rules.report(session, merchant.id, now=due + timedelta(days=5))
         assert report.win_back_sent.returned == 3
         assert report.win_back_held_out.returned == 0
         assert report.win_back_sent.members + report.win_back_held_out.members == 20

@@ -20,9 +20,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from smscrm import carerules, jobs, segmentation
-from smscrm.db import make_engine, make_sessionmaker
-from smscrm.merchants import create_merchant
+from smscrm import jobs
+from smscrm.accounts.merchants import create_merchant
+from smscrm.db.engine import make_engine, make_sessionmaker
+from smscrm.loyalty import classes
+from smscrm.marketing import care_rules
 from smscrm.models import CareKind, Category, Member, OutboundMessage, Purchase, Stage
 from tests.conftest import is_postgres
 
@@ -237,8 +239,8 @@ class World:
             merchant_id=self.merchant.id, member_id=member.id, amount_minor=2500, points_earned=0,
             is_points_held=False, balance_after=0, channel="web", created_at=at,
         ))
-        segmentation.record_visit(member, 2500, at)
-        segmentation.refresh_stage(member)
+        classes.record_visit(member, 2500, at)
+        classes.refresh_stage(member)
 
 
 @pytest.fixture
@@ -259,7 +261,7 @@ def tea_house(session):
         (CareKind.WIN_BACK, "", {"send_hour": WIN_BACK_HOUR, "days": WIN_BACK_DAYS}),
     ] + [(CareKind.HOLIDAY, name, {"send_hour": SEND_HOUR}) for name in HOLIDAYS]
     for kind, holiday, settings in rules:
-        carerules.save_rule(session, merchant, kind, now=turned_on, holiday=holiday, is_enabled=True, **settings)
+        care_rules.save_rule(session, merchant, kind, now=turned_on, holiday=holiday, is_enabled=True, **settings)
     session.commit()
     return merchant
 

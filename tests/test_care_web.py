@@ -7,7 +7,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from smscrm import accounts, carerules
+from smscrm.accounts import logins
+from smscrm.marketing import care_rules
 from smscrm.models import CareKind, CareRule, Role
 from tests.web.conftest import csrf_token, other_merchant, owner, sign_in  # noqa: F401  (fixtures)
 
@@ -108,7 +109,7 @@ def test_win_back_saves_its_class_and_holdout(owner, session, merchant):
 
 
 def test_staff_can_read_but_not_change(client, session, merchant, now, sign_in):
-    accounts.create_staff_user(session, merchant, email=STAFF_EMAIL, password=STAFF_PASSWORD, role=Role.STAFF, now=now)
+    logins.create_staff_user(session, merchant, email=STAFF_EMAIL, password=STAFF_PASSWORD, role=Role.STAFF, now=now)
     session.commit()
     sign_in(STAFF_EMAIL, STAFF_PASSWORD)
     page = client.get("/care").text
@@ -120,7 +121,7 @@ def test_staff_can_read_but_not_change(client, session, merchant, now, sign_in):
 
 
 def test_each_merchant_sees_its_own_rules(owner, session, merchant, other_merchant, now):
-    carerules.save_rule(session, other_merchant, CareKind.BIRTHDAY, now=now, is_enabled=True)
+    care_rules.save_rule(session, other_merchant, CareKind.BIRTHDAY, now=now, is_enabled=True)
     session.commit()
     assert not re.search(r'id="rule-birthday">.*?badge-in">On<', owner.get("/care").text, re.S)
 

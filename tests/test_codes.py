@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from smscrm.codes import CODE_ALPHABET, normalise_code, random_code
+from smscrm.loyalty.codes import CODE_ALPHABET, normalise_code, random_code
 
 
 def test_every_letter_of_the_alphabet_is_as_likely():

@@ -3,10 +3,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from smscrm import members
-from smscrm.courtesy import SendingWindow, marketing_counts, recipient_timezone
+from smscrm.loyalty import members
+from smscrm.messaging.courtesy import (
+    SendingWindow,
+    marketing_counts,
+    recipient_timezone,
+)
+from smscrm.messaging.outbox import queue_text
 from smscrm.models import Category, OutboundMessage, Status
-from smscrm.outbox import queue_text
 
 UTC = timezone.utc
 

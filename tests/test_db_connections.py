@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from smscrm import create_app, request_db
-from smscrm.db import autocommit_connection, make_autocommit_engine, make_engine
+from smscrm import create_app
+from smscrm.db.engine import autocommit_connection, make_autocommit_engine, make_engine
 from smscrm.simulator import reply_text
+from smscrm.web import request_db
 from tests.conftest import MERCHANT_NUMBER, PUBLIC_URL, twilio_signature
 from tests.statement_log import app_engines
 

@@ -10,10 +10,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from smscrm import consent, delivery
-from smscrm.db import make_sessionmaker
-from smscrm.models import ConsentAction, ConsentChannel, ConsentEvent, Member, OutboundMessage, Status
-from smscrm.sms import ConsoleTransport, make_transport
+from smscrm import delivery
+from smscrm.db.engine import make_sessionmaker
+from smscrm.messaging import consent
+from smscrm.models import (
+    ConsentAction,
+    ConsentChannel,
+    ConsentEvent,
+    Member,
+    OutboundMessage,
+    Status,
+)
+from smscrm.sending.transports import ConsoleTransport, make_transport
 from tests.fake_twilio import Answer, fake_twilio, twilio_settings  # noqa: F401 (fixtures)
 from tests.outbox_rows import ANN, NOON_IN_LOS_ANGELES, PROMO, queue, row
 
@@ -61,7 +69,7 @@ def sent_texts(transport, fake, caplog) -> list[str]:
     """What left the worker: the fake's messages, or the console's log lines."""
     if transport.name == "twilio":
         return fake.bodies()
-    return [r.getMessage() for r in caplog.records if r.name == "smscrm.sms.console"]
+    return [r.getMessage() for r in caplog.records if r.name == "smscrm.sending.transports.console"]
 
 
 def test_a_queued_text_is_sent(session, sessions, merchant, now, transport, request, caplog):

@@ -6,10 +6,25 @@ from datetime import datetime, time, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from smscrm import consent, courtesy, delivery
-from smscrm.db import make_sessionmaker
-from smscrm.models import Category, ConsentAction, ConsentChannel, OutboundMessage, Status
-from tests.outbox_rows import ANN, BEN, NOON_IN_LOS_ANGELES, PROMO, RecordingTransport, queue, row
+from smscrm import delivery
+from smscrm.db.engine import make_sessionmaker
+from smscrm.messaging import consent, courtesy
+from smscrm.models import (
+    Category,
+    ConsentAction,
+    ConsentChannel,
+    OutboundMessage,
+    Status,
+)
+from tests.outbox_rows import (
+    ANN,
+    BEN,
+    NOON_IN_LOS_ANGELES,
+    PROMO,
+    RecordingTransport,
+    queue,
+    row,
+)
 
 SHANGHAI = "+8613800138000"
 MOSCOW = "+79001234567"  # Russia spans many zones: the merchant's zone (Los Angeles) applies

@@ -10,14 +10,22 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from smscrm import delivery, provider_status
-from smscrm.db import make_sessionmaker
-from smscrm.merchants import create_merchant
+from smscrm import delivery
+from smscrm.accounts.merchants import create_merchant
+from smscrm.db.engine import make_sessionmaker
 from smscrm.models import Category, EarlyStatusReport, OutboundMessage, Status
-from smscrm.send_rate import Rate, SendLimits
-from smscrm.sms import make_transport
+from smscrm.sending import provider_status
+from smscrm.sending.send_rate import Rate, SendLimits
+from smscrm.sending.transports import make_transport
 from tests.fake_twilio import fake_twilio, twilio_settings  # noqa: F401 (fixtures)
-from tests.outbox_rows import ANN, BEN, NOON_IN_LOS_ANGELES, PROMO, RecordingTransport, queue, row
+from tests.outbox_rows import (
+    ANN,
+    BEN,
+    NOON_IN_LOS_ANGELES,
+    RecordingTransport,
+    queue,
+    row,
+)
 
 NOW = NOON_IN_LOS_ANGELES
 FAST_NUMBERS = Rate(1000)

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from smscrm import directory, members
+from smscrm.loyalty import directory, members
 from smscrm.models import InboundMessage, Intent
 
 

@@ -1,8 +1,8 @@
 """Whatever arrives at the webhook, the answer is TwiML or a clear 4xx, never a 500."""
 import itertools
 
-from hypothesis import HealthCheck, given, settings, strategies as st
-
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from twilio.twiml.messaging_response import MessagingResponse
 
 from smscrm.webhooks import twiml

@@ -8,7 +8,8 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from smscrm import inbound, phones, points
+from smscrm import inbound, points
+from smscrm.messaging import phones
 from smscrm.models import ConsentEvent, InboundMessage, Member, OutboundMessage, Status
 from smscrm.simulator import reply_text
 from tests.conftest import MERCHANT_NUMBER, PUBLIC_URL, twilio_signature

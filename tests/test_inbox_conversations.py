@@ -7,9 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from smscrm import care, carerules, inbox, points
-from smscrm.db import utcnow
+from smscrm import care, points
+from smscrm.db.engine import utcnow
 from smscrm.errors import ValidationError
+from smscrm.marketing import care_rules
+from smscrm.messaging import inbox
 from smscrm.models import (
     CareKind,
     Category,
@@ -44,7 +46,7 @@ def items(session) -> list[InboxItem]:
 
 def ask_about_a_visit(session, merchant, now, *, sent: bool = True) -> VisitSurvey:
     """Ann buys, three hours later the after-visit question is queued (and, if `sent`, leaves)."""
-    carerules.save_rule(session, merchant, CareKind.AFTER_VISIT, now=now, is_enabled=True, delay_hours=3)
+    care_rules.save_rule(session, merchant, CareKind.AFTER_VISIT, now=now, is_enabled=True, delay_hours=3)
     points.record_purchase(session, merchant, phone=ANN, amount_minor=1800, now=now - timedelta(hours=4))
     session.commit()
     assert care.evaluate(session, now=now - timedelta(minutes=30)) == {"after_visit": 1}

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from smscrm.db import utcnow
+from smscrm.db.engine import utcnow
 from smscrm.models import Category, InboxItem, Member, OutboundMessage, Status
 from smscrm.web.inbox import duration
 from tests.test_inbox_conversations import ask_about_a_visit

@@ -11,8 +11,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
-from smscrm import courtesy, delivery, directory, inbox
-from smscrm.db import make_sessionmaker
+from smscrm import delivery
+from smscrm.db.engine import make_sessionmaker
+from smscrm.loyalty import directory
+from smscrm.messaging import courtesy, inbox
 from smscrm.models import InboxItem, InboxKind
 from tests.outbox_rows import ANN, RecordingTransport, queue
 
@@ -52,7 +54,9 @@ def _indexes_in_plan(engine, statement: str, parameters) -> set[str]:
 def _generic_plan(connection, statement: str, parameters: dict) -> list[str]:
     """PostgreSQL's plan for the statement prepared, as psycopg prepares a statement it runs often: a generic
     plan, made without the parameters' values."""
-    from psycopg.sql import Literal  # PostgreSQL's driver: installed where the tests run on PostgreSQL
+    from psycopg.sql import (
+        Literal,  # PostgreSQL's driver: installed where the tests run on PostgreSQL
+    )
 
     names = []
 

@@ -1,12 +1,18 @@
-"""Rows written together (smscrm.insert_chain): ids passed on, whole or nothing, on SQLite and PostgreSQL."""
+"""Rows written together (smscrm.db.insert_chain): ids passed on, whole or nothing, on SQLite and PostgreSQL."""
 import pytest
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
-from smscrm.db import Base
-from smscrm.insert_chain import NewRow, RowChange, insert_all
-from smscrm.models import ConsentEvent, InboundMessage, Member, Merchant, OutboundMessage
+from smscrm.db.insert_chain import NewRow, RowChange, insert_all
+from smscrm.db.types import Base
+from smscrm.models import (
+    ConsentEvent,
+    InboundMessage,
+    Member,
+    Merchant,
+    OutboundMessage,
+)
 from tests.statement_log import statements_of
 
 

@@ -15,8 +15,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
 
-from smscrm import carerules, jobs
-from smscrm.db import make_engine, make_sessionmaker, utcnow
+from smscrm import jobs
+from smscrm.db.engine import make_engine, make_sessionmaker, utcnow
+from smscrm.marketing import care_rules
 from smscrm.models import CareKind, Category, OutboundMessage
 from tests.campaign_members import add_member
 from tests.waiting import wait_for
@@ -38,7 +39,7 @@ def sessions(engine):
 def welcome_due(session, merchant):
     """A welcome rule and a member who joined a minute ago (real time, as the running scheduler sees it)."""
     joined = utcnow() - timedelta(minutes=1)
-    carerules.save_rule(session, merchant, CareKind.WELCOME, now=joined, is_enabled=True, delay_hours=0)
+    care_rules.save_rule(session, merchant, CareKind.WELCOME, now=joined, is_enabled=True, delay_hours=0)
     member = add_member(session, merchant, now=joined, joined_at=joined, phone="+14155550100")
     session.commit()
     return member

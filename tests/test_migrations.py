@@ -4,8 +4,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from smscrm.db import Base
-from smscrm.migrate import alembic_config
+from smscrm.db.migrations import alembic_config
+from smscrm.db.types import Base
 
 
 def test_upgraded_database_matches_the_models(engine):

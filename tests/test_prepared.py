@@ -1,4 +1,4 @@
-"""smscrm.prepared: a statement run on the driver's cursor stores and reads values exactly as
+"""smscrm.db.prepared: a statement run on the driver's cursor stores and reads values exactly as
 `Connection.execute` does, in the connection's transaction, with SQLAlchemy's errors and events."""
 from datetime import timedelta
 
@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import bindparam, event, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, NoResultFound
 
-from smscrm import prepared
-from smscrm.models import ConsentAction, ConsentEvent, Intent, InboundMessage, Merchant
+from smscrm.db import prepared
+from smscrm.models import ConsentAction, ConsentEvent, InboundMessage, Intent, Merchant
 
 _inbound = InboundMessage.__table__
 _INSERT = insert(_inbound).values(

@@ -1,7 +1,7 @@
 """SMS part counting: GSM-7 vs UCS-2, extension characters, concatenation limits."""
 import pytest
 
-from smscrm.sms.segments import count, gsm_replacement
+from smscrm.sending.parts import count, gsm_replacement
 
 
 @pytest.mark.parametrize(

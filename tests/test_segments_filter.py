@@ -7,10 +7,10 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, select
 
-from smscrm import segments
 from smscrm.errors import Conflict, ValidationError
+from smscrm.marketing import segments
+from smscrm.marketing.segments import SegmentFilter
 from smscrm.models import Member, Stage
-from smscrm.segments import SegmentFilter
 from tests.campaign_members import add_member
 
 UTC = timezone.utc
@@ -116,7 +116,7 @@ def test_joined_between_uses_the_merchants_calendar(session, merchant, now):
 
 
 def test_other_merchants_members_never_match(session, merchant, now, population):
-    from smscrm.merchants import create_merchant
+    from smscrm.accounts.merchants import create_merchant
 
     other = create_merchant(session, name="Blue Door", number="+14155559999", email="o@blue.example",
                             password="another good password", now=now)
@@ -157,7 +157,7 @@ def test_a_segment_cannot_exclude_itself_even_in_a_circle(session, merchant, now
 
 
 def test_a_segment_cannot_exclude_another_merchants_segment(session, merchant, now):
-    from smscrm.merchants import create_merchant
+    from smscrm.accounts.merchants import create_merchant
 
     other = create_merchant(session, name="Blue Door", number="+14155559999", email="o@blue.example",
                             password="another good password", now=now)

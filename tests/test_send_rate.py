@@ -5,11 +5,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from smscrm import send_rate
 from smscrm.config import Settings
 from smscrm.errors import ConfigError
 from smscrm.models import SendRateBucket
-from smscrm.send_rate import Rate, SendLimits
+from smscrm.sending import send_rate
+from smscrm.sending.send_rate import Rate, SendLimits
 
 T0 = datetime(2026, 3, 10, 19, 0, tzinfo=timezone.utc)
 A, B = "+14155550000", "+14155550001"

@@ -11,10 +11,10 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from smscrm.db import make_engine, make_sessionmaker, utcnow
-from smscrm.merchants import merchant_for_number
+from smscrm.accounts.merchants import merchant_for_number
+from smscrm.db.engine import make_engine, make_sessionmaker, utcnow
+from smscrm.messaging.outbox import queue_text
 from smscrm.models import Category, OutboundMessage, Status
-from smscrm.outbox import queue_text
 from tests.waiting import wait_for
 
 SMSCRM = [sys.executable, "-m", "smscrm.cli"]

@@ -1,7 +1,7 @@
-"""Every SQLite connection smscrm opens is set up alike (`smscrm.db.make_engine`), whatever process opens it."""
+"""Every SQLite connection smscrm opens is set up alike (`smscrm.db.engine.make_engine`), whatever process opens it."""
 from __future__ import annotations
 
-from smscrm.db import WAL_CHECKPOINT_PAGES, make_engine
+from smscrm.db.engine import WAL_CHECKPOINT_PAGES, make_engine
 
 SETTINGS = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "wal_autocheckpoint")
 

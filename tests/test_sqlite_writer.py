@@ -11,8 +11,8 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from smscrm import sqlite_writer
-from smscrm.db import make_engine
+from smscrm.db import sqlite_writer
+from smscrm.db.engine import make_engine
 
 
 @pytest.fixture

@@ -5,10 +5,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from smscrm import delivery, members, outbox
-from smscrm.db import make_sessionmaker
-from smscrm.models import Category, ConsentAction, ConsentChannel, ConsentEvent, Member, OutboundMessage, Status
-from smscrm.sms import ConsoleTransport
+from smscrm import delivery
+from smscrm.db.engine import make_sessionmaker
+from smscrm.loyalty import members
+from smscrm.messaging import outbox
+from smscrm.models import (
+    Category,
+    ConsentAction,
+    ConsentChannel,
+    ConsentEvent,
+    Member,
+    OutboundMessage,
+    Status,
+)
+from smscrm.sending.transports import ConsoleTransport
 from tests.conftest import MERCHANT_NUMBER
 
 ANN = "+14155550100"

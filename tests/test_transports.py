@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from smscrm.errors import ConfigError
-from smscrm.sms import (
+from smscrm.sending.transports import (
     ConsoleTransport,
     PermanentSendError,
     TransientSendError,
@@ -36,7 +36,7 @@ def test_make_transport_follows_the_backend_setting(settings, twilio_settings):
 
 
 def test_console_logs_the_text_with_the_phone_masked(caplog):
-    caplog.set_level(logging.INFO, logger="smscrm.sms.console")
+    caplog.set_level(logging.INFO, logger="smscrm.sending.transports.console")
     first, second = send(ConsoleTransport()), send(ConsoleTransport())
     assert first != second and first.startswith("console-")
     assert "+1415•••0100" in caplog.text and "Your points: 120" in caplog.text

@@ -7,7 +7,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import DateTime
 
-from smscrm.db import UTCDateTime
+from smscrm.db.types import UTCDateTime
 
 metadata = MetaData()
 moments = Table("test_utc_moments", metadata, Column("id", Integer, primary_key=True), Column("at", UTCDateTime()))

@@ -52,9 +52,9 @@ from datetime import datetime, timezone
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 
-from smscrm import apikeys
-from smscrm.db import make_engine, make_sessionmaker, utcnow
-from smscrm.merchants import create_merchant
+from smscrm.accounts import api_keys
+from smscrm.db.engine import make_engine, make_sessionmaker, utcnow
+from smscrm.accounts.merchants import create_merchant
 from smscrm.models import Member, OutboundMessage, PointsEntry, Purchase, Stage
 
 import purchase_reference  # noqa: E402  (this folder is on sys.path when run as `python bench/purchase_api`)
@@ -126,7 +126,7 @@ def prepare_database(url: str) -> str:
              "created_at": now, "stage": Stage.JOINED, "is_opted_out": False, "points_balance": 0}
             for n in range(MEMBERS)
         ])
-        _row, key = apikeys.create(session, merchant, name="bench till", now=now)
+        _row, key = api_keys.create(session, merchant, name="bench till", now=now)
         session.commit()
     campaign_bench.vacuum_analyze(engine, "members")  # as bench/webhook: statistics for the seeded table only
     engine.dispose()

@@ -12,7 +12,8 @@ import os
 from flask import Flask, jsonify, request
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, insert
 
-from smscrm.db import UTCDateTime, make_engine, utcnow
+from smscrm.db.types import UTCDateTime
+from smscrm.db.engine import make_engine, utcnow
 
 metadata = MetaData()
 purchases_received = Table(

@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-25 09:43:49.783096
 """
-from alembic import op
 import sqlalchemy as sa
-import smscrm.db
+from alembic import op
 
+import smscrm.db.types
 
 revision = '0001'
 down_revision = None
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('country', sa.String(length=2), nullable=False),
     sa.Column('texts', sa.JSON(), nullable=False),
-    sa.Column('created_at', smscrm.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_merchants'))
     )
     op.create_table('api_keys',
@@ -34,9 +34,9 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=80), nullable=False),
     sa.Column('prefix', sa.String(length=16), nullable=False),
     sa.Column('key_hash', sa.String(length=128), nullable=False),
-    sa.Column('created_at', smscrm.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', smscrm.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', smscrm.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_api_keys_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_keys')),
     sa.UniqueConstraint('prefix', name=op.f('uq_api_keys_prefix'))
@@ -50,12 +50,12 @@ def upgrade() -> None:
     sa.Column('phone', sa.String(length=20), nullable=False),
     sa.Column('name', sa.String(length=80), nullable=True),
     sa.Column('language', sa.String(length=2), nullable=False),
-    sa.Column('joined_at', smscrm.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('joined_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('is_opted_out', sa.Boolean(), nullable=False),
     sa.Column('points_balance', sa.Integer(), nullable=False),
     sa.Column('birthday_month', sa.SmallInteger(), nullable=True),
     sa.Column('birthday_day', sa.SmallInteger(), nullable=True),
-    sa.Column('created_at', smscrm.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_members_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_members')),
     sa.UniqueConstraint('merchant_id', 'phone', name=op.f('uq_members_merchant_id_phone'))
@@ -80,7 +80,7 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('role', sa.String(length=10), nullable=False),
-    sa.Column('created_at', smscrm.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_staff_users_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_users')),
     sa.UniqueConstraint('email', name=op.f('uq_staff_users_email'))
@@ -97,7 +97,7 @@ def upgrade() -> None:
     sa.Column('keyword', sa.String(length=40), nullable=False),
     sa.Column('channel', sa.String(length=10), nullable=False),
     sa.Column('source_sid', sa.String(length=64), nullable=True),
-    sa.Column('created_at', smscrm.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_consent_events_member_id_members')),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_consent_events_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consent_events'))
@@ -110,7 +110,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=False),
     sa.Column('topic', sa.String(length=40), nullable=False),
-    sa.Column('created_at', smscrm.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_member_interests_member_id_members')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_member_interests')),
     sa.UniqueConstraint('member_id', 'topic', name=op.f('uq_member_interests_member_id_topic'))
@@ -129,17 +129,17 @@ def upgrade() -> None:
     sa.Column('purpose', sa.String(length=32), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('dedupe_key', sa.String(length=120), nullable=True),
-    sa.Column('send_after', smscrm.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('send_after', smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('claimed_by', sa.String(length=64), nullable=True),
-    sa.Column('lease_expires_at', smscrm.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('first_attempt_at', smscrm.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_expires_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('first_attempt_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('provider_sid', sa.String(length=64), nullable=True),
     sa.Column('error_code', sa.Integer(), nullable=True),
     sa.Column('error_message', sa.String(length=255), nullable=True),
-    sa.Column('created_at', smscrm.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', smscrm.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('status_updated_at', smscrm.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('status_updated_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_outbound_messages_member_id_members')),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_outbound_messages_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_messages')),
@@ -160,7 +160,7 @@ def upgrade() -> None:
     sa.Column('intent', sa.String(length=16), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=True),
     sa.Column('reply_id', sa.Integer(), nullable=True),
-    sa.Column('received_at', smscrm.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_inbound_messages_member_id_members')),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_inbound_messages_merchant_id_merchants')),
     sa.ForeignKeyConstraint(['reply_id'], ['outbound_messages.id'], name=op.f('fk_inbound_messages_reply_id_outbound_messages')),

@@ -4,10 +4,10 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-25 09:46:04.240196
 """
-from alembic import op
 import sqlalchemy as sa
-import smscrm.db
+from alembic import op
 
+import smscrm.db.types
 
 revision = '0002'
 down_revision = '0001'
@@ -24,7 +24,7 @@ def upgrade() -> None:
     sa.Column('points_cost', sa.Integer(), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('stock', sa.Integer(), nullable=True),
-    sa.Column('created_at', smscrm.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('points_cost > 0', name=op.f('ck_rewards_points_cost_positive')),
     sa.CheckConstraint('stock >= 0', name=op.f('ck_rewards_stock_nonnegative')),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_rewards_merchant_id_merchants')),
@@ -42,7 +42,7 @@ def upgrade() -> None:
     sa.Column('reference', sa.String(length=64), nullable=True),
     sa.Column('idempotency_key', sa.String(length=80), nullable=True),
     sa.Column('channel', sa.String(length=8), nullable=False),
-    sa.Column('created_at', smscrm.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount_minor > 0', name=op.f('ck_purchases_amount_positive')),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_purchases_member_id_members')),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_purchases_merchant_id_merchants')),
@@ -64,10 +64,10 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('code', sa.String(length=12), nullable=True),
     sa.Column('idempotency_key', sa.String(length=80), nullable=True),
-    sa.Column('expires_at', smscrm.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('confirmed_at', smscrm.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('released_at', smscrm.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', smscrm.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('confirmed_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('released_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_redemptions_member_id_members')),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_redemptions_merchant_id_merchants')),
     sa.ForeignKeyConstraint(['reward_id'], ['rewards.id'], name=op.f('fk_redemptions_reward_id_rewards')),
@@ -87,9 +87,9 @@ def upgrade() -> None:
     sa.Column('referred_id', sa.Integer(), nullable=False),
     sa.Column('channel', sa.String(length=8), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
-    sa.Column('created_at', smscrm.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('joined_at', smscrm.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('rewarded_at', smscrm.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('joined_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('rewarded_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_referrals_merchant_id_merchants')),
     sa.ForeignKeyConstraint(['referred_id'], ['members.id'], name=op.f('fk_referrals_referred_id_members')),
     sa.ForeignKeyConstraint(['referrer_id'], ['members.id'], name=op.f('fk_referrals_referrer_id_members')),
@@ -110,7 +110,7 @@ def upgrade() -> None:
     sa.Column('note', sa.String(length=200), nullable=True),
     sa.Column('purchase_id', sa.Integer(), nullable=True),
     sa.Column('redemption_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', smscrm.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('balance_after >= 0', name=op.f('ck_points_entries_balance_after_nonnegative')),
     sa.CheckConstraint('points <> 0', name=op.f('ck_points_entries_points_nonzero')),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_points_entries_member_id_members')),
@@ -128,8 +128,8 @@ def upgrade() -> None:
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.add_column(sa.Column('stage', sa.String(length=16), server_default='joined', nullable=False))
         batch_op.add_column(sa.Column('value_class', sa.String(length=1), nullable=True))
-        batch_op.add_column(sa.Column('first_visit_at', smscrm.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('last_visit_at', smscrm.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('first_visit_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('last_visit_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('visit_count', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('total_spend_minor', sa.BigInteger(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('typical_visit_gap_days', sa.Float(), nullable=True))
@@ -157,7 +157,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('class_a_revenue_pct', sa.Integer(), server_default='80', nullable=False))
         batch_op.add_column(sa.Column('class_a_max_members_pct', sa.Integer(), server_default='20', nullable=False))
         batch_op.add_column(sa.Column('class_b_members_pct', sa.Integer(), server_default='30', nullable=False))
-        batch_op.add_column(sa.Column('classes_computed_at', smscrm.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('classes_computed_at', smscrm.db.types.UTCDateTime(timezone=True), nullable=True))
 
 
 

@@ -4,10 +4,10 @@ Revision ID: 0003
 Revises: 0001
 Create Date: 2026-11-25 10:00:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-import smscrm.db
+import smscrm.db.types
 
 revision = "0003"
 down_revision = "0001"
@@ -24,8 +24,8 @@ def upgrade() -> None:
         sa.Column("rules", sa.JSON(), nullable=False),
         sa.Column("exclude_segment_id", sa.Integer(), nullable=True),
         sa.Column("is_saved", sa.Boolean(), server_default=sa.true(), nullable=False),
-        sa.Column("created_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["exclude_segment_id"], ["segments.id"], name=op.f("fk_segments_exclude_segment_id_segments")
         ),
@@ -47,10 +47,10 @@ def upgrade() -> None:
         sa.Column("text_zh", sa.Text(), nullable=True),
         sa.Column("holdout_pct", sa.SmallInteger(), nullable=False),
         sa.Column("return_window_days", sa.SmallInteger(), nullable=False),
-        sa.Column("scheduled_at", smscrm.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("started_at", smscrm.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("paused_at", smscrm.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("cancelled_at", smscrm.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("scheduled_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("paused_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("audience", sa.JSON(), nullable=True),
         sa.Column("matched_count", sa.Integer(), nullable=True),
         sa.Column("not_joined_count", sa.Integer(), nullable=True),
@@ -58,8 +58,8 @@ def upgrade() -> None:
         sa.Column("holdout_count", sa.Integer(), nullable=True),
         sa.Column("duplicate_count", sa.Integer(), nullable=True),
         sa.Column("queued_count", sa.Integer(), nullable=True),
-        sa.Column("created_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["merchant_id"], ["merchants.id"], name=op.f("fk_campaigns_merchant_id_merchants")),
         sa.ForeignKeyConstraint(["segment_id"], ["segments.id"], name=op.f("fk_campaigns_segment_id_segments")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaigns")),

@@ -3,10 +3,10 @@
 Revision ID: 0004
 Revises: 0002 (visit surveys refer to purchases)
 """
-from alembic import op
 import sqlalchemy as sa
-import smscrm.db
+from alembic import op
 
+import smscrm.db.types
 
 revision = "0004"
 down_revision = "0002"
@@ -34,10 +34,10 @@ def upgrade() -> None:
         sa.Column("value_class", sa.String(length=1), nullable=True),
         sa.Column("holdout_pct", sa.SmallInteger(), nullable=False),
         sa.Column("grace_hours", sa.Integer(), nullable=False),
-        sa.Column("evaluated_through", smscrm.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("evaluated_through", smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("resume_after", sa.Integer(), nullable=True),
-        sa.Column("created_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["merchant_id"], ["merchants.id"], name=op.f("fk_care_rules_merchant_id_merchants")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_care_rules")),
         sa.UniqueConstraint("merchant_id", "kind", "holiday", name=op.f("uq_care_rules_merchant_id_kind_holiday")),
@@ -47,7 +47,7 @@ def upgrade() -> None:
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.Column("value_class", sa.String(length=1), nullable=True),
-        sa.Column("seen_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("seen_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_care_class_marks_member_id_members")),
         sa.ForeignKeyConstraint(
             ["merchant_id"], ["merchants.id"], name=op.f("fk_care_class_marks_merchant_id_merchants")
@@ -63,7 +63,7 @@ def upgrade() -> None:
         sa.Column("purpose", sa.String(length=32), nullable=False),
         sa.Column("dedupe_key", sa.String(length=120), nullable=False),
         sa.Column("is_holdout", sa.Boolean(), nullable=False),
-        sa.Column("created_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_care_touches_member_id_members")),
         sa.ForeignKeyConstraint(["merchant_id"], ["merchants.id"], name=op.f("fk_care_touches_merchant_id_merchants")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_care_touches")),
@@ -79,9 +79,9 @@ def upgrade() -> None:
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("purchase_id", sa.Integer(), nullable=False),
-        sa.Column("asked_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("asked_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("rating", sa.SmallInteger(), nullable=True),
-        sa.Column("rated_at", smscrm.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("rated_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_visit_surveys_member_id_members")),
         sa.ForeignKeyConstraint(["merchant_id"], ["merchants.id"], name=op.f("fk_visit_surveys_merchant_id_merchants")),
         sa.ForeignKeyConstraint(
@@ -100,10 +100,10 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("is_urgent", sa.Boolean(), nullable=False),
         sa.Column("survey_id", sa.Integer(), nullable=True),
-        sa.Column("opened_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_message_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("first_response_at", smscrm.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("resolved_at", smscrm.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("opened_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_message_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("first_response_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("resolved_by_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_inbox_items_member_id_members")),
         sa.ForeignKeyConstraint(["merchant_id"], ["merchants.id"], name=op.f("fk_inbox_items_merchant_id_merchants")),
@@ -126,7 +126,7 @@ def upgrade() -> None:
         sa.Column("item_id", sa.Integer(), nullable=False),
         sa.Column("staff_user_id", sa.Integer(), nullable=False),
         sa.Column("message_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["item_id"], ["inbox_items.id"], name=op.f("fk_inbox_replies_item_id_inbox_items")),
         sa.ForeignKeyConstraint(
             ["message_id"], ["outbound_messages.id"], name=op.f("fk_inbox_replies_message_id_outbound_messages")

@@ -4,10 +4,10 @@ status reports that arrive before their sid is stored
 Revision ID: 0005
 Revises: 0001
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-import smscrm.db
+import smscrm.db.types
 
 revision = "0005"
 down_revision = "0001"
@@ -24,7 +24,7 @@ def upgrade() -> None:
         "send_rate_buckets",
         sa.Column("key", sa.String(length=80), nullable=False),
         sa.Column("tokens", sa.Float(), nullable=False),
-        sa.Column("refilled_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("refilled_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_send_rate_buckets")),
     )
     op.create_table(
@@ -33,7 +33,7 @@ def upgrade() -> None:
         sa.Column("provider_sid", sa.String(length=64), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("error_code", sa.Integer(), nullable=True),
-        sa.Column("reported_at", smscrm.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("reported_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_early_status_reports")),
     )
     op.create_index(

@@ -1,6 +1,6 @@
 """The REST API for shop systems (POS) at `/api/v1`: JSON in and out, one bearer key per merchant.
 
-Every error is `{"error": {"code", "message"}}` with a 4xx status (see smscrm.http_errors).
+Every error is `{"error": {"code", "message"}}` with a 4xx status (see smscrm.web.http_errors).
 """
 from __future__ import annotations
 

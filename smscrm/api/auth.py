@@ -9,20 +9,20 @@ import logging
 
 from flask import g, jsonify, request
 
-from smscrm import apikeys
+from smscrm.accounts import api_keys
+from smscrm.accounts.merchants import MerchantSnapshot
 from smscrm.api import blueprint
-from smscrm.db import utcnow
-from smscrm.merchants import MerchantSnapshot
-from smscrm.request_db import autocommit
+from smscrm.db.engine import utcnow
+from smscrm.web.request_db import autocommit
 
 log = logging.getLogger(__name__)
 PUBLIC_ENDPOINTS = {"api.openapi_document"}
 REFUSALS = {
-    apikeys.KeyCheck.MALFORMED: (
+    api_keys.KeyCheck.MALFORMED: (
         "invalid_api_key", "that is not an smscrm API key; keys look like sk_0123456789ab_… (55 characters)"
     ),
-    apikeys.KeyCheck.UNKNOWN: ("invalid_api_key", "the API key is not valid; check that it was copied whole"),
-    apikeys.KeyCheck.REVOKED: ("revoked_api_key", "this API key was revoked; ask the merchant for a new one"),
+    api_keys.KeyCheck.UNKNOWN: ("invalid_api_key", "the API key is not valid; check that it was copied whole"),
+    api_keys.KeyCheck.REVOKED: ("revoked_api_key", "this API key was revoked; ask the merchant for a new one"),
 }
 
 
@@ -49,7 +49,7 @@ def require_api_key():
     if scheme.lower() != "bearer" or not key.strip():
         return _unauthorized("invalid_api_key", "the Authorization header must read: Bearer <key>")
     with autocommit() as connection:  # one read, and the session's transaction stays unopened
-        checked = apikeys.authenticate(connection, key.strip(), now=utcnow())
+        checked = api_keys.authenticate(connection, key.strip(), now=utcnow())
     if checked.merchant is None:
         log.warning("API request refused (%s key) on %s %s", checked.refusal, request.method, request.path)
         return _unauthorized(*REFUSALS[checked.refusal])

@@ -7,8 +7,9 @@ import re
 
 from flask import abort, request
 
-from smscrm import phones, points
+from smscrm import points
 from smscrm.errors import InvalidPhone, ValidationError
+from smscrm.messaging import phones
 from smscrm.models import Merchant
 
 IDEMPOTENCY_KEY_PATTERN = f"^[!-~]{{1,{points.MAX_KEY_CHARS}}}$"  # visible ASCII, no spaces: a UUID fits

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from smscrm import directory, members, points
+from smscrm import points
 from smscrm.api import blueprint, inputs
 from smscrm.api.auth import current_merchant
 from smscrm.errors import NotFound
+from smscrm.loyalty import directory, members
 from smscrm.models import Member, PointsEntry
-from smscrm.request_db import db_session
+from smscrm.web.request_db import db_session
 
 MAX_SEARCH_CHARS = 80
 LEDGER_PAGE = 50

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from smscrm import points, rewards
+from smscrm import points
 from smscrm.api import blueprint, inputs, members, redemptions
-from smscrm.models import EntryKind, RedemptionChannel, RedemptionStatus, Stage, ValueClass
+from smscrm.loyalty import rewards
+from smscrm.models import (
+    EntryKind,
+    RedemptionChannel,
+    RedemptionStatus,
+    Stage,
+    ValueClass,
+)
 
 PHONE_EXAMPLE = "+14155550100"
 ONE_LINE = inputs.NO_CONTROL_CHARACTERS

@@ -12,9 +12,9 @@ from smscrm import points
 from smscrm.api import blueprint, inputs
 from smscrm.api.auth import current_merchant
 from smscrm.api.members import iso
-from smscrm.db import utcnow
+from smscrm.db.engine import utcnow
 from smscrm.errors import Conflict
-from smscrm.request_db import db_session
+from smscrm.web.request_db import db_session
 
 PURCHASE_FIELDS = {"required": ("phone", "amount"), "optional": ("reference",)}
 

@@ -12,14 +12,15 @@ import re
 from flask import jsonify
 from sqlalchemy import select
 
-from smscrm import codes, points, rewards
+from smscrm import points
 from smscrm.api import blueprint, inputs
 from smscrm.api.auth import current_merchant
 from smscrm.api.members import iso, member_by_phone
-from smscrm.db import utcnow
+from smscrm.db.engine import utcnow
 from smscrm.errors import NotFound, RedemptionCodeExpired, ValidationError
+from smscrm.loyalty import codes, rewards
 from smscrm.models import EntryKind, Member, PointsEntry, Redemption, Reward
-from smscrm.request_db import db_session
+from smscrm.web.request_db import db_session
 
 REDEMPTION_CODE = re.compile(rf"^[{codes.CODE_ALPHABET}]{{{rewards.REDEMPTION_CODE_LENGTH}}}$")
 MAX_CODE_CHARS = 20  # room for spaces or dashes the way a shopper reads a code out

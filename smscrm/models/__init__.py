@@ -1,14 +1,34 @@
 """The database models, one module per domain; import them from here."""
 from smscrm.models.apikey import ApiKey
-from smscrm.models.campaign import Campaign, CampaignHoldout, CampaignSettings, CampaignStatus, Segment
+from smscrm.models.campaign import (
+    Campaign,
+    CampaignHoldout,
+    CampaignSettings,
+    CampaignStatus,
+    Segment,
+)
 from smscrm.models.care import CareKind, CareRule, CareTouch, ClassMark, VisitSurvey
 from smscrm.models.consent import ConsentAction, ConsentChannel, ConsentEvent
 from smscrm.models.delivery import EarlyStatusReport, SendRateBucket
 from smscrm.models.inbox import InboxItem, InboxKind, InboxReply
 from smscrm.models.member import Member, MemberInterest
 from smscrm.models.merchant import Language, Merchant, Role, SenderNumber, StaffUser
-from smscrm.models.message import DEDUPE_CONFLICT, Category, InboundMessage, Intent, OutboundMessage, Status
-from smscrm.models.points import EntryKind, LoyaltySettings, PointsEntry, Purchase, Stage, ValueClass
+from smscrm.models.message import (
+    DEDUPE_CONFLICT,
+    Category,
+    InboundMessage,
+    Intent,
+    OutboundMessage,
+    Status,
+)
+from smscrm.models.points import (
+    EntryKind,
+    LoyaltySettings,
+    PointsEntry,
+    Purchase,
+    Stage,
+    ValueClass,
+)
 from smscrm.models.referral import Referral, ReferralChannel, ReferralStatus
 from smscrm.models.reward import Redemption, RedemptionChannel, RedemptionStatus, Reward
 

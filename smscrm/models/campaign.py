@@ -7,7 +7,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, ForeignKey, SmallInteger, String, Text, Time, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from smscrm.db import Base
+from smscrm.db.types import Base
 
 
 class CampaignStatus(StrEnum):
@@ -24,7 +24,7 @@ class CampaignStatus(StrEnum):
 
 
 class Segment(Base):
-    """A named filter over a merchant's members; `rules` is `smscrm.segments.SegmentFilter` as a dict.
+    """A named filter over a merchant's members; `rules` is `smscrm.marketing.segments.SegmentFilter` as a dict.
 
     Members of `exclude_segment` are left out. A segment built inside the campaign form and not
     saved by name has `is_saved` false: it belongs to that campaign and is not listed.

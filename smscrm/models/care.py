@@ -7,7 +7,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from smscrm.db import Base, index_where_set
+from smscrm.db.indexes import index_where_set
+from smscrm.db.types import Base
 from smscrm.models.member import Member
 
 # how care finds members: by the day they joined (welcome, anniversaries) and by their birthday

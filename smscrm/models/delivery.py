@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from smscrm.db import Base
+from smscrm.db.types import Base
 
 
 class SendRateBucket(Base):

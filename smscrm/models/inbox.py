@@ -7,7 +7,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from smscrm.db import Base
+from smscrm.db.types import Base
 from smscrm.models.care import VisitSurvey
 from smscrm.models.member import Member
 from smscrm.models.merchant import StaffUser

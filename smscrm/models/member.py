@@ -3,10 +3,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from smscrm.db import Base
+from smscrm.db.types import Base
 from smscrm.models.points import Stage
 
 
@@ -35,7 +44,7 @@ class Member(Base):
     birthday_month: Mapped[int | None] = mapped_column(SmallInteger)
     birthday_day: Mapped[int | None] = mapped_column(SmallInteger)
     created_at: Mapped[datetime]
-    # loyalty (smscrm.points, smscrm.segmentation): the ladder stage, the value class, visit statistics
+    # loyalty (smscrm.points, smscrm.loyalty.classes): the ladder stage, the value class, visit statistics
     stage: Mapped[str] = mapped_column(String(16), default=Stage.JOINED, server_default=Stage.JOINED.value)
     value_class: Mapped[str | None] = mapped_column(String(1))
     first_visit_at: Mapped[datetime | None]

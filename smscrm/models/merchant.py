@@ -7,7 +7,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from smscrm.db import Base
+from smscrm.db.types import Base
 from smscrm.models.campaign import CampaignSettings
 from smscrm.models.points import LoyaltySettings
 

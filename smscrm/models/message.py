@@ -7,7 +7,8 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, SmallInteger, String, Text, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from smscrm.db import Base, index_where, index_where_set, literally
+from smscrm.db.indexes import index_where, index_where_set, literally
+from smscrm.db.types import Base
 
 
 class Intent(StrEnum):
@@ -99,7 +100,7 @@ index_where(
     where=or_(IS_QUEUED, IS_SENDING),
 )
 NOT_A_REPLY = ~literally(OutboundMessage.category, Category.REPLY)
-"""Part of a query by member (smscrm.courtesy's caps): ix_outbound_messages_member_created holds the texts we
+"""Part of a query by member (smscrm.messaging.courtesy's caps): ix_outbound_messages_member_created holds the texts we
 chose to send a member, not the replies to their texts, and only a query that says so may read it."""
 index_where(
     "ix_outbound_messages_member_created", OutboundMessage.member_id, OutboundMessage.created_at, where=NOT_A_REPLY,

@@ -4,10 +4,18 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, true
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from smscrm.db import Base, index_where_set
+from smscrm.db.indexes import index_where_set
+from smscrm.db.types import Base
 
 
 class EntryKind(StrEnum):

@@ -7,7 +7,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from smscrm.db import Base
+from smscrm.db.types import Base
 
 
 class ReferralChannel(StrEnum):

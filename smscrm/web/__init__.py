@@ -14,8 +14,20 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from smscrm.config import Settings
-from smscrm.web import auth, campaigns, care, formatting, home, inbox, members
-from smscrm.web import counter, loyalty, member_detail, money, rewards
+from smscrm.web import (
+    auth,
+    campaigns,
+    care,
+    counter,
+    formatting,
+    home,
+    inbox,
+    loyalty,
+    member_detail,
+    members,
+    money,
+    rewards,
+)
 from smscrm.web import segments as _segment_views  # noqa: F401  (segment pages, on the campaigns blueprint)
 
 csrf = CSRFProtect()

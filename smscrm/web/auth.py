@@ -15,9 +15,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from smscrm import accounts
+from smscrm.accounts import logins
 from smscrm.models import Merchant, StaffUser
-from smscrm.request_db import db_session
+from smscrm.web.request_db import db_session
 
 blueprint = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -100,7 +100,7 @@ def sign_in():
     form, error = SignInForm(), None
     if form.validate_on_submit():
         database = db_session()
-        user = accounts.authenticate(database, form.email.data, form.password.data)
+        user = logins.authenticate(database, form.email.data, form.password.data)
         if user is not None:
             database.commit()  # authenticate may have upgraded the password hash
             session.clear()

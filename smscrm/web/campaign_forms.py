@@ -8,7 +8,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField, DecimalField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField,
+    DateField,
+    DecimalField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -16,7 +23,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from smscrm.broadcast import MAX_HOLDOUT_PCT, MAX_RETURN_WINDOW_DAYS
-from smscrm.campaign_texts import MAX_TEXT_CHARS
+from smscrm.marketing.campaign_texts import MAX_TEXT_CHARS
 from smscrm.models import Stage
 
 STAGE_LABELS = {
@@ -75,7 +82,7 @@ class FilterFields:
         ]
 
     def rules(self) -> dict:
-        """The filter in the shape `smscrm.segments.SegmentFilter.from_rules` reads."""
+        """The filter in the shape `smscrm.marketing.segments.SegmentFilter.from_rules` reads."""
         return {
             "value_classes": self.value_classes.data or [],
             "stages": self.stages.data or [],

@@ -14,16 +14,23 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from smscrm import broadcast, campaign_preview, campaign_reports, segments
+from smscrm import broadcast
 from smscrm.broadcast import CampaignDraft
-from smscrm.campaign_texts import check_text
-from smscrm.db import utcnow
+from smscrm.db.engine import utcnow
 from smscrm.errors import SmscrmError, ValidationError
+from smscrm.marketing import previews, reports, segments
+from smscrm.marketing.campaign_texts import check_text
 from smscrm.models import Campaign, CampaignStatus, Member, Merchant, Segment
-from smscrm.request_db import db_session
-from smscrm.sms.segments import gsm_replacement
+from smscrm.sending.parts import gsm_replacement
 from smscrm.web.auth import protected_blueprint
-from smscrm.web.campaign_forms import BY_FILTER, CampaignForm, CampaignSettingsForm, ScheduleForm, TestTextForm
+from smscrm.web.campaign_forms import (
+    BY_FILTER,
+    CampaignForm,
+    CampaignSettingsForm,
+    ScheduleForm,
+    TestTextForm,
+)
+from smscrm.web.request_db import db_session
 
 blueprint = protected_blueprint("campaigns", __name__, url_prefix="/campaigns")
 
@@ -41,7 +48,7 @@ def index():
     session = db_session()
     campaigns = broadcast.list_campaigns(session, current_user.merchant_id)
     sending = [campaign.id for campaign in campaigns if campaign.status == CampaignStatus.SENDING]
-    pending = campaign_reports.with_texts_pending(session, sending)
+    pending = reports.with_texts_pending(session, sending)
     finished = {campaign_id for campaign_id in sending if campaign_id not in pending}
     return render_template("campaigns/index.html", campaigns=campaigns, finished=finished)
 
@@ -158,10 +165,10 @@ def _excluded(form) -> Segment | None:
     return segments.get_segment(db_session(), current_user.merchant_id, form.exclude_segment_id.data)
 
 
-def _preview_of_form(form: CampaignForm, *, now: datetime) -> campaign_preview.Preview:
+def _preview_of_form(form: CampaignForm, *, now: datetime) -> previews.Preview:
     text_en = check_text(form.text_en.data, "the English text")
     text_zh = check_text(form.text_zh.data, "the Chinese text")
-    preview = campaign_preview.preview(
+    preview = previews.preview(
         db_session(), _merchant(), condition=_audience(form, now=now), text_en=text_en, text_zh=text_zh,
         holdout_pct=form.holdout_pct.data or 0, member_id=form.preview_member_id.data,
     )
@@ -201,26 +208,26 @@ def show(campaign_id: int):
     preview = error = None
     if campaign.status == CampaignStatus.DRAFT:
         try:
-            preview = campaign_preview.preview(
+            preview = previews.preview(
                 session, merchant, condition=broadcast.audience(session, merchant, campaign, now=now),
                 text_en=campaign.text_en, text_zh=campaign.text_zh, holdout_pct=campaign.holdout_pct,
                 member_id=request.args.get("member", type=int),
             )
         except SmscrmError as exc:
             error = exc.message
-    report = campaign_reports.report(session, campaign, now=now) if campaign.started_at else None
+    report = reports.report(session, campaign, now=now) if campaign.started_at else None
     schedule_form = ScheduleForm()
     test_form = TestTextForm(phone=merchant.test_phone or "")
     return render_template(
         "campaigns/show.html", campaign=campaign, merchant=merchant, preview=preview, error=error, report=report,
-        progress=campaign_reports.progress(session, campaign), schedule_form=schedule_form, test_form=test_form,
+        progress=reports.progress(session, campaign), schedule_form=schedule_form, test_form=test_form,
     )
 
 
 @blueprint.get("/<int:campaign_id>/progress.json")
 def progress_json(campaign_id: int):
     campaign = _campaign(campaign_id)
-    return jsonify(campaign_reports.progress(db_session(), campaign).as_json())
+    return jsonify(reports.progress(db_session(), campaign).as_json())
 
 
 @blueprint.post("/<int:campaign_id>/test")

@@ -9,13 +9,14 @@ from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from smscrm import campaign_texts, carerules, texts
 from smscrm.care import care_template
-from smscrm.db import utcnow
+from smscrm.db.engine import utcnow
 from smscrm.errors import NotFound, ValidationError
+from smscrm.marketing import campaign_texts, care_rules
+from smscrm.messaging import texts
 from smscrm.models import CareKind, Language
-from smscrm.request_db import db_session
 from smscrm.web.auth import protected_blueprint
+from smscrm.web.request_db import db_session
 from smscrm.web.roles import OWNER_ONLY, is_owner, owner_only
 
 blueprint = protected_blueprint("care", __name__, url_prefix="/care")
@@ -54,7 +55,7 @@ class RuleForm(FlaskForm):
     grace_hours = IntegerField(validators=[InputRequired("Type a number of hours."), NumberRange(1, 168)])
 
     @classmethod
-    def for_kind(cls, spec: carerules.KindSpec, **kwargs) -> "RuleForm":
+    def for_kind(cls, spec: care_rules.KindSpec, **kwargs) -> "RuleForm":
         """The form with only the settings of `spec`'s kind (and the grace period)."""
         form = cls(**kwargs)
         for name in SETTINGS:
@@ -76,19 +77,19 @@ class SwitchForm(FlaskForm):
 @blueprint.get("")
 def index():
     session, merchant, now = db_session(), current_user.merchant, utcnow()
-    saved = carerules.rules(session, merchant.id)
+    saved = care_rules.rules(session, merchant.id)
     rules = []
-    for spec in carerules.SPECS.values():
+    for spec in care_rules.SPECS.values():
         if spec.kind != CareKind.HOLIDAY:
-            rule = carerules.rule_for(session, merchant, spec.kind, now=now)
+            rule = care_rules.rule_for(session, merchant, spec.kind, now=now)
             rules.append((spec, rule, describe(merchant, rule)))
     holidays = [
         (festival, saved.get((CareKind.HOLIDAY.value, festival.name)))
-        for festival in carerules.holiday_choices(merchant, now=now)
+        for festival in care_rules.holiday_choices(merchant, now=now)
     ]
     return render_template(
         "care/index.html", rules=rules, holidays=holidays, switch=SwitchForm(), is_owner=is_owner(),
-        report=carerules.report(session, merchant.id, now=now),
+        report=care_rules.report(session, merchant.id, now=now),
     )
 
 
@@ -100,7 +101,7 @@ def edit(kind: str):
 @blueprint.route("/holiday", methods=["GET", "POST"])
 def edit_holiday():
     name = request.values.get("holiday", "")
-    if not any(festival.name == name for festival in carerules.holiday_choices(current_user.merchant, now=utcnow())):
+    if not any(festival.name == name for festival in care_rules.holiday_choices(current_user.merchant, now=utcnow())):
         abort(404, "That holiday is not in your calendar.")
     return _edit(CareKind.HOLIDAY.value, holiday=name)
 
@@ -108,8 +109,8 @@ def edit_holiday():
 def _edit(kind: str, *, holiday: str):
     session, merchant, now = db_session(), current_user.merchant, utcnow()
     try:
-        spec = carerules.spec_for(kind)
-        rule = carerules.rule_for(session, merchant, kind, holiday, now=now)
+        spec = care_rules.spec_for(kind)
+        rule = care_rules.rule_for(session, merchant, kind, holiday, now=now)
     except NotFound as exc:
         abort(404, exc.message)
     form, error = RuleForm.for_kind(spec, obj=rule), None
@@ -129,7 +130,7 @@ def _edit(kind: str, *, holiday: str):
         abort(403, OWNER_ONLY)
     elif form.validate_on_submit():
         try:
-            carerules.save_rule(
+            care_rules.save_rule(
                 session, merchant, kind, now=now, holiday=holiday, is_enabled=form.is_enabled.data,
                 wording={Language.EN: form.text_en.data or "", Language.ZH: form.text_zh.data or ""},
                 **form.settings(),
@@ -158,9 +159,9 @@ def switch(kind: str):
     session, merchant, now = db_session(), current_user.merchant, utcnow()
     holiday = request.form.get("holiday", "") if kind == CareKind.HOLIDAY else ""
     try:
-        spec = carerules.spec_for(kind)
-        was_on = carerules.rule_for(session, merchant, kind, holiday, now=now).is_enabled
-        rule = carerules.save_rule(session, merchant, kind, now=now, holiday=holiday, is_enabled=not was_on)
+        spec = care_rules.spec_for(kind)
+        was_on = care_rules.rule_for(session, merchant, kind, holiday, now=now).is_enabled
+        rule = care_rules.save_rule(session, merchant, kind, now=now, holiday=holiday, is_enabled=not was_on)
     except NotFound as exc:
         abort(404, exc.message)
     except ValidationError as exc:
@@ -196,11 +197,11 @@ def describe(merchant, rule) -> str:
     return when + (f" · {bonus} bonus points" if bonus else "")
 
 
-def _title(spec: carerules.KindSpec, holiday: str) -> str:
+def _title(spec: care_rules.KindSpec, holiday: str) -> str:
     return f"Holiday greeting: {holiday}" if holiday else spec.title
 
 
-def _labels(spec: carerules.KindSpec) -> dict[str, str]:
+def _labels(spec: care_rules.KindSpec) -> dict[str, str]:
     labels = {}
     for name in (*spec.settings, "grace_hours"):
         label = SETTING_LABELS[name]
@@ -212,7 +213,7 @@ def _preview(merchant, rule, language: str, holiday: str) -> str:
     """The rule's text as a sample member reads it."""
     values = {}
     if holiday:
-        festival = next(f for f in carerules.holiday_choices(merchant, now=utcnow()) if f.name == holiday)
+        festival = next(f for f in care_rules.holiday_choices(merchant, now=utcnow()) if f.name == holiday)
         values["holiday"] = festival.name_zh if language == Language.ZH else festival.greeting_name
     if rule.kind == CareKind.POINTS_EXPIRING:
         values["date"] = "3月31日" if language == Language.ZH else "Mar 31"

@@ -10,10 +10,16 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TelField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
-from smscrm import counter, members, phones, points, rewards, statements
-from smscrm.db import utcnow
+from smscrm import points
+from smscrm.db.engine import utcnow
 from smscrm.errors import (
     Conflict,
     InsufficientPoints,
@@ -23,11 +29,13 @@ from smscrm.errors import (
     RedemptionCodeUsed,
     RewardUnavailable,
 )
+from smscrm.loyalty import members, points_history, receipts, rewards
+from smscrm.messaging import phones
 from smscrm.models import Member, Merchant, Reward
-from smscrm.request_db import db_session
 from smscrm.web.auth import protected_blueprint
-from smscrm.web.formatting import local_datetime
 from smscrm.web.fields import STALE_FORM, AmountField, form_key, new_form_key
+from smscrm.web.formatting import local_datetime
+from smscrm.web.request_db import db_session
 from smscrm.web.rows import MAX_ROW_ID, ROW_ID, row_id
 
 blueprint = protected_blueprint("counter", __name__, url_prefix="/counter")
@@ -111,7 +119,7 @@ def purchase():
 
 @blueprint.get(f"/purchases/<{ROW_ID}:purchase_id>")
 def purchase_done(purchase_id: int):
-    outcome = counter.purchase_outcome(db_session(), current_user.merchant_id, purchase_id)
+    outcome = receipts.purchase_outcome(db_session(), current_user.merchant_id, purchase_id)
     if outcome is None:
         abort(404)
     return render_template("counter/purchase_done.html", outcome=outcome)
@@ -175,7 +183,7 @@ def _chosen_member(form: RedeemForm) -> Member | None:
     if not form.member.data:
         return None
     member_id = row_id(form.member.data)
-    member = statements.find_member(db_session(), current_user.merchant_id, member_id) if member_id else None
+    member = points_history.find_member(db_session(), current_user.merchant_id, member_id) if member_id else None
     if member is None:
         abort(404)
     return member
@@ -212,7 +220,7 @@ def confirm_redemption():
     if not form.validate():
         flash(STALE_FORM, "error")
         return redirect(url_for(".redeem"))
-    member = statements.find_member(session, merchant.id, form.member.data)
+    member = points_history.find_member(session, merchant.id, form.member.data)
     if member is None:
         abort(404)
     reward = rewards.get_reward(session, merchant, form.reward.data)  # NotFound: another merchant's → 404
@@ -239,7 +247,7 @@ def _refusal(refused: Conflict, member: Member, reward: Reward) -> str:
 
 @blueprint.get(f"/redemptions/<{ROW_ID}:redemption_id>")
 def redemption_done(redemption_id: int):
-    outcome = counter.redemption_outcome(db_session(), current_user.merchant_id, redemption_id)
+    outcome = receipts.redemption_outcome(db_session(), current_user.merchant_id, redemption_id)
     if outcome is None:
         abort(404)
     return render_template("counter/redemption_done.html", outcome=outcome)
@@ -269,14 +277,14 @@ def confirm_code():
             )
         except RedemptionCodeUsed:
             session.rollback()
-            used = counter.redemption_for_code(session, merchant.id, form.code.data)
+            used = receipts.redemption_for_code(session, merchant.id, form.code.data)
             error = (
                 f"Code {used.code} was already used on {local_datetime(used.confirmed_at, merchant.timezone)} "
                 f"for {used.reward.name}. Do not hand it over again."
             )
         except RedemptionCodeExpired:
             session.commit()  # the points of the expired code go back to the member now
-            expired = counter.redemption_for_code(session, merchant.id, form.code.data)
+            expired = receipts.redemption_for_code(session, merchant.id, form.code.data)
             error = (
                 f"Code {expired.code} expired on {local_datetime(expired.expires_at, merchant.timezone)}. "
                 f"Its {expired.points_cost} points are back on the member's balance; "

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from smscrm import phones
+from smscrm.messaging import phones
 
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import current_user
 
-from smscrm import directory
-from smscrm.db import utcnow
-from smscrm.request_db import db_session
+from smscrm.db.engine import utcnow
+from smscrm.loyalty import directory
 from smscrm.web.auth import protected_blueprint
+from smscrm.web.request_db import db_session
 
 blueprint = protected_blueprint("home", __name__)
 

@@ -7,12 +7,13 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 
-from smscrm import directory, inbox
-from smscrm.db import utcnow
+from smscrm.db.engine import utcnow
 from smscrm.errors import NotFound, ValidationError
+from smscrm.loyalty import directory
+from smscrm.messaging import inbox
 from smscrm.models import Purchase
-from smscrm.request_db import db_session
 from smscrm.web.auth import protected_blueprint
+from smscrm.web.request_db import db_session
 
 blueprint = protected_blueprint("inbox", __name__, url_prefix="/inbox")
 

@@ -10,9 +10,9 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange, Optiona
 
 from smscrm import points
 from smscrm.errors import ValidationError
-from smscrm.request_db import db_session
 from smscrm.web.auth import protected_blueprint
 from smscrm.web.fields import AmountField, WholeNumberField
+from smscrm.web.request_db import db_session
 from smscrm.web.roles import OWNER_ONLY, is_owner
 
 blueprint = protected_blueprint("loyalty", __name__, url_prefix="/loyalty")

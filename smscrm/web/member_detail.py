@@ -6,15 +6,23 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    ValidationError,
+)
 
-from smscrm import phones, points, statements
-from smscrm.db import utcnow
+from smscrm import points
+from smscrm.db.engine import utcnow
 from smscrm.errors import Conflict, InsufficientPoints
+from smscrm.loyalty import points_history
+from smscrm.messaging import phones
 from smscrm.models import EntryKind, Member, Stage
-from smscrm.request_db import db_session
 from smscrm.web.auth import protected_blueprint
 from smscrm.web.fields import STALE_FORM, WholeNumberField, form_key, new_form_key
+from smscrm.web.request_db import db_session
 from smscrm.web.roles import is_owner, owner_only
 from smscrm.web.rows import ROW_ID
 
@@ -100,7 +108,7 @@ def adjust(member_id: int):
 
 
 def _member(member_id: int) -> Member:
-    member = statements.find_member(db_session(), current_user.merchant_id, member_id)
+    member = points_history.find_member(db_session(), current_user.merchant_id, member_id)
     if member is None:
         abort(404)
     return member
@@ -108,9 +116,9 @@ def _member(member_id: int) -> Member:
 
 def _page(member: Member, adjust_form: AdjustForm | None, *, error: str | None = None):
     session = db_session()
-    ledger = statements.statement(session, current_user.merchant_id, member.id, page=request.args.get("page", 1, type=int))
+    ledger = points_history.statement(session, current_user.merchant_id, member.id, page=request.args.get("page", 1, type=int))
     return render_template(
-        "members/detail.html", member=member, ledger=ledger, held=statements.held_points(session, member.id),
+        "members/detail.html", member=member, ledger=ledger, held=points_history.held_points(session, member.id),
         adjust_form=adjust_form, adjust_error=error, stage_labels=STAGE_LABELS, class_labels=CLASS_LABELS,
         entry_labels=ENTRY_LABELS, code_states=CODE_STATES,
     )

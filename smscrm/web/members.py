@@ -7,9 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import SearchField
 from wtforms.validators import Length
 
-from smscrm import directory
-from smscrm.request_db import db_session
+from smscrm.loyalty import directory
 from smscrm.web.auth import protected_blueprint
+from smscrm.web.request_db import db_session
 
 blueprint = protected_blueprint("members", __name__, url_prefix="/members")
 

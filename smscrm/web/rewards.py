@@ -6,16 +6,24 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
-from smscrm import rewards
-from smscrm.codes import normalise_code
-from smscrm.db import utcnow
+from smscrm.db.engine import utcnow
 from smscrm.errors import Conflict
+from smscrm.loyalty import rewards
+from smscrm.loyalty.codes import normalise_code
 from smscrm.models import Reward
-from smscrm.request_db import db_session
 from smscrm.web.auth import protected_blueprint
 from smscrm.web.fields import WholeNumberField
+from smscrm.web.request_db import db_session
 from smscrm.web.roles import is_owner, owner_only
 from smscrm.web.rows import ROW_ID
 

@@ -7,13 +7,13 @@ import calendar
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from smscrm import segments
-from smscrm.db import utcnow
+from smscrm.db.engine import utcnow
 from smscrm.errors import SmscrmError
+from smscrm.marketing import segments
 from smscrm.models import Segment
-from smscrm.request_db import db_session
 from smscrm.web.campaign_forms import STAGE_LABELS, SegmentForm
 from smscrm.web.campaigns import blueprint, first_error, json_error
+from smscrm.web.request_db import db_session
 
 
 @blueprint.get("/segments")

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import pytest
 
-from smscrm import apikeys, members, points
-from smscrm.merchants import create_merchant
+from smscrm import points
+from smscrm.accounts import api_keys
+from smscrm.accounts.merchants import create_merchant
+from smscrm.loyalty import members
 
 ADA = "+14155550100"
 
 
 @pytest.fixture
 def api_key(session, merchant, now) -> str:
-    _row, key = apikeys.create(session, merchant, name="till 1", now=now)
+    _row, key = api_keys.create(session, merchant, name="till 1", now=now)
     session.commit()
     return key
 

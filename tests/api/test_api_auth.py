@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from smscrm import apikeys
+from smscrm.accounts import api_keys
 from smscrm.models import ApiKey
 
 
@@ -41,7 +41,7 @@ def test_a_valid_key_is_accepted_whatever_the_case_of_the_scheme(client, api_key
 
 def test_a_revoked_key_is_401_from_the_next_request_on(api, session, now):
     assert api.get("/api/v1/members").status_code == 200
-    apikeys.revoke(session, api.key[:15], now=now)
+    api_keys.revoke(session, api.key[:15], now=now)
     session.commit()
     assert_401(api.get("/api/v1/members"), "revoked_api_key")
 

@@ -1,4 +1,4 @@
-"""API keys (smscrm.apikeys): created once, stored only as a hash, checked, revoked."""
+"""API keys (smscrm.accounts.api_keys): created once, stored only as a hash, checked, revoked."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,34 +6,34 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from smscrm import apikeys
-from smscrm.apikeys import KeyCheck
+from smscrm.accounts import api_keys
+from smscrm.accounts.api_keys import KeyCheck
 from smscrm.errors import NotFound, ValidationError
 from smscrm.models import ApiKey, Merchant, SenderNumber
 from tests.statement_log import statements_of
 
 
 def test_a_new_key_is_stored_only_as_its_hash(session, merchant, now):
-    row, key = apikeys.create(session, merchant, name="till 1", now=now)
+    row, key = api_keys.create(session, merchant, name="till 1", now=now)
     session.commit()
-    assert apikeys.KEY_PATTERN.match(key)
+    assert api_keys.KEY_PATTERN.match(key)
     assert key.startswith(row.prefix + "_")
     stored = session.get(ApiKey, row.id)
-    assert stored.key_hash == apikeys.hash_key(key)
+    assert stored.key_hash == api_keys.hash_key(key)
     assert key not in (stored.key_hash, stored.prefix, stored.name)
     assert (stored.merchant_id, stored.name, stored.created_at, stored.revoked_at) == (merchant.id, "till 1", now, None)
 
 
 def test_every_key_is_different(session, merchant, now):
-    keys = [apikeys.create(session, merchant, now=now)[1] for _ in range(20)]
+    keys = [api_keys.create(session, merchant, now=now)[1] for _ in range(20)]
     assert len(set(keys)) == 20
     assert len({key.split("_")[1] for key in keys}) == 20
 
 
 def test_the_name_defaults_and_is_bounded(session, merchant, now):
-    assert apikeys.create(session, merchant, name="  ", now=now)[0].name == apikeys.DEFAULT_NAME
+    assert api_keys.create(session, merchant, name="  ", now=now)[0].name == api_keys.DEFAULT_NAME
     with pytest.raises(ValidationError, match="at most 80"):
-        apikeys.create(session, merchant, name="x" * 81, now=now)
+        api_keys.create(session, merchant, name="x" * 81, now=now)
 
 
 def _last_used(session, row):
@@ -41,16 +41,16 @@ def _last_used(session, row):
 
 
 def test_the_right_key_authenticates_and_records_when_it_was_used(session, merchant, now):
-    row, key = apikeys.create(session, merchant, now=now)
-    checked = apikeys.authenticate(session.connection(), key, now=now + timedelta(hours=1))
+    row, key = api_keys.create(session, merchant, now=now)
+    checked = api_keys.authenticate(session.connection(), key, now=now + timedelta(hours=1))
     assert (checked.merchant.id, checked.refusal, checked.noted_use) == (merchant.id, None, True)
     assert _last_used(session, row) == now + timedelta(hours=1)
 
 
 def test_the_merchant_comes_with_every_setting_and_its_number(session, merchant, now):
     merchant.points_per_unit, merchant.texts = 3, {"welcome": {"en": "Hi"}}
-    _row, key = apikeys.create(session, merchant, now=now)
-    snapshot = apikeys.authenticate(session.connection(), key, now=now).merchant
+    _row, key = api_keys.create(session, merchant, now=now)
+    snapshot = api_keys.authenticate(session.connection(), key, now=now).merchant
     for column in Merchant.__table__.columns:
         assert getattr(snapshot, column.name) == getattr(merchant, column.name), column.name
     assert snapshot.primary_number == merchant.primary_number
@@ -60,11 +60,11 @@ def test_the_merchant_comes_with_every_setting_and_its_number(session, merchant,
 
 def test_a_merchant_kept_between_requests_is_read_again_once_it_changed(session, merchant, now):
     """On PostgreSQL the snapshot is kept while the merchant's row version and primary number stay the same."""
-    _row, key = apikeys.create(session, merchant, now=now)
+    _row, key = api_keys.create(session, merchant, now=now)
     session.commit()
 
     def merchant_seen():
-        seen = apikeys.authenticate(session.connection(), key, now=now).merchant
+        seen = api_keys.authenticate(session.connection(), key, now=now).merchant
         session.commit()
         return seen.points_per_unit, seen.primary_number
 
@@ -79,11 +79,11 @@ def test_a_merchant_kept_between_requests_is_read_again_once_it_changed(session,
 
 
 def test_an_unchanged_merchant_costs_the_key_check_one_small_query(session, engine, merchant, now):
-    _row, key = apikeys.create(session, merchant, now=now)
+    _row, key = api_keys.create(session, merchant, now=now)
     session.commit()
-    first = statements_of(engine, lambda: apikeys.authenticate(session.connection(), key, now=now))
+    first = statements_of(engine, lambda: api_keys.authenticate(session.connection(), key, now=now))
     session.commit()
-    again = statements_of(engine, lambda: apikeys.authenticate(session.connection(), key, now=now + timedelta(seconds=1)))
+    again = statements_of(engine, lambda: api_keys.authenticate(session.connection(), key, now=now + timedelta(seconds=1)))
     session.rollback()
     if engine.dialect.name == "postgresql":  # key and row version; the merchant; when the key was last used
         assert (len(first), len(again)) == (3, 1)
@@ -94,48 +94,48 @@ def test_an_unchanged_merchant_costs_the_key_check_one_small_query(session, engi
 
 def test_a_transaction_that_changed_the_merchant_sees_its_change_and_keeps_nothing(session, merchant, now):
     """Within a transaction that writes, the merchant may change twice under one row version (its own)."""
-    _row, key = apikeys.create(session, merchant, now=now)
+    _row, key = api_keys.create(session, merchant, now=now)
     session.commit()
     merchant.points_per_unit = 2
     session.flush()
-    assert apikeys.authenticate(session.connection(), key, now=now).merchant.points_per_unit == 2
+    assert api_keys.authenticate(session.connection(), key, now=now).merchant.points_per_unit == 2
     merchant.points_per_unit = 4
     session.flush()
-    assert apikeys.authenticate(session.connection(), key, now=now).merchant.points_per_unit == 4
+    assert api_keys.authenticate(session.connection(), key, now=now).merchant.points_per_unit == 4
     session.rollback()
-    assert apikeys.authenticate(session.connection(), key, now=now).merchant.points_per_unit == 1
+    assert api_keys.authenticate(session.connection(), key, now=now).merchant.points_per_unit == 1
 
 
 def test_last_used_is_refreshed_at_most_once_a_minute(session, merchant, now):
-    row, key = apikeys.create(session, merchant, now=now)
-    assert apikeys.authenticate(session.connection(), key, now=now).noted_use
-    assert not apikeys.authenticate(session.connection(), key, now=now + timedelta(seconds=59)).noted_use
+    row, key = api_keys.create(session, merchant, now=now)
+    assert api_keys.authenticate(session.connection(), key, now=now).noted_use
+    assert not api_keys.authenticate(session.connection(), key, now=now + timedelta(seconds=59)).noted_use
     assert _last_used(session, row) == now
-    assert apikeys.authenticate(session.connection(), key, now=now + timedelta(seconds=60)).noted_use
+    assert api_keys.authenticate(session.connection(), key, now=now + timedelta(seconds=60)).noted_use
     assert _last_used(session, row) == now + timedelta(seconds=60)
 
 
 @pytest.mark.parametrize("presented", ["", "secret", "Bearer x", "sk_0123456789ab", "sk_0123456789ab_" + "a" * 42])
 def test_malformed_keys_are_refused_without_a_lookup(session, merchant, now, presented):
-    assert apikeys.authenticate(session.connection(), presented, now=now).refusal is KeyCheck.MALFORMED
+    assert api_keys.authenticate(session.connection(), presented, now=now).refusal is KeyCheck.MALFORMED
 
 
 def test_a_wrong_secret_behind_a_real_prefix_is_refused(session, merchant, now):
-    row, key = apikeys.create(session, merchant, now=now)
+    row, key = api_keys.create(session, merchant, now=now)
     forged = key[:-1] + ("A" if key[-1] != "A" else "B")
-    assert apikeys.authenticate(session.connection(), forged, now=now).refusal is KeyCheck.UNKNOWN
-    assert apikeys.authenticate(session.connection(), "sk_ffffffffffff_" + key.split("_", 2)[2], now=now).refusal is KeyCheck.UNKNOWN
+    assert api_keys.authenticate(session.connection(), forged, now=now).refusal is KeyCheck.UNKNOWN
+    assert api_keys.authenticate(session.connection(), "sk_ffffffffffff_" + key.split("_", 2)[2], now=now).refusal is KeyCheck.UNKNOWN
     assert row.last_used_at is None
 
 
 def test_a_revoked_key_stops_working_and_keeps_its_first_revocation_time(session, merchant, now):
-    row, key = apikeys.create(session, merchant, now=now)
-    assert apikeys.revoke(session, row.prefix, now=now) is row
-    apikeys.revoke(session, row.prefix, now=now + timedelta(days=1))
+    row, key = api_keys.create(session, merchant, now=now)
+    assert api_keys.revoke(session, row.prefix, now=now) is row
+    api_keys.revoke(session, row.prefix, now=now + timedelta(days=1))
     assert row.revoked_at == now
-    assert apikeys.authenticate(session.connection(), key, now=now).refusal is KeyCheck.REVOKED
+    assert api_keys.authenticate(session.connection(), key, now=now).refusal is KeyCheck.REVOKED
 
 
 def test_revoking_an_unknown_prefix_says_what_a_prefix_looks_like(session, merchant, now):
     with pytest.raises(NotFound, match="sk_0123456789ab"):
-        apikeys.revoke(session, "sk_nothere", now=now)
+        api_keys.revoke(session, "sk_nothere", now=now)

@@ -6,8 +6,8 @@ from urllib.parse import quote
 
 import pytest
 
-from smscrm import members
-from smscrm.directory import PER_PAGE
+from smscrm.loyalty import members
+from smscrm.loyalty.directory import PER_PAGE
 from smscrm.models import Member, Stage
 
 

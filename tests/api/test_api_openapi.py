@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
-from smscrm import machine_app, members, points, rewards
-from smscrm.codes import CODE_ALPHABET
+from smscrm import machine_app, points
 from smscrm.api.openapi import DOCUMENT
+from smscrm.loyalty import members, rewards
+from smscrm.loyalty.codes import CODE_ALPHABET
 
 MAX_EXAMPLES = 25
 BASE_URL = "http://localhost/api/v1"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from smscrm import members, points
+from smscrm import points
+from smscrm.loyalty import members
 from smscrm.models import Member, OutboundMessage, Purchase, Stage
 from tests.api.conftest import ADA
 from tests.statement_log import app_engines, autocommit_statements_of

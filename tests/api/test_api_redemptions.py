@@ -6,8 +6,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from smscrm import apikeys, members, points, rewards
-from smscrm.db import make_sessionmaker, utcnow
+from smscrm import points
+from smscrm.accounts import api_keys
+from smscrm.db.engine import make_sessionmaker, utcnow
+from smscrm.loyalty import members, rewards
 from smscrm.models import Member, Redemption
 from tests.api.conftest import ADA
 
@@ -172,7 +174,7 @@ def test_codes_are_checked_before_they_are_looked_up(api, sms_redemption):
 
 
 def test_another_merchants_code_is_404(client, session, other_merchant, sms_redemption, now):
-    _row, salon_key = apikeys.create(session, other_merchant, now=now)
+    _row, salon_key = api_keys.create(session, other_merchant, now=now)
     session.commit()
     response = client.post("/api/v1/redemptions/confirm", json={"code": sms_redemption.code},
                            headers={"Authorization": f"Bearer {salon_key}"})

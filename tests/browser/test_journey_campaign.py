@@ -11,12 +11,19 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from smscrm import broadcast, delivery, points, segments
+from smscrm import broadcast, delivery, points
 from smscrm.broadcast import CampaignDraft
-from smscrm.consent import record_consent
-from smscrm.db import make_sessionmaker, utcnow
-from smscrm.models import Campaign, ConsentAction, ConsentChannel, OutboundMessage, Status
-from smscrm.sms.console import ConsoleTransport
+from smscrm.db.engine import make_sessionmaker, utcnow
+from smscrm.marketing import segments
+from smscrm.messaging.consent import record_consent
+from smscrm.models import (
+    Campaign,
+    ConsentAction,
+    ConsentChannel,
+    OutboundMessage,
+    Status,
+)
+from smscrm.sending.transports.console import ConsoleTransport
 from tests.browser.conftest import PHONE_VIEWPORT, sign_in
 from tests.campaign_members import add_member
 

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select, update
 
 from smscrm import delivery, jobs, points
-from smscrm.db import make_sessionmaker
+from smscrm.db.engine import make_sessionmaker
 from smscrm.models import CareRule, Member, OutboundMessage
 from tests.browser.conftest import PHONE_VIEWPORT, sign_in
 

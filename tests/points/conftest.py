@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from smscrm import members, points
+from smscrm import points
+from smscrm.loyalty import members
 from smscrm.models import Member, PointsEntry
 from tests.conftest import is_postgres
 

@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from smscrm import ledger, points, rewards
-from smscrm.db import make_sessionmaker
+from smscrm import points
+from smscrm.db.engine import make_sessionmaker
 from smscrm.errors import InsufficientPoints, RedemptionCodeUsed, RewardUnavailable
+from smscrm.loyalty import ledger, rewards
 from smscrm.models import EntryKind, Member, Merchant, PointsEntry, Purchase, Redemption
 from tests.at_once import run_together
 

@@ -4,10 +4,11 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from smscrm import members, points, rewards
-from smscrm.merchants import create_merchant
+from smscrm import points
+from smscrm.accounts.merchants import create_merchant
+from smscrm.loyalty import members, rewards
+from smscrm.loyalty.periods import months_before
 from smscrm.models import EntryKind, PointsEntry
-from smscrm.periods import months_before
 
 ANN = "+14155550100"
 BOB = "+14155550101"

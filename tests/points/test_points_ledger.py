@@ -5,7 +5,7 @@ from sqlalchemy import select, update
 
 from smscrm import points
 from smscrm.errors import Conflict, InsufficientPoints, ValidationError
-from smscrm.ledger import post
+from smscrm.loyalty.ledger import post
 from smscrm.models import EntryKind, Member, PointsEntry
 
 ANN = "+14155550100"

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from smscrm import consent, points
+from smscrm import points
 from smscrm.errors import Conflict, InvalidPhone, ValidationError
+from smscrm.messaging import consent
 from smscrm.models import (
     Category,
     ConsentAction,
@@ -232,7 +233,7 @@ class TestRetries:
         assert session.scalar(select(func.count()).select_from(Purchase)) == 1
 
     def test_keys_are_per_merchant(self, session, merchant, join, buy, now):
-        from smscrm.merchants import create_merchant
+        from smscrm.accounts.merchants import create_merchant
 
         other = create_merchant(session, name="Other Shop", number="+14155550999", email="o@other.example",
                                 password="long enough password", now=now)

@@ -5,7 +5,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from smscrm import consent, inbound, points, referrals
+from smscrm import inbound, points
+from smscrm.loyalty import referrals
+from smscrm.messaging import consent
 from smscrm.models import (
     Category,
     ConsentAction,

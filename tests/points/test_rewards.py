@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from smscrm import inbound, points, rewards
+from smscrm import inbound, points
+from smscrm.accounts.merchants import create_merchant
 from smscrm.errors import (
     Conflict,
     InsufficientPoints,
@@ -17,7 +18,7 @@ from smscrm.errors import (
     RewardUnavailable,
     ValidationError,
 )
-from smscrm.merchants import create_merchant
+from smscrm.loyalty import rewards
 from smscrm.models import EntryKind, Intent, Redemption, RedemptionStatus, Reward
 from tests.points.conftest import ledger_rows
 

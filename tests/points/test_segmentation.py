@@ -5,14 +5,22 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from smscrm import points, segmentation
-from smscrm.merchants import create_merchant
-from smscrm.models import Member, Merchant, Referral, ReferralChannel, ReferralStatus, Stage
+from smscrm import points
+from smscrm.accounts.merchants import create_merchant
+from smscrm.loyalty import classes
+from smscrm.models import (
+    Member,
+    Merchant,
+    Referral,
+    ReferralChannel,
+    ReferralStatus,
+    Stage,
+)
 
 PHONES = [f"+1415555{n:04d}" for n in range(1, 13)]
 
 
-def classes(session, phones):
+def value_classes(session, phones):
     session.expire_all()
     found = dict(session.execute(select(Member.phone, Member.value_class)).all())
     return [found[phone] for phone in phones]
@@ -43,45 +51,45 @@ class TestStageLadder:
         ],
     )
     def test_stage_for(self, is_joined, visits, is_advocate, stage):
-        assert segmentation.stage_for(is_joined=is_joined, visit_count=visits, is_advocate=is_advocate) == stage
+        assert classes.stage_for(is_joined=is_joined, visit_count=visits, is_advocate=is_advocate) == stage
 
 
 class TestValueClasses:
     def test_a_is_capped_at_the_top_fifth_and_b_is_the_next_thirty_percent(self, session, merchant, join, buy, now):
         phones = spenders(join, buy, [5000, 2000, 1000, 800, 500, 300, 200, 100, 100, 0])
-        segmentation.recompute(session, now=now)
-        assert classes(session, phones) == list("AABBBCCCCC")
+        classes.recompute(session, now=now)
+        assert value_classes(session, phones) == list("AABBBCCCCC")
 
     def test_a_stops_once_eighty_percent_of_revenue_is_reached(self, session, merchant, join, buy, now):
         phones = spenders(join, buy, [9000] + [100] * 9)
-        segmentation.recompute(session, now=now)
-        assert classes(session, phones) == list("ABBBCCCCCC")  # equal spend: earlier members rank first
+        classes.recompute(session, now=now)
+        assert value_classes(session, phones) == list("ABBBCCCCCC")  # equal spend: earlier members rank first
 
     def test_the_thresholds_are_merchant_settings(self, session, merchant, join, buy, now):
         phones = spenders(join, buy, [5000, 2000, 1000, 800, 500, 300, 200, 100, 100, 0])
         points.update_settings(merchant, class_a_revenue_pct=50, class_a_max_members_pct=40, class_b_members_pct=10)
         session.commit()
-        segmentation.recompute(session, now=now)
-        assert classes(session, phones) == list("ABCCCCCCCC")
+        classes.recompute(session, now=now)
+        assert value_classes(session, phones) == list("ABCCCCCCCC")
 
     def test_members_who_spent_nothing_are_c_however_few_spent(self, session, merchant, join, buy, now):
         phones = spenders(join, buy, [100, 0, 0, 0, 0])
-        segmentation.recompute(session, now=now)
-        assert classes(session, phones) == list("ACCCC")
+        classes.recompute(session, now=now)
+        assert value_classes(session, phones) == list("ACCCC")
 
     def test_only_the_trailing_twelve_months_count(self, session, merchant, join, buy, now):
         phones = spenders(join, buy, [100, 200, 300, 400, 500])
         buy(phones[0], 1_000_000, days=-370)  # long ago: counts for lifetime spend, not for the class
-        segmentation.recompute(session, now=now)
-        assert classes(session, phones) == list("CCCBA")
+        classes.recompute(session, now=now)
+        assert value_classes(session, phones) == list("CCCBA")
         session.expire_all()
         assert session.scalar(select(Member.total_spend_minor).where(Member.phone == phones[0])) == 1_000_100
 
     def test_pending_members_have_no_class_and_do_not_take_a_place(self, session, merchant, join, buy, now):
         phones = spenders(join, buy, [500, 400, 300, 200, 100])
         buy(PHONES[-1], 99_999)  # a big spender who never joined
-        segmentation.recompute(session, now=now)
-        assert classes(session, phones + [PHONES[-1]]) == list("ABCCC") + [None]
+        classes.recompute(session, now=now)
+        assert value_classes(session, phones + [PHONES[-1]]) == list("ABCCC") + [None]
 
     def test_each_merchant_is_ranked_on_its_own_and_stamped_with_the_date(self, session, merchant, join, buy, now):
         other = create_merchant(session, name="Other", number="+14155550999", email="o@o.example",
@@ -90,8 +98,8 @@ class TestValueClasses:
         phones = spenders(join, buy, [500, 400, 300, 200, 100])
         points.record_purchase(session, other, phone=PHONES[6], amount_minor=100_000, now=now)
         session.commit()
-        segmentation.recompute(session, now=now)
-        assert classes(session, phones) == list("ABCCC")
+        classes.recompute(session, now=now)
+        assert value_classes(session, phones) == list("ABCCC")
         assert {m.classes_computed_at for m in session.scalars(select(Merchant))} == {now}
 
 
@@ -109,7 +117,7 @@ class TestRecompute:
         session.execute(update(Member).values(stage=Stage.JOINED, visit_count=0, total_spend_minor=0,
                                               first_visit_at=None, last_visit_at=None, typical_visit_gap_days=None))
         session.commit()
-        assert segmentation.recompute(session, now=now) == 5
+        assert classes.recompute(session, now=now) == 5
         rebuilt = sorted(session.execute(select(*columns)).all())
         assert [row[:6] for row in rebuilt] == [row[:6] for row in maintained]
         assert [row[6] for row in rebuilt] == pytest.approx([row[6] for row in maintained])
@@ -119,9 +127,9 @@ class TestRecompute:
 
     def test_a_second_run_changes_nothing(self, session, merchant, join, buy, now):
         spenders(join, buy, [1000, 0, 700, 400])
-        assert segmentation.recompute(session, now=now) > 0
+        assert classes.recompute(session, now=now) > 0
         session.commit()
-        assert segmentation.recompute(session, now=now + timedelta(minutes=5)) == 0
+        assert classes.recompute(session, now=now + timedelta(minutes=5)) == 0
 
     def test_advocates_are_members_whose_referred_friend_joined_and_bought(self, session, merchant, join, buy, now):
         ann, bob, cid = join(PHONES[0]), join(PHONES[1]), join(PHONES[2])
@@ -130,7 +138,7 @@ class TestRecompute:
             session.add(Referral(merchant_id=merchant.id, referrer_id=referrer.id, referred_id=friend.id,
                                  channel=ReferralChannel.SMS, status=ReferralStatus.INVITED, created_at=now))
         session.commit()
-        segmentation.recompute(session, now=now)
+        classes.recompute(session, now=now)
         session.expire_all()
         stages = dict(session.execute(select(Member.phone, Member.stage)).all())
         assert [stages[p] for p in PHONES[:4]] == [Stage.ADVOCATE, Stage.FIRST_PURCHASE, Stage.JOINED, Stage.PENDING]
@@ -138,7 +146,7 @@ class TestRecompute:
     def test_the_new_class_changes_what_a_purchase_earns(self, session, merchant, join, buy, now):
         points.update_settings(merchant, multiplier_a_pct=200)
         phones = spenders(join, buy, [5000, 100, 100, 100, 100])
-        segmentation.recompute(session, now=now)
+        classes.recompute(session, now=now)
         session.commit()
         assert buy(phones[0], 1000).points_earned == 20
         assert buy(phones[1], 1000).points_earned == 10

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
-from smscrm.merchants import create_merchant
+from smscrm.accounts.merchants import create_merchant
 from smscrm.models import InboundMessage, Intent, Member, Merchant
 from tests.conftest import OWNER_EMAIL, OWNER_PASSWORD
 

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from smscrm import members, points, rewards
+from smscrm import points
+from smscrm.loyalty import members, rewards
 from tests.points.conftest import assert_ledger_consistent
 
 ANN = "+14155550142"

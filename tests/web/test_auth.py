@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import update
 
 from smscrm import web
-from smscrm.accounts import _hasher
+from smscrm.accounts.logins import _hasher
 from smscrm.models import StaffUser
 from tests.conftest import OWNER_EMAIL
 from tests.web.conftest import csrf_token

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from smscrm import consent, points
+from smscrm import points
+from smscrm.messaging import consent
 from smscrm.models import (
     ConsentAction,
     ConsentChannel,
@@ -20,7 +21,15 @@ from smscrm.models import (
     Stage,
 )
 from smscrm.web.money import minor_units, money
-from tests.web.points_pages import ANN, fresh, give_points, hidden_fields, join, ledger_invariant, submit  # noqa: F401
+from tests.web.points_pages import (  # noqa: F401
+    ANN,
+    fresh,
+    give_points,
+    hidden_fields,
+    join,
+    ledger_invariant,
+    submit,
+)
 
 pytestmark = pytest.mark.usefixtures("ledger_invariant")
 

@@ -10,10 +10,24 @@ import pytest
 from sqlalchemy import select, update
 
 from smscrm import points
-from smscrm.db import utcnow
-from smscrm.models import EntryKind, Member, PointsEntry, Redemption, RedemptionStatus, Reward
+from smscrm.db.engine import utcnow
+from smscrm.models import (
+    EntryKind,
+    Member,
+    PointsEntry,
+    Redemption,
+    RedemptionStatus,
+    Reward,
+)
 from tests.web.points_pages import (  # noqa: F401
-    ANN, add_reward, fresh, give_points, hidden_fields, join, ledger_invariant, submit,
+    ANN,
+    add_reward,
+    fresh,
+    give_points,
+    hidden_fields,
+    join,
+    ledger_invariant,
+    submit,
 )
 
 pytestmark = pytest.mark.usefixtures("ledger_invariant")

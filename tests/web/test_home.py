@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from smscrm import consent
-from smscrm.db import utcnow
+from smscrm.db.engine import utcnow
+from smscrm.messaging import consent
 from smscrm.models import ConsentAction, ConsentChannel
 from tests.web.conftest import add_feedback, add_members
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from smscrm import members
-from smscrm.directory import PER_PAGE
+from smscrm.loyalty import members
+from smscrm.loyalty.directory import PER_PAGE
 from tests.web.conftest import add_feedback
 
 BODY = re.compile(r'<p class="message-body">([^<]*)</p>')

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from smscrm import accounts
+from smscrm.accounts import logins
 from smscrm.models import Merchant, Role
 from tests.web.points_pages import fresh, hidden_fields, submit
 
@@ -107,7 +107,7 @@ def test_the_date_classes_were_computed_is_shown_in_the_merchants_timezone(owner
 
 
 def test_staff_can_read_the_settings_but_not_change_them(client, session, merchant, now, sign_in):
-    accounts.create_staff_user(session, merchant, email="staff@tea.example", password="counter staff password",
+    logins.create_staff_user(session, merchant, email="staff@tea.example", password="counter staff password",
                                role=Role.STAFF, now=now)
     session.commit()
     sign_in("staff@tea.example", "counter staff password")

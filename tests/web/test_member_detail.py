@@ -9,11 +9,20 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from smscrm import accounts, points, rewards, segmentation
+from smscrm import points
+from smscrm.accounts import logins
+from smscrm.loyalty import classes, rewards
+from smscrm.loyalty.points_history import ENTRIES_PER_PAGE
 from smscrm.models import Member, Role
-from smscrm.statements import ENTRIES_PER_PAGE
 from tests.web.points_pages import (  # noqa: F401
-    ANN, add_reward, fresh, give_points, hidden_fields, join, ledger_invariant, submit,
+    ANN,
+    add_reward,
+    fresh,
+    give_points,
+    hidden_fields,
+    join,
+    ledger_invariant,
+    submit,
 )
 
 pytestmark = pytest.mark.usefixtures("ledger_invariant")
@@ -106,7 +115,7 @@ def test_the_value_class_shows_with_the_date_it_was_computed(owner, session, mer
         phone = f"+1415555020{number}"
         join(session, merchant, phone, name=f"Guest {number}", now=JOINED)
         give_points(session, merchant, phone, 100, now=JOINED + timedelta(days=2))
-    segmentation.recompute(session, now=datetime(2026, 2, 1, 3, 0, tzinfo=timezone.utc))
+    classes.recompute(session, now=datetime(2026, 2, 1, 3, 0, tzinfo=timezone.utc))
     session.commit()
     page = owner.get(f"/members/{member.id}").text
     assert "A — among the top spenders of the last 12 months" in page
@@ -213,7 +222,7 @@ class TestCorrections:
 
     def test_staff_see_no_correction_and_cannot_send_one(self, client, session, merchant, ann, sign_in):
         member, _ = ann
-        accounts.create_staff_user(session, merchant, email="staff@tea.example", password="counter staff password",
+        logins.create_staff_user(session, merchant, email="staff@tea.example", password="counter staff password",
                                    role=Role.STAFF, now=JOINED)
         session.commit()
         sign_in("staff@tea.example", "counter staff password")

@@ -6,8 +6,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from smscrm import consent, members
-from smscrm.directory import PER_PAGE
+from smscrm.loyalty import members
+from smscrm.loyalty.directory import PER_PAGE
+from smscrm.messaging import consent
 from smscrm.models import ConsentAction, ConsentChannel, Member
 from tests.web.conftest import add_members
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from smscrm import accounts
+from smscrm.accounts import logins
 from smscrm.models import Reward, Role
 from tests.web.points_pages import add_reward, fresh, hidden_fields, submit
 
@@ -24,7 +24,7 @@ def add(client, **data):
 
 @pytest.fixture
 def staff(client, session, merchant, now, sign_in):
-    accounts.create_staff_user(session, merchant, email=STAFF_EMAIL, password=STAFF_PASSWORD, role=Role.STAFF, now=now)
+    logins.create_staff_user(session, merchant, email=STAFF_EMAIL, password=STAFF_PASSWORD, role=Role.STAFF, now=now)
     session.commit()
     assert sign_in(STAFF_EMAIL, STAFF_PASSWORD).status_code == 302
     return client

@@ -1,0 +1,1 @@
+"""Accounts: merchants, staff logins, API keys."""

@@ -1,0 +1,124 @@
+"""API keys for shop systems: created per merchant, shown once, stored as a hash, revocable.
+
+A key reads `sk_<12 hex>_<43 url-safe characters>`. The first part is its prefix: stored in
+clear, unique, it finds the row and names the key in lists and logs. The whole key carries
+256 random bits, so a single SHA-256 is a safe and fast hash (keys are checked on every
+request; a slow password hash would buy nothing against a key that cannot be guessed).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import Connection, Select, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from smscrm.accounts.merchants import (
+    SNAPSHOT_COLUMNS,
+    VERSION_COLUMNS,
+    MerchantSnapshot,
+    kept_snapshot,
+)
+from smscrm.errors import NotFound, ValidationError
+from smscrm.models import ApiKey, Merchant
+
+KEY_PATTERN = re.compile(r"^(sk_[0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
+MAX_NAME_CHARS = 80
+DEFAULT_NAME = "API key"
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # `last_used_at` is refreshed at most this often per key
+
+
+_api_keys = ApiKey.__table__
+_KEY_COLUMNS = (_api_keys.c.id.label("key_id"), _api_keys.c.key_hash, _api_keys.c.revoked_at, _api_keys.c.last_used_at)
+
+
+def _key_with(*merchant_columns) -> Select:
+    return (
+        select(*_KEY_COLUMNS, *merchant_columns)
+        .join(Merchant, Merchant.id == _api_keys.c.merchant_id)
+        .where(_api_keys.c.prefix == bindparam("prefix"))
+    )
+
+
+_KEY_AND_MERCHANT = {  # built once: it runs before every API request
+    # PostgreSQL: the merchant's row version; its snapshot is read again only when that changed (kept_snapshot)
+    "postgresql": _key_with(*VERSION_COLUMNS),
+    "sqlite": _key_with(*SNAPSHOT_COLUMNS),  # no row versions: every column, every time
+}
+_NOTE_USE = update(_api_keys).where(_api_keys.c.id == bindparam("key_id")).values(last_used_at=bindparam("now"))
+
+
+class KeyCheck(StrEnum):
+    """Why a presented key was refused (each is answered 401)."""
+
+    MALFORMED = "malformed"
+    UNKNOWN = "unknown"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True)
+class Authentication:
+    """The outcome of checking a presented key: its merchant, or why it was refused. `noted_use`: this
+    check wrote the key's `last_used_at`."""
+
+    merchant: MerchantSnapshot | None
+    refusal: KeyCheck | None = None
+    noted_use: bool = False
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create(session: Session, merchant: Merchant, *, now: datetime, name: str | None = None) -> tuple[ApiKey, str]:
+    """A new key for `merchant`; returns the row and the key itself, which is never stored."""
+    name = " ".join((name or "").split()) or DEFAULT_NAME
+    if len(name) > MAX_NAME_CHARS:
+        raise ValidationError(f"the key name must be at most {MAX_NAME_CHARS} characters")
+    prefix = f"sk_{secrets.token_hex(6)}"
+    key = f"{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey(merchant_id=merchant.id, name=name, prefix=prefix, key_hash=hash_key(key), created_at=now)
+    session.add(api_key)
+    session.flush()
+    return api_key, key
+
+
+def authenticate(connection: Connection, key: str, *, now: datetime) -> Authentication:
+    """Check a presented key in constant time; note when it was last used (once a minute at most, in the
+    caller's transaction when `connection` has one).
+
+    This runs before every API request, so one Core query brings the key and its merchant as a
+    `MerchantSnapshot` (with the number a request that queues a text sends from); on PostgreSQL, the
+    merchant's row version, and the snapshot is read only when the merchant changed.
+    """
+    match = KEY_PATTERN.match(key or "")
+    if match is None:
+        return Authentication(None, refusal=KeyCheck.MALFORMED)
+    found = connection.execute(_KEY_AND_MERCHANT[connection.dialect.name], {"prefix": match.group(1)}).first()
+    if found is None or not hmac.compare_digest(found.key_hash, hash_key(key)):
+        return Authentication(None, refusal=KeyCheck.UNKNOWN)
+    if found.revoked_at is not None:
+        return Authentication(None, refusal=KeyCheck.REVOKED)
+    is_versioned = connection.dialect.name == "postgresql"
+    merchant = kept_snapshot(connection, found) if is_versioned else MerchantSnapshot(found._mapping)
+    if found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION:
+        connection.execute(_NOTE_USE, {"key_id": found.key_id, "now": now})
+        return Authentication(merchant, noted_use=True)
+    return Authentication(merchant)
+
+
+def revoke(session: Session, prefix: str, *, now: datetime) -> ApiKey:
+    """Stop a key from working. Revoking twice keeps the first revocation time."""
+    api_key = session.scalar(select(ApiKey).where(ApiKey.prefix == (prefix or "").strip()))
+    if api_key is None:
+        raise NotFound(f"no API key has the prefix {prefix!r} (it looks like sk_0123456789ab)")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = now
+        session.flush()
+    return api_key
+

@@ -1,0 +1,1 @@
+"""Plumbing: engines and sessions, column types, partial indexes, SQL time arithmetic, migrations."""

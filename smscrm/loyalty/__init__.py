@@ -1,0 +1,1 @@
+"""Loyalty: members, the points ledger, rewards, referrals, classes and stages, codes."""

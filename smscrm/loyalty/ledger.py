@@ -1,0 +1,182 @@
+"""The points ledger's only way in: every balance change is an entry, written with its idempotency key.
+
+A member's `points_balance` always equals the sum of their entries. Every change takes the member's
+row lock first (the balance UPDATE itself, or `lock_members` for set-based jobs), so changes to one
+membership line up one after another: a debit is a conditional `UPDATE … WHERE points_balance >= cost`
+and never takes a balance below zero, and entry ids follow the order the balance moved in.
+
+`post` is the way in for one change. A caller that changes other columns of the member's row in the
+same statement (a purchase counts a visit too) puts `BALANCE_MOVE` (or `balance_move` of an expression)
+in its own UPDATE and writes the entry with `write_entry`, or as an `entry_row` in the same chain of
+statements (`smscrm.db.insert_chain`) or in the UPDATE's own statement (a purchase at once), holding the
+member's row lock from before it read the balance: for a key that is new by construction only, since
+that path has no replay check.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Integer, Select, any_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from smscrm.db.insert_chain import NewRow, insert_one
+from smscrm.errors import Conflict, InsufficientPoints
+from smscrm.models import EntryKind, Member, PointsEntry
+
+_members = Member.__table__
+_entries = PointsEntry.__table__
+
+
+def balance_move(points) -> dict:
+    """The SET clause that moves the balance of the member's row by `points` (a parameter or an expression)."""
+    return {"points_balance": _members.c.points_balance + points}
+
+
+BALANCE_MOVE = balance_move(bindparam("points"))
+"""The SET clause that moves the balance of the member's row by the bound `points`."""
+_MOVE = (
+    update(_members)
+    .where(_members.c.id == bindparam("member_id"), _members.c.points_balance + bindparam("points") >= 0)
+    .values(BALANCE_MOVE)
+    .returning(_members.c.points_balance)
+)
+
+
+@dataclass(frozen=True)
+class Posted:
+    """The entry for an operation (its id and the balance right after it), and whether it was already there
+    (a retry) rather than written now."""
+
+    entry_id: int
+    balance_after: int
+    is_replay: bool
+
+
+def post(
+    session: Session,
+    member: Member,
+    *,
+    kind: EntryKind,
+    points: int,
+    key: str,
+    now: datetime,
+    note: str | None = None,
+    purchase_id: int | None = None,
+    redemption_id: int | None = None,
+) -> Posted:
+    """Add `points` (negative for a debit) to the member's balance and ledger, once per `key`.
+
+    A key seen before returns its entry and changes nothing. Raises InsufficientPoints when a debit
+    is larger than the balance, Conflict when the key was used for a different change.
+    """
+    if points < 0:  # a retried debit finds its entry before the balance check could refuse it
+        existing = find_entry(session, member.merchant_id, key)
+        if existing is not None:
+            return _replayed(existing, member, kind, points)
+    try:
+        with session.begin_nested():
+            balance = _move_balance(session, member, points)
+            entry_id = write_entry(
+                session, merchant_id=member.merchant_id, member_id=member.id, kind=kind, points=points,
+                balance_after=balance, key=key, now=now, note=note, purchase_id=purchase_id,
+                redemption_id=redemption_id,
+            )
+    except IntegrityError:
+        existing = find_entry(session, member.merchant_id, key)  # a retry, or a concurrent twin committed first
+        if existing is None:
+            raise
+        return _replayed(existing, member, kind, points)
+    set_committed_value(member, "points_balance", balance)
+    return Posted(entry_id, balance, False)
+
+
+def write_entry(session: Session, **entry) -> int:
+    """Write the entry of a balance change just made under the member's row lock (`balance_after` is what that
+    UPDATE returned); the entry's id. A used key raises IntegrityError. Takes `entry_row`'s arguments."""
+    return insert_one(session.connection(), entry_row(**entry))
+
+
+def entry_row(
+    *,
+    merchant_id: int,
+    member_id: int,
+    kind: EntryKind,
+    points: int,
+    balance_after: int,
+    key: str,
+    now: datetime,
+    note: str | None = None,
+    purchase_id: int | None = None,
+    redemption_id: int | None = None,
+) -> NewRow:
+    """A ledger entry as a row to write, for a caller that writes it with other rows (see `write_entry`)."""
+    return NewRow(_entries, {
+        "merchant_id": merchant_id, "member_id": member_id, "kind": kind, "points": points,
+        "balance_after": balance_after, "idempotency_key": key, "note": note, "purchase_id": purchase_id,
+        "redemption_id": redemption_id, "created_at": now,
+    })
+
+
+def find_entry(session: Session, merchant_id: int, key: str) -> PointsEntry | None:
+    return session.scalar(
+        select(PointsEntry).where(PointsEntry.merchant_id == merchant_id, PointsEntry.idempotency_key == key)
+    )
+
+
+def _replayed(entry: PointsEntry, member: Member, kind: EntryKind, points: int) -> Posted:
+    if (entry.member_id, entry.kind, entry.points) != (member.id, kind, points):
+        raise Conflict(
+            "this idempotency key was already used for a different change", code="idempotency_key_reused"
+        )
+    return Posted(entry.id, entry.balance_after, True)
+
+
+def _move_balance(session: Session, member: Member, points: int) -> int:
+    """The new balance, moved in the database under the row lock; a debit needs enough points."""
+    balance = session.execute(_MOVE, {"member_id": member.id, "points": points}).scalar()
+    if balance is None:
+        current = session.scalar(select(Member.points_balance).where(Member.id == member.id))
+        set_committed_value(member, "points_balance", current)
+        raise InsufficientPoints(f"this needs {-points} points and the member has {current}")
+    return balance
+
+
+def lock_members(session: Session, member_ids: Select) -> Select:
+    """Take the row locks of the members `member_ids` selects, before a set-based job reads their balances;
+    the members locked, for the job's later statements to write for them and no others.
+
+    On PostgreSQL `member_ids` may select other members a moment later (a purchase gives one a balance,
+    a visit takes one out of a care rule), and a statement that wrote for a member it had not locked would
+    read a balance another transaction is changing. SQLite lets one writer at a time into the whole
+    database: there nothing is locked and `member_ids` comes back as it is.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return member_ids
+    locked = select(Member.id).where(Member.id.in_(member_ids.correlate(None))).order_by(Member.id).with_for_update()
+    ids = session.scalars(locked).all()
+    return select(Member.id).where(Member.id == any_(bindparam("locked_member_ids", ids, type_=ARRAY(Integer))))
+
+
+def resum_balances(session: Session, member_ids: Select) -> None:
+    """Set each selected member's balance to the sum of their entries, after a set-based job wrote entries.
+
+    Members already loaded in the session read their new balance on next access.
+    """
+    ledger_sum = (
+        select(func.coalesce(func.sum(PointsEntry.points), 0))
+        .where(PointsEntry.member_id == Member.id)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Member)
+        .where(Member.id.in_(member_ids.correlate(None)))
+        .values(points_balance=ledger_sum)
+        .execution_options(synchronize_session=False)
+    )
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, Member):
+            session.expire(loaded, ["points_balance"])

@@ -1,0 +1,1 @@
+"""Marketing: segments, campaign texts, previews and reports, care rules, festivals."""

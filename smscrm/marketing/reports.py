@@ -1,0 +1,259 @@
+"""What a campaign did: its progress while sending, and its report.
+
+Progress counts the campaign's outbox rows by status. The report adds who was left out at the
+start (not joined, opted out, duplicates), failures by error code, opt-outs within 48 hours of a
+text, and the return rate of recipients against the holdout.
+
+Return rate: the share of members who made a purchase in the `return_window_days` after the
+campaign started. Recipients are every member the campaign queued a text for, whether or not it
+could be delivered — the group the holdout was drawn against, so the two stay comparable
+(intention to treat). Lift is the difference of the two rates; its 95% confidence interval uses
+the normal approximation for a difference of two independent proportions,
+    (p₁ − p₂) ± 1.96 · √(p₁(1 − p₁)/n₁ + p₂(1 − p₂)/n₂),
+which is sound when each group has at least a handful of returns and non-returns; with fewer,
+the interval is not given.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session, aliased
+
+from smscrm.db.sqltime import epoch_days
+from smscrm.marketing.segments import count_where
+from smscrm.messaging import courtesy
+from smscrm.models import (
+    Campaign,
+    CampaignHoldout,
+    CampaignStatus,
+    ConsentAction,
+    ConsentEvent,
+    OutboundMessage,
+    Purchase,
+    Status,
+)
+
+OPT_OUT_WINDOW = timedelta(hours=48)
+Z_95 = 1.959964
+MIN_OUTCOMES_FOR_INTERVAL = 5  # returns and non-returns needed in each group for the normal approximation
+PENDING = (Status.QUEUED, Status.HELD, Status.SENDING)
+SENT = (Status.SENT, Status.DELIVERED, Status.UNDELIVERED)
+FAILED = (Status.FAILED, Status.UNDELIVERED)
+SKIP_REASONS = {courtesy.FREQUENCY_CAP: "weekly cap reached"}  # OutboundMessage.skip_reason as merchants read it
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The campaign's texts by status, while it sends and after."""
+
+    status: str
+    queued: int
+    by_status: dict[str, int]
+
+    @property
+    def pending(self) -> int:
+        return sum(self.by_status.get(status, 0) for status in PENDING)
+
+    @property
+    def done(self) -> int:
+        return self.queued - self.pending
+
+    @property
+    def percent_done(self) -> int:
+        return 100 if not self.queued else math.floor(100 * self.done / self.queued)
+
+    @property
+    def is_finished(self) -> bool:
+        """Started, and nothing is left to send (a paused campaign with held texts is not finished)."""
+        return self.status in (CampaignStatus.SENDING, CampaignStatus.CANCELLED) and self.pending == 0
+
+    def count(self, *statuses: str) -> int:
+        return sum(self.by_status.get(status, 0) for status in statuses)
+
+    def as_json(self) -> dict:
+        return {
+            "status": self.status, "queued": self.queued, "done": self.done, "pending": self.pending,
+            "percent_done": self.percent_done, "is_finished": self.is_finished, "by_status": self.by_status,
+            "sent": self.count(*SENT), "delivered": self.count(Status.DELIVERED), "failed": self.count(*FAILED),
+        }
+
+
+def progress(session: Session, campaign: Campaign) -> Progress:
+    """One grouped count over the campaign's outbox rows (an index covers campaign_id, status)."""
+    rows = session.execute(
+        select(OutboundMessage.status, func.count())
+        .where(OutboundMessage.campaign_id == campaign.id)
+        .group_by(OutboundMessage.status)
+    )
+    by_status = {status: number for status, number in rows}
+    return Progress(status=campaign.status, queued=sum(by_status.values()), by_status=by_status)
+
+
+def with_texts_pending(session: Session, campaign_ids: list[int]) -> set[int]:
+    """Those of `campaign_ids` that still have texts waiting or in flight (the others are finished)."""
+    if not campaign_ids:
+        return set()
+    return set(session.scalars(
+        select(OutboundMessage.campaign_id)
+        .where(OutboundMessage.campaign_id.in_(campaign_ids), OutboundMessage.status.in_(PENDING))
+        .distinct()
+    ))
+
+
+@dataclass(frozen=True)
+class Failure:
+    error_code: int | None
+    message: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ReturnRate:
+    members: int
+    returned: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.returned / self.members if self.members else None
+
+
+@dataclass(frozen=True)
+class Lift:
+    """Recipients' return rate minus the holdout's, in proportion points, with its 95% interval."""
+
+    difference: float
+    low: float | None
+    high: float | None
+
+    @property
+    def is_significant(self) -> bool:
+        return self.low is not None and (self.low > 0 or self.high < 0)
+
+
+@dataclass(frozen=True)
+class Report:
+    campaign: Campaign
+    progress: Progress
+    failures: list[Failure]
+    opt_outs_48h: int
+    recipients: ReturnRate
+    holdout: ReturnRate
+    lift: Lift | None
+    window_ends_at: datetime
+    is_window_open: bool
+    skipped: dict[str, int] = field(default_factory=dict)  # why members got no text, by reason
+    deferred: int = 0  # texts that waited for quiet hours to end
+
+
+def report(session: Session, campaign: Campaign, *, now: datetime) -> Report:
+    """The campaign's report at `now` (figures keep moving until the return window closes)."""
+    started = campaign.started_at
+    window_ends_at = (started or now) + timedelta(days=campaign.return_window_days)
+    recipients = _return_rate(session, campaign, _recipients(campaign), started, window_ends_at)
+    holdout = _return_rate(session, campaign, _holdout(campaign), started, window_ends_at)
+    current = progress(session, campaign)
+    return Report(
+        campaign=campaign,
+        progress=current,
+        failures=_failures(session, campaign),
+        opt_outs_48h=_opt_outs_within(session, campaign, OPT_OUT_WINDOW),
+        recipients=recipients,
+        holdout=holdout,
+        lift=lift(recipients, holdout),
+        window_ends_at=window_ends_at,
+        is_window_open=started is not None and now < window_ends_at,
+        skipped={
+            "not joined": campaign.not_joined_count or 0,
+            "opted out": (campaign.opted_out_count or 0) + current.count(Status.SUPPRESSED),
+            "already texted (same phone)": campaign.duplicate_count or 0,
+            **_skipped_at_send(session, campaign),
+            "cancelled": current.count(Status.CANCELLED),
+        },
+        deferred=_deferred(session, campaign),
+    )
+
+
+def _skipped_at_send(session: Session, campaign: Campaign) -> dict[str, int]:
+    """Texts the worker decided not to send, by its reason (the weekly cap, …)."""
+    rows = session.execute(
+        select(OutboundMessage.skip_reason, func.count())
+        .where(OutboundMessage.campaign_id == campaign.id, OutboundMessage.status == Status.SKIPPED)
+        .group_by(OutboundMessage.skip_reason)
+        .order_by(OutboundMessage.skip_reason)
+    )
+    return {SKIP_REASONS.get(reason, (reason or "other").replace("_", " ")): number for reason, number in rows}
+
+
+def _deferred(session: Session, campaign: Campaign) -> int:
+    """Texts that waited for the recipient's quiet hours to end before they could go."""
+    return session.scalar(
+        select(func.count()).where(OutboundMessage.campaign_id == campaign.id, OutboundMessage.deferrals > 0)
+    )
+
+
+def _recipients(campaign: Campaign):
+    return select(OutboundMessage.member_id.label("member_id")).where(OutboundMessage.campaign_id == campaign.id)
+
+
+def _holdout(campaign: Campaign):
+    return select(CampaignHoldout.member_id.label("member_id")).where(CampaignHoldout.campaign_id == campaign.id)
+
+
+def _return_rate(session: Session, campaign: Campaign, group, started: datetime | None, until: datetime) -> ReturnRate:
+    """How many members of `group` bought something in [started, until)."""
+    if started is None:
+        return ReturnRate(0, 0)
+    members = group.subquery()
+    bought = exists().where(
+        Purchase.member_id == members.c.member_id,
+        Purchase.merchant_id == campaign.merchant_id,
+        Purchase.created_at >= started,
+        Purchase.created_at < until,
+    )
+    total, returned = session.execute(select(func.count(), count_where(bought)).select_from(members)).one()
+    return ReturnRate(total, returned)
+
+
+def lift(recipients: ReturnRate, holdout: ReturnRate) -> Lift | None:
+    """Difference of the two return rates with the normal-approximation 95% interval (see the module
+    docstring); None without both groups, interval None when either group has too few outcomes."""
+    if not recipients.members or not holdout.members:
+        return None
+    p1, p2 = recipients.rate, holdout.rate
+    difference = p1 - p2
+    outcomes = (recipients.returned, recipients.members - recipients.returned, holdout.returned, holdout.members - holdout.returned)
+    if min(outcomes) < MIN_OUTCOMES_FOR_INTERVAL:
+        return Lift(difference, None, None)
+    margin = Z_95 * math.sqrt(p1 * (1 - p1) / recipients.members + p2 * (1 - p2) / holdout.members)
+    return Lift(difference, difference - margin, difference + margin)
+
+
+def _failures(session: Session, campaign: Campaign) -> list[Failure]:
+    """Failed and undelivered texts by the provider's error code, most frequent first."""
+    rows = session.execute(
+        select(OutboundMessage.error_code, func.max(OutboundMessage.error_message), func.count())
+        .where(OutboundMessage.campaign_id == campaign.id, OutboundMessage.status.in_(FAILED))
+        .group_by(OutboundMessage.error_code)
+        .order_by(func.count().desc(), OutboundMessage.error_code)
+    )
+    return [Failure(code, message or "", number) for code, message, number in rows]
+
+
+def _opt_outs_within(session: Session, campaign: Campaign, window: timedelta) -> int:
+    """Recipients who opted out (by any channel) within `window` after their text was sent."""
+    event = aliased(ConsentEvent)
+    opted_out = exists().where(
+        event.merchant_id == campaign.merchant_id,
+        event.phone == OutboundMessage.to_phone,
+        event.action == ConsentAction.OPT_OUT,
+        event.created_at >= OutboundMessage.sent_at,
+        epoch_days(event.created_at) - epoch_days(OutboundMessage.sent_at) <= window.total_seconds() / 86400,
+    )
+    return session.scalar(
+        select(func.count(func.distinct(OutboundMessage.to_phone))).where(
+            and_(OutboundMessage.campaign_id == campaign.id, OutboundMessage.sent_at.is_not(None), opted_out)
+        )
+    )

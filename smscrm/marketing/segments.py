@@ -1,0 +1,438 @@
+"""Segments: named filters over a merchant's members, compiled to one SQL condition.
+
+The filters of a segment combine with AND; a segment may also exclude the members of another
+segment (which may exclude a third, and so on — never in a circle). An empty filter is everyone.
+
+- value class, stage, language, birthday month: the member's is one of those chosen;
+- points balance, visit count, total spend (minor units): between min and max, both included;
+- days since last visit: between min and max whole days before `now`, both included; a member
+  who never visited matches no visit-recency filter;
+- joined between: calendar days in the merchant's timezone, both included;
+- interests: the member likes at least one of the topics;
+- at risk (N days): visited before, and the days since their last visit exceed
+  max(N, 2 × their typical days between visits) — a regular who usually comes every 30 days is at
+  risk after 60, a once-a-week regular after N.
+
+Counting and fan-out run the compiled condition as one statement over `members`: no member is
+ever looked at in Python. "Reachable" members are joined and not opted out: only they are sent
+marketing.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, not_, select, true
+from sqlalchemy.orm import Session, aliased
+
+from smscrm.db.sqltime import days_from_epoch, epoch_days
+from smscrm.errors import Conflict, NotFound, ValidationError
+from smscrm.loyalty.members import MAX_TOPIC_CHARS
+from smscrm.models import (
+    Campaign,
+    Language,
+    Member,
+    MemberInterest,
+    Merchant,
+    Segment,
+    Stage,
+    ValueClass,
+)
+
+MAX_NAME_CHARS = 80
+MAX_DAYS = 36500
+MAX_EXCLUSION_DEPTH = 10
+
+REACHABLE = and_(Member.joined_at.is_not(None), Member.is_opted_out.is_(False))
+
+
+@dataclass(frozen=True)
+class SegmentFilter:
+    """What a segment asks of a member. Unset fields (None, empty) do not filter."""
+
+    value_classes: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    birthday_months: tuple[int, ...] = ()
+    interests: tuple[str, ...] = ()
+    points_min: int | None = None
+    points_max: int | None = None
+    visits_min: int | None = None
+    visits_max: int | None = None
+    spend_min_minor: int | None = None
+    spend_max_minor: int | None = None
+    last_visit_days_min: int | None = None
+    last_visit_days_max: int | None = None
+    joined_from: date | None = None
+    joined_to: date | None = None
+    at_risk_days: int | None = None
+
+    @classmethod
+    def from_rules(cls, rules: dict | None) -> "SegmentFilter":
+        """A checked filter from its stored or submitted form; ValidationError names the first bad value."""
+        rules = dict(rules or {})
+        unknown = set(rules) - {field.name for field in fields(cls)}
+        if unknown:
+            raise ValidationError(f"unknown segment filter {sorted(unknown)[0]!r}")
+        return cls(
+            value_classes=_choices(rules, "value_classes", ValueClass, "value class"),
+            stages=_choices(rules, "stages", Stage, "stage"),
+            languages=_choices(rules, "languages", Language, "language"),
+            birthday_months=_months(rules.get("birthday_months")),
+            interests=_topics(rules.get("interests")),
+            points_min=_count(rules, "points_min", "points"),
+            points_max=_count(rules, "points_max", "points"),
+            visits_min=_count(rules, "visits_min", "visits"),
+            visits_max=_count(rules, "visits_max", "visits"),
+            spend_min_minor=_count(rules, "spend_min_minor", "spend"),
+            spend_max_minor=_count(rules, "spend_max_minor", "spend"),
+            last_visit_days_min=_count(rules, "last_visit_days_min", "days since the last visit", MAX_DAYS),
+            last_visit_days_max=_count(rules, "last_visit_days_max", "days since the last visit", MAX_DAYS),
+            joined_from=_date(rules.get("joined_from"), "joined from"),
+            joined_to=_date(rules.get("joined_to"), "joined to"),
+            at_risk_days=_at_risk(rules.get("at_risk_days")),
+        )._checked()
+
+    def _checked(self) -> "SegmentFilter":
+        for low, high, label in (
+            (self.points_min, self.points_max, "points"),
+            (self.visits_min, self.visits_max, "visits"),
+            (self.spend_min_minor, self.spend_max_minor, "spend"),
+            (self.last_visit_days_min, self.last_visit_days_max, "days since the last visit"),
+            (self.joined_from, self.joined_to, "joined dates"),
+        ):
+            if low is not None and high is not None and low > high:
+                raise ValidationError(f"{label}: the lower bound is above the upper bound")
+        return self
+
+    def to_rules(self) -> dict:
+        """The JSON form stored on a segment: only the fields that filter."""
+        rules = {}
+        for name, value in asdict(self).items():
+            if value is None or value == ():
+                continue
+            rules[name] = value.isoformat() if isinstance(value, date) else list(value) if isinstance(value, tuple) else value
+        return rules
+
+    @property
+    def is_everyone(self) -> bool:
+        return not self.to_rules()
+
+
+def _choices(rules: dict, key: str, enum, label: str) -> tuple[str, ...]:
+    values = _as_list(rules.get(key))
+    allowed = [item.value for item in enum]
+    for value in values:
+        if value not in allowed:
+            raise ValidationError(f"{value!r} is not a {label} (choose from {', '.join(allowed)})")
+    return tuple(sorted(set(values), key=allowed.index))
+
+
+def _as_list(value) -> list:
+    if value is None or value == "":
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _months(value) -> tuple[int, ...]:
+    months = set()
+    for item in _as_list(value):
+        month = _integer(item, "birthday month")
+        if not 1 <= month <= 12:
+            raise ValidationError(f"birthday month must be 1 to 12, got {month}")
+        months.add(month)
+    return tuple(sorted(months))
+
+
+def _topics(value) -> tuple[str, ...]:
+    """Topics as members' interests are stored: trimmed, single-spaced, lower case."""
+    topics = []
+    for item in _as_list(value):
+        topic = " ".join(str(item).split()).lower()
+        if len(topic) > MAX_TOPIC_CHARS:
+            raise ValidationError(f"an interest is at most {MAX_TOPIC_CHARS} characters")
+        if topic and topic not in topics:
+            topics.append(topic)
+    return tuple(topics)
+
+
+def _integer(value, label: str) -> int:
+    if isinstance(value, bool):
+        raise ValidationError(f"{label} must be a whole number")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{label} must be a whole number, got {value!r}") from None
+
+
+def _count(rules: dict, key: str, label: str, maximum: int = 2**31 - 1) -> int | None:
+    value = rules.get(key)
+    if value is None or value == "":
+        return None
+    number = _integer(value, label)
+    if not 0 <= number <= maximum:
+        raise ValidationError(f"{label} must be between 0 and {maximum}, got {number}")
+    return number
+
+
+def _at_risk(value) -> int | None:
+    if value is None or value == "":
+        return None
+    days = _integer(value, "at risk after")
+    if not 1 <= days <= MAX_DAYS:
+        raise ValidationError(f"at risk after must be 1 to {MAX_DAYS} days, got {days}")
+    return days
+
+
+def _date(value, label: str) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError(f"{label} must be a date such as 2026-03-31, got {value!r}") from None
+
+
+def filter_condition(
+    segment_filter: SegmentFilter, *, now: datetime, timezone: str, member=Member
+) -> ColumnElement[bool]:
+    """The filter as a condition on `member` (`members`, or an alias of it), without the merchant:
+    callers add it."""
+    f = segment_filter
+    conditions = []
+    for column, chosen in (
+        (member.value_class, f.value_classes),
+        (member.stage, f.stages),
+        (member.language, f.languages),
+        (member.birthday_month, f.birthday_months),
+    ):
+        if chosen:
+            conditions.append(column.in_(chosen))
+    for column, low, high in (
+        (member.points_balance, f.points_min, f.points_max),
+        (member.visit_count, f.visits_min, f.visits_max),
+        (member.total_spend_minor, f.spend_min_minor, f.spend_max_minor),
+    ):
+        if low is not None:
+            conditions.append(column >= low)
+        if high is not None:
+            conditions.append(column <= high)
+    if f.last_visit_days_min is not None:  # at least N days ago: on or before the same time N days back
+        conditions.append(member.last_visit_at <= now - timedelta(days=f.last_visit_days_min))
+    if f.last_visit_days_max is not None:  # at most N whole days ago: after the same time N+1 days back
+        conditions.append(member.last_visit_at > now - timedelta(days=f.last_visit_days_max + 1))
+    if f.joined_from is not None:
+        conditions.append(member.joined_at >= _local_midnight(f.joined_from, timezone))
+    if f.joined_to is not None:
+        conditions.append(member.joined_at < _local_midnight(f.joined_to + timedelta(days=1), timezone))
+    if f.interests:
+        conditions.append(_likes_any(f.interests, member))
+    if f.at_risk_days is not None:
+        conditions.append(_at_risk_condition(f.at_risk_days, now, member))
+    return and_(true(), *conditions)
+
+
+def _likes_any(topics: tuple[str, ...], member) -> ColumnElement[bool]:
+    return exists().where(MemberInterest.member_id == member.id, MemberInterest.topic.in_(topics))
+
+
+def _at_risk_condition(days: int, now: datetime, member) -> ColumnElement[bool]:
+    """Days since the last visit > max(days, 2 × typical gap). The first term lets an index on
+    last_visit_at narrow the rows; the second applies each member's own rhythm."""
+    threshold = case((2 * member.typical_visit_gap_days > days, 2 * member.typical_visit_gap_days), else_=days)
+    return and_(
+        member.last_visit_at < now - timedelta(days=days),
+        epoch_days(member.last_visit_at) < days_from_epoch(now) - threshold,
+    )
+
+
+def _local_midnight(day: date, timezone: str) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
+
+
+def segment_condition(
+    session: Session, segment: Segment, *, now: datetime, timezone: str, member=Member
+) -> ColumnElement[bool]:
+    """The segment's filter AND NOT the segment it excludes (recursively), as one condition."""
+    condition = filter_condition(SegmentFilter.from_rules(segment.rules), now=now, timezone=timezone, member=member)
+    excluded = _excluded_segment(session, segment)
+    if excluded is None:
+        return condition
+    return and_(condition, _not_in(session, excluded, now=now, timezone=timezone, member=member))
+
+
+def _not_in(session: Session, excluded: Segment, *, now: datetime, timezone: str, member) -> ColumnElement[bool]:
+    """Members not in `excluded`. A segment that looks only at the member's own row is negated in
+    place, null-safely (a member for whom it is unknown, e.g. no last visit, is not in it, so is not
+    left out); one that looks at another table (interests) becomes an anti-join, because a subquery
+    under NOT would run once per member."""
+    if _reads_only_the_member_row(session, excluded):
+        inside = segment_condition(session, excluded, now=now, timezone=timezone, member=member)
+        return not_(case((inside, True), else_=False))
+    only = SegmentFilter.from_rules(excluded.rules)
+    if excluded.exclude_segment_id is None and only == SegmentFilter(interests=only.interests):
+        return ~_likes_any(only.interests, member)  # "likes X" alone: an anti-join on the interests
+    other = aliased(Member)
+    inside = segment_condition(session, excluded, now=now, timezone=timezone, member=other)
+    return ~exists().where(other.id == member.id, inside)
+
+
+def _reads_only_the_member_row(session: Session, segment: Segment | None) -> bool:
+    while segment is not None:
+        if SegmentFilter.from_rules(segment.rules).interests:
+            return False
+        segment = _excluded_segment(session, segment)
+    return True
+
+
+def audience_condition(
+    session: Session, merchant: Merchant, segment_filter: SegmentFilter, exclude: Segment | None, *, now: datetime
+) -> ColumnElement[bool]:
+    """Members of `merchant` matching a filter not (yet) saved as a segment, minus `exclude`."""
+    condition = and_(
+        Member.merchant_id == merchant.id,
+        filter_condition(segment_filter, now=now, timezone=merchant.timezone),
+    )
+    if exclude is None:
+        return condition
+    return and_(condition, _not_in(session, exclude, now=now, timezone=merchant.timezone, member=Member))
+
+
+def members_condition(session: Session, segment: Segment, *, merchant: Merchant, now: datetime) -> ColumnElement[bool]:
+    """The saved segment's members: the merchant's members that match it."""
+    return and_(Member.merchant_id == merchant.id, segment_condition(session, segment, now=now, timezone=merchant.timezone))
+
+
+def _excluded_segment(session: Session, segment: Segment) -> Segment | None:
+    if segment.exclude_segment_id is None:
+        return None
+    excluded = session.get(Segment, segment.exclude_segment_id)
+    if excluded is None or excluded.merchant_id != segment.merchant_id:
+        raise NotFound("the segment to exclude no longer exists")
+    return excluded
+
+
+@dataclass(frozen=True)
+class SegmentCount:
+    matching: int  # members that match, whatever their consent
+    reachable: int  # of them, joined and not opted out: who a campaign would text
+    reachable_chinese: int = 0  # of those, members whose language is Chinese
+
+    @property
+    def reachable_by_language(self) -> dict[str, int]:
+        return {Language.EN: self.reachable - self.reachable_chinese, Language.ZH: self.reachable_chinese}
+
+
+def count(session: Session, condition: ColumnElement[bool]) -> SegmentCount:
+    """Matching and reachable members of a compiled segment (and the Chinese speakers among the
+    reachable, whose text may differ), in one statement."""
+    chinese = and_(REACHABLE, Member.language == Language.ZH)
+    matching, reachable, reachable_chinese = session.execute(
+        select(func.count(), count_where(REACHABLE), count_where(chinese)).select_from(Member).where(condition)
+    ).one()
+    return SegmentCount(matching=matching, reachable=reachable, reachable_chinese=reachable_chinese)
+
+
+def count_where(condition: ColumnElement[bool]):
+    """An aggregate: how many rows meet `condition` (COUNT(*) FILTER (WHERE …))."""
+    return func.count().filter(condition)
+
+
+def save_segment(
+    session: Session,
+    merchant: Merchant,
+    *,
+    name: str,
+    rules: dict,
+    now: datetime,
+    exclude_segment_id: int | None = None,
+    segment: Segment | None = None,
+    is_saved: bool = True,
+) -> Segment:
+    """Create `segment` (or update it) after checking the filter, the name and the exclusion."""
+    name = " ".join((name or "").split())
+    if not name or len(name) > MAX_NAME_CHARS:
+        raise ValidationError(f"a segment needs a name of 1 to {MAX_NAME_CHARS} characters")
+    segment_filter = SegmentFilter.from_rules(rules)
+    if is_saved and _name_taken(session, merchant, name, segment):
+        raise Conflict(f"there is already a segment called {name!r}")
+    _check_exclusion(session, merchant, segment, exclude_segment_id)
+    if segment is None:
+        segment = Segment(merchant_id=merchant.id, created_at=now)
+        session.add(segment)
+    segment.name = name
+    segment.rules = segment_filter.to_rules()
+    segment.is_saved = is_saved
+    segment.updated_at = now
+    segment.exclude_segment_id = exclude_segment_id
+    session.flush()
+    return segment
+
+
+def _name_taken(session: Session, merchant: Merchant, name: str, segment: Segment | None) -> bool:
+    others = select(Segment.id).where(
+        Segment.merchant_id == merchant.id, Segment.is_saved.is_(True), func.lower(Segment.name) == name.lower()
+    )
+    if segment is not None and segment.id is not None:
+        others = others.where(Segment.id != segment.id)
+    return session.scalar(others.limit(1)) is not None
+
+
+def _check_exclusion(session: Session, merchant: Merchant, segment: Segment | None, exclude_segment_id: int | None) -> None:
+    """The excluded segment is the merchant's, and following exclusions from it never comes back here."""
+    seen = {segment.id} if segment is not None and segment.id is not None else set()
+    current_id = exclude_segment_id
+    depth = 0
+    while current_id is not None:
+        excluded = session.get(Segment, current_id)
+        if excluded is None or excluded.merchant_id != merchant.id:
+            raise ValidationError("the segment to exclude does not exist")
+        if excluded.id in seen:
+            raise ValidationError(f"a segment cannot exclude itself, even through {excluded.name!r}")
+        depth += 1
+        if depth > MAX_EXCLUSION_DEPTH:
+            raise ValidationError(f"exclusions may chain at most {MAX_EXCLUSION_DEPTH} segments deep")
+        seen.add(excluded.id)
+        current_id = excluded.exclude_segment_id
+
+
+def saved_segments(session: Session, merchant_id: int) -> list[Segment]:
+    return list(
+        session.scalars(
+            select(Segment).where(Segment.merchant_id == merchant_id, Segment.is_saved.is_(True)).order_by(func.lower(Segment.name))
+        )
+    )
+
+
+def get_segment(session: Session, merchant_id: int, segment_id: int) -> Segment:
+    segment = session.get(Segment, segment_id)
+    if segment is None or segment.merchant_id != merchant_id:
+        raise NotFound("no such segment")
+    return segment
+
+
+def delete_segment(session: Session, segment: Segment) -> None:
+    """Delete a saved segment no campaign and no other segment refers to."""
+    if session.scalar(select(Campaign.id).where(Campaign.segment_id == segment.id).limit(1)) is not None:
+        raise Conflict(f"{segment.name!r} is the audience of a campaign and stays on record")
+    excluding = session.scalar(select(Segment.name).where(Segment.exclude_segment_id == segment.id).limit(1))
+    if excluding is not None:
+        raise Conflict(f"{segment.name!r} is excluded by the segment {excluding!r}; change that one first")
+    session.delete(segment)
+    session.flush()
+
+
+def known_interests(session: Session, merchant_id: int, limit: int = 200) -> list[str]:
+    """The topics the merchant's members have named, most common first, for the filter form."""
+    rows = session.execute(
+        select(MemberInterest.topic, func.count().label("members"))
+        .join(Member, Member.id == MemberInterest.member_id)
+        .where(Member.merchant_id == merchant_id)
+        .group_by(MemberInterest.topic)
+        .order_by(func.count().desc(), MemberInterest.topic)
+        .limit(limit)
+    )
+    return [topic for topic, _members in rows]

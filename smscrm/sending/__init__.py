@@ -1,0 +1,1 @@
+"""Sending: transports (twilio, console), send rates, provider status, SMS parts."""
