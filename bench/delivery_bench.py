@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 from campaign_bench import BenchError, check_postgres_url, fresh_database  # noqa: E402  (bench/ is on the path: this script lives there)
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from smscrm import broadcast, segments  # noqa: E402
+from smscrm import broadcast  # noqa: E402
+from smscrm.marketing import segments  # noqa: E402
 from smscrm.accounts.merchants import create_merchant  # noqa: E402
 from smscrm.broadcast import CampaignDraft  # noqa: E402
 from smscrm.db.engine import make_sessionmaker  # noqa: E402
