@@ -6,7 +6,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from smscrm.db.insert_chain import NewRow
 from smscrm.models import Category, Merchant, OutboundMessage, Status
 
 
@@ -29,26 +28,6 @@ def queue_text(
         body=body, category=category, purpose=purpose, status=Status.QUEUED, dedupe_key=dedupe_key,
         send_after=send_after or now, created_at=now,
     ))
-
-
-def queued(
-    merchant: Merchant,
-    *,
-    to_phone: str,
-    body: str,
-    category: Category,
-    purpose: str,
-    now: datetime,
-    member_id: int | None = None,
-    send_after: datetime | None = None,
-    dedupe_key: str | None = None,
-) -> NewRow:
-    """A text for the delivery worker as a row to write, for a caller that writes it with other rows."""
-    return NewRow(OutboundMessage.__table__, {
-        "merchant_id": merchant.id, "member_id": member_id, "to_phone": to_phone, "from_phone": merchant.primary_number,
-        "body": body, "category": category, "purpose": purpose, "status": Status.QUEUED, "dedupe_key": dedupe_key,
-        "send_after": send_after or now, "created_at": now,
-    })
 
 
 def reply(
