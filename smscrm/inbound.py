@@ -10,15 +10,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, bindparam, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from smscrm import points
-from smscrm.db.engine import autocommit_connection
-from smscrm.db.insert_chain import NewRow, insert_all
 from smscrm.errors import InvalidPhone, NotFound
 from smscrm.loyalty import members, referrals, rewards
 from smscrm.messaging import consent, inbox, outbox, phones, surveys, texts
@@ -131,61 +129,13 @@ class Reply:
     body: str | None
 
 
-_AT_ONCE_INTENTS = frozenset({Intent.BALANCE, Intent.JOIN})
-"""The texts that may be answered without the ORM: what they write goes in their last statement."""
-
-
 def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
-    """Act on an inbound text once (a repeated MessageSid returns the first reply) and say what to reply.
+    """Act on an inbound text once and say what to reply, in the caller's transaction (the caller commits).
 
-    Raises NotFound when no merchant has the number that was texted. The common texts (JOIN from a
-    stranger, BAL, STOP, START, HELP) cost a handful of Core statements; the rest use the ORM.
+    A MessageSid handled before (Twilio retries) returns the first reply and writes nothing. Raises NotFound
+    when no merchant has the number that was texted, and IntegrityError when a concurrent twin wrote first
+    (the same MessageSid, or the same phone joining): after a rollback, handling it again sees the twin's rows.
     """
-    return _handle(session, sms, now)
-
-
-def handle_at_once(engine: Engine, sms: InboundSms, now: datetime) -> Reply | None:
-    """`handle` for a BAL or a JOIN, on a connection of its own and without the ORM's session
-    (`_on_own_connection`), committed when answered. None when the text needs more (the ORM: a welcome
-    bonus, a referral code, joining again; or a concurrent twin wrote first): nothing was written, and
-    `handle` answers it. Raises NotFound as `handle` does.
-    """
-    try:
-        with _on_own_connection(engine) as connection:
-            return _handle(_WithoutSession(connection), sms, now, intents=_AT_ONCE_INTENTS)
-    except (_NeedsSession, IntegrityError):  # IntegrityError: a concurrent twin wrote first
-        return None
-
-
-def _on_own_connection(engine: Engine):
-    """A connection for `with`. On PostgreSQL outside any transaction: the arrival query, then the one
-    statement writing all the text's rows, atomic by itself (2 round trips, no BEGIN or COMMIT). On SQLite
-    in a transaction of its own, committed at the end of the `with` and rolled back on an error."""
-    return autocommit_connection(engine) if engine.dialect.name == "postgresql" else engine.begin()
-
-
-class _NeedsSession(Exception):
-    """A text answered without the session needs the ORM; nothing was written."""
-
-
-class _WithoutSession:
-    """Stands in for the session while a text is answered on a connection of its own: its reads and its
-    one chain of rows go to that connection, and any use of the ORM raises `_NeedsSession`."""
-
-    def __init__(self, connection: Connection):
-        self._connection = connection
-
-    def connection(self) -> Connection:
-        return self._connection
-
-    def flush(self) -> None:
-        """Nothing of the ORM is pending here."""
-
-    def __getattr__(self, name: str):
-        raise _NeedsSession(name)
-
-
-def _handle(session: Session, sms: InboundSms, now: datetime, *, intents: frozenset[Intent] | None = None) -> Reply:
     sms = _storable(sms)
     to_phone = _to_e164(sms.to_number)
     # the number as sent first: a member's number was read when they joined, and Twilio sends it as stored (E.164)
@@ -195,43 +145,40 @@ def _handle(session: Session, sms: InboundSms, now: datetime, *, intents: frozen
     if arrival.was_handled:
         return Reply(arrival.earlier_reply)
     shop, command = arrival.shop, parse(sms.body)
-    if intents is not None and command.intent not in intents:
-        raise _NeedsSession(command.intent)
-    record = {
-        "merchant_id": shop.id, "message_sid": sms.message_sid, "from_phone": sms.from_number, "to_phone": to_phone,
-        "body": sms.body, "intent": command.intent, "received_at": now, "member_id": None, "reply_id": None,
-    }
     phone, card, is_stranger_opted_out = sms.from_number, arrival.card, arrival.is_stranger_opted_out
     if card is None:  # no member has the number as sent: read it (a national one with the merchant's country)
         try:
             phone = phones.normalise(sms.from_number, shop.country)
-        except InvalidPhone:
-            return _keep(session, [], record, None)  # a sender we cannot text back (short code, alphanumeric)
+        except InvalidPhone:  # a sender we cannot text back (short code, alphanumeric): kept, not answered
+            _keep(session, shop, sms, to_phone, phone=sms.from_number, intent=command.intent, now=now)
+            return Reply(None)
         if phone != sms.from_number:
             card, is_stranger_opted_out = card_for(session, shop.id, phone)
-    record["from_phone"] = phone
     conversation = _Conversation(session, shop, phone, card, is_stranger_opted_out, command, sms, now)
     reply_key, values = conversation.respond()
-    record["intent"], record["member_id"] = conversation.intent, conversation.member_ref
     if conversation.intent == Intent.FEEDBACK:
-        inbox.file_message(session, conversation.merchant, phone=phone, member=conversation.member, body=sms.body,
-                           now=now)
-    if reply_key is None:
-        return _keep(session, conversation.new_rows, record, None)
-    body = texts.render(shop, reply_key, conversation.language, **values)
-    record["reply_id"] = outbox.reply(
-        merchant_id=shop.id, member_id=conversation.member_ref, to_phone=phone, from_phone=to_phone,
-        body=body, purpose=reply_key, now=now,
-    )
-    return _keep(session, [*conversation.new_rows, record["reply_id"]], record, body)
-
-
-def _keep(session: Session, new_rows: list[NewRow], record: dict, body: str | None) -> Reply:
-    """The inbound text is stored last, complete, written together with the rows the conversation holds back
-    (a new membership, its consent, the reply): one statement on PostgreSQL."""
-    session.flush()  # whatever the ORM changed goes first
-    insert_all(session.connection(), [*new_rows, NewRow(InboundMessage.__table__, record)])
+        inbox.file_message(session, shop.id, phone=phone, member_id=conversation.member_id, body=sms.body, now=now)
+    body = reply_id = None
+    if reply_key is not None:
+        body = texts.render(shop, reply_key, conversation.language, **values)
+        reply_id = outbox.reply(
+            session, merchant_id=shop.id, member_id=conversation.member_id, to_phone=phone, from_phone=to_phone,
+            body=body, purpose=reply_key, now=now,
+        )
+    _keep(session, shop, sms, to_phone, phone=phone, intent=conversation.intent, now=now,
+          member_id=conversation.member_id, reply_id=reply_id)
     return Reply(body)
+
+
+def _keep(session: Session, shop: Shop, sms: InboundSms, to_phone: str, *, phone: str, intent: Intent,
+          now: datetime, member_id: int | None = None, reply_id: int | None = None) -> None:
+    """The inbound text is stored last, with what it was understood as and the reply it got. Its MessageSid
+    is unique: a twin of this text that committed first makes this flush raise IntegrityError."""
+    session.add(InboundMessage(
+        merchant_id=shop.id, message_sid=sms.message_sid, from_phone=phone, to_phone=to_phone, body=sms.body,
+        intent=intent, member_id=member_id, reply_id=reply_id, received_at=now,
+    ))
+    session.flush()
 
 
 def _storable(sms: InboundSms) -> InboundSms:
@@ -259,9 +206,8 @@ class _Conversation:
     """One inbound text being answered: picks the action for the intent and the reply key.
 
     It starts from the `Card` read with the merchant; the ORM membership and merchant are loaded
-    only by the texts that change more than consent (`member`, `merchant`). Consent events and a
-    stranger's new membership are held back in `new_rows`, to be written with the reply and the
-    inbound text.
+    only by the texts that change more than consent (`load_member`, `merchant`). Every change is
+    written in the session as it is made.
     """
 
     def __init__(self, session: Session, shop: Shop, phone: str, card: Card | None, is_stranger_opted_out: bool,
@@ -269,44 +215,33 @@ class _Conversation:
         self.session, self.shop, self.phone, self.card = session, shop, phone, card
         self.is_stranger_opted_out = is_stranger_opted_out
         self.command, self.intent, self.sms, self.now = command, command.intent, sms, now
-        self._member: Member | None = None
-        self.enrolment: NewRow | None = None  # the membership of a stranger who joins with this text
-        self.new_rows: list[NewRow] = []
+        self.member: Member | None = None  # the ORM membership, once a text needed it (or created it)
 
-    @property
+    @cached_property
     def merchant(self) -> Merchant:
         return self.session.get(Merchant, self.shop.id)
 
-    @property
-    def member(self) -> Member | None:
-        if self._member is None and self.card is not None:
-            load = self.session.get  # the ORM first: without the session it raises before anything is written
-            self._write_new_rows()
-            self._member = load(Member, self.member_ref)
-        return self._member
+    def load_member(self) -> Member:
+        """The sender's membership as an ORM object, for the texts that change it."""
+        if self.member is None:
+            self.member = self.session.get(Member, self.card.id)
+        return self.member
 
     @property
-    def member_ref(self) -> int | NewRow | None:
-        """The membership's id, or the row of the one this text creates."""
-        if self.enrolment is not None:
-            return self.enrolment.id or self.enrolment
-        return self.card.id if self.card else None
-
-    def _write_new_rows(self) -> None:
-        insert_all(self.session.connection(), self.new_rows)
-        self.new_rows = []
+    def member_id(self) -> int | None:
+        known = self.member or self.card
+        return known.id if known else None
 
     @property
     def language(self) -> str:
-        if self._member is not None:
-            return self._member.language
-        if self.card is not None:
-            return self.card.language
-        return self.command.language or self.shop.default_language
+        """The language the member joined with; for anyone else, the keyword's, else the merchant's."""
+        known = self.member or self.card
+        return known.language if known else self.command.language or self.shop.default_language
 
     @property
     def _is_member(self) -> bool:
-        return self.card is not None and (self._member or self.card).is_joined
+        known = self.member or self.card
+        return known is not None and known.is_joined
 
     def respond(self) -> tuple[str | None, dict]:
         intent = self.intent
@@ -339,33 +274,33 @@ class _Conversation:
         if intent is Intent.INTEREST:
             return self._interest()
         if intent is Intent.REDEEM:
-            return rewards.answer_redeem_text(self.session, self.merchant, self.member, self.command.argument,
+            return rewards.answer_redeem_text(self.session, self.merchant, self.load_member(), self.command.argument,
                                               now=self.now)
         if intent is Intent.REFER:
-            return referrals.answer_refer_text(self.session, self.merchant, self.member, self.command.argument,
+            return referrals.answer_refer_text(self.session, self.merchant, self.load_member(), self.command.argument,
                                                now=self.now)
         return self._feedback()
 
     def _consent(self, action: ConsentAction) -> None:
-        """Mirror the consent on the membership now; its evidence is written with the reply and the text."""
-        member_id = consent.mirror(self.session, merchant_id=self.shop.id, phone=self.phone, action=action)
-        self._hold_consent_event(action, member_id)
-
-    def _hold_consent_event(self, action: ConsentAction, member_id: int | NewRow | None) -> None:
-        self.new_rows.append(consent.event(
-            merchant_id=self.shop.id, phone=self.phone, member_id=member_id, action=action,
-            keyword=self.command.keyword, channel=ConsentChannel.SMS, now=self.now, source_sid=self.sms.message_sid,
-        ))
+        """Kept as evidence with the keyword and this text's MessageSid, and mirrored on the membership."""
+        consent.record_consent(
+            self.session, merchant_id=self.shop.id, phone=self.phone, action=action, keyword=self.command.keyword,
+            channel=ConsentChannel.SMS, now=self.now, source_sid=self.sms.message_sid,
+        )
 
     def _join(self, opted_out: bool) -> tuple[str, dict]:
+        """Joining makes a member (joining again is harmless); the welcome shows a welcome bonus and the points
+        held from purchases made before joining."""
         referrer = referrals.referrer_for_code(self.session, self.shop.id, self.command.argument)  # JOIN <code>
         name = "" if referrer else self.command.argument
         if self.card is None:
-            self._enrol(name, referrer)
+            member = self._enrol(name)
+            if self.shop.welcome_bonus or referrer is not None:  # a stranger has no held purchases
+                points.on_join(self.session, self.merchant, member, referrer=referrer, now=self.now)
         else:
             was_member = self._is_member
             member = members.join(
-                self.session, self.merchant, self.phone, name=name, now=self.now, member=self.member,
+                self.session, self.merchant, self.phone, name=name, now=self.now, member=self.load_member(),
                 language=self.member.language if was_member else self.command.language,
             )
             if opted_out or not was_member:
@@ -373,23 +308,18 @@ class _Conversation:
             if was_member:
                 return "already_member", {}
             points.on_join(self.session, self.merchant, member, referrer=referrer, now=self.now)
-        name, balance = (self._member or self.card).name, (self._member or self.card).points_balance
-        suffix = "" if not name else (f", {name}" if self.language == Language.EN else name)
-        # a welcome bonus, or points held from purchases made before joining, are in the welcome
+        suffix = "" if not member.name else (f", {member.name}" if self.language == Language.EN else member.name)
+        balance = member.points_balance
         return ("welcome_points" if balance else "welcome"), {"name_suffix": suffix, "points": balance}
 
-    def _enrol(self, name: str, referrer: Member | None) -> None:
-        """A stranger joins: the membership and the consent evidence are rows held back for the end."""
-        name, language = members.clean_name(name), self.command.language or self.shop.default_language
-        self.enrolment = members.enrolment(
-            self.shop.id, self.phone, name=name, language=language, referral_code=referrals.new_code(), now=self.now,
+    def _enrol(self, name: str) -> Member:
+        """A stranger joins: their membership, in the keyword's language, and its consent evidence."""
+        self.member = members.enrol(
+            self.session, self.shop.id, self.phone, name=name, now=self.now, referral_code=referrals.new_code(),
+            language=self.command.language or self.shop.default_language,
         )
-        self.new_rows.append(self.enrolment)
-        self._hold_consent_event(ConsentAction.OPT_IN, self.enrolment)
-        self.card = Card(None, name, language, joined_at=self.now, points_balance=0, is_opted_out=False)
-        if self.shop.welcome_bonus or referrer is not None:
-            # a stranger has no held purchases and no referral yet: only these leave on_join work to do
-            points.on_join(self.session, self.merchant, self.member, referrer=referrer, now=self.now)
+        self._consent(ConsentAction.OPT_IN)
+        return self.member
 
     def _join_hint(self) -> tuple[str | None, dict]:
         if self._replied_today("join_hint"):
@@ -400,18 +330,18 @@ class _Conversation:
         parsed = parse_birthday(self.command.argument)
         if parsed is None:
             return "birthday_invalid", {}
-        members.set_birthday(self.member, *parsed)
+        members.set_birthday(self.session, self.load_member(), *parsed)
         return "birthday_saved", {"birthday": f"{parsed[0]:02d}-{parsed[1]:02d}"}
 
     def _interest(self) -> tuple[str, dict]:
-        topic = members.add_interest(self.session, self.member, self.command.argument, now=self.now)
+        topic = members.add_interest(self.session, self.load_member(), self.command.argument, now=self.now)
         if topic is None:
             return "interest_invalid", {}
         return "interest_saved", {"topic": topic}
 
     def _rating(self) -> tuple[str, dict] | None:
         """The answer to the after-visit question, stored as the visit's rating; None when none is pending."""
-        survey = surveys.pending_survey(self.session, self.member, now=self.now) if self._is_member else None
+        survey = surveys.pending_survey(self.session, self.load_member(), now=self.now) if self._is_member else None
         if survey is None:
             return None
         is_low = surveys.record_rating(
@@ -427,17 +357,10 @@ class _Conversation:
         return "feedback_ack", {}
 
     def _replied_today(self, purpose: str) -> bool:
+        """Whether the phone got a reply for `purpose` since midnight in the merchant's timezone."""
         zone = ZoneInfo(self.shop.timezone)
         since = datetime.combine(self.now.astimezone(zone).date(), time(0), tzinfo=zone)
-        return self.session.connection().execute(
-            _REPLIED_SINCE, {"merchant_id": self.shop.id, "phone": self.phone, "purpose": purpose, "since": since}
-        ).first() is not None
-
-
-_outbound = OutboundMessage.__table__
-_REPLIED_SINCE = select(_outbound.c.id).where(
-    _outbound.c.merchant_id == bindparam("merchant_id"),
-    _outbound.c.to_phone == bindparam("phone"),
-    _outbound.c.purpose == bindparam("purpose"),
-    _outbound.c.created_at >= bindparam("since", type_=_outbound.c.created_at.type),
-).limit(1)
+        return self.session.scalar(select(exists().where(
+            OutboundMessage.merchant_id == self.shop.id, OutboundMessage.to_phone == self.phone,
+            OutboundMessage.purpose == purpose, OutboundMessage.created_at >= since,
+        )))

@@ -18,7 +18,7 @@ from smscrm import delivery, inbound
 from smscrm.db.engine import utcnow
 from smscrm.errors import NotFound
 from smscrm.messaging import phones
-from smscrm.web.request_db import autocommit_engine, db_session
+from smscrm.web.request_db import db_session
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__, url_prefix="/sms")
@@ -98,12 +98,8 @@ def twiml(body: str | None) -> str:
 
 
 def _handle_once(sms: inbound.InboundSms) -> inbound.Reply:
-    """A BAL or a JOIN is answered without the ORM's session; any other text is handled in the session and
-    committed. When a concurrent twin commits first (Twilio retrying this MessageSid, or the same phone
-    joining twice at once), the text is handled again and sees what the twin wrote."""
-    reply = inbound.handle_at_once(autocommit_engine(), sms, utcnow())
-    if reply is not None:
-        return reply
+    """Handle the text and commit. When a concurrent twin commits first (Twilio retrying this MessageSid, or
+    the same phone joining twice at once), roll back and handle it again: it then sees what the twin wrote."""
     session = db_session()
     try:
         reply = inbound.handle(session, sms, utcnow())

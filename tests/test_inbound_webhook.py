@@ -4,8 +4,7 @@ import unicodedata
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from smscrm import inbound, points
@@ -13,7 +12,6 @@ from smscrm.messaging import phones
 from smscrm.models import ConsentEvent, InboundMessage, Member, OutboundMessage, Status
 from smscrm.simulator import reply_text
 from tests.conftest import MERCHANT_NUMBER, PUBLIC_URL, twilio_signature
-from tests.statement_log import app_engines, autocommit_statements_of
 
 ANN = "+14155550100"
 LI = "+14155550101"
@@ -149,41 +147,25 @@ class TestJoin:
         assert reply(text_in("BAL")).startswith("【绿叶茶馆】")
         assert member(session).language == "zh"
 
-    @pytest.mark.postgres_only("SQLite writes a text's rows one INSERT at a time, in a transaction")
-    def test_a_join_and_a_bal_are_two_statements_each_outside_any_transaction(self, app, text_in, session, merchant):
-        """The arrival query and the one statement writing the text's rows, on a connection in autocommit mode."""
-        engines = app_engines(app)
-        assert autocommit_statements_of(engines, lambda: reply(text_in("JOIN Ann"))) == [("SELECT", True), ("WITH", True)]
-        assert autocommit_statements_of(engines, lambda: reply(text_in("BAL"))) == [("SELECT", True), ("WITH", True)]
-        assert (member(session).name, count(session, ConsentEvent), count(session, OutboundMessage)) == ("Ann", 1, 2)
+    def test_a_join_keeps_the_text_with_its_membership_and_its_reply(self, text_in, session, merchant):
+        welcome = reply(text_in("JOIN Ann", sid="SMjoin"))
+        session.expire_all()
+        joined, text = member(session), session.scalar(select(InboundMessage))
+        consent = session.scalar(select(ConsentEvent))
+        assert (text.message_sid, text.intent, text.from_phone, text.to_phone) == ("SMjoin", "join", ANN, MERCHANT_NUMBER)
+        assert text.member_id == joined.id and consent.member_id == joined.id
+        assert (text.reply.body, text.reply.member_id, text.reply.purpose) == (welcome, joined.id, "welcome")
+        assert joined.referral_code is not None
 
-    def test_a_join_and_a_bal_leave_the_orms_session_alone_and_a_stop_uses_it(self, text_in, session, merchant):
-        """A BAL or a JOIN is answered on a connection of its own (both databases); a STOP needs the session."""
-        begun = []
-
-        def note_begin(*_args) -> None:
-            begun.append(True)
-
-        event.listen(Session, "after_begin", note_begin)
-        try:
-            assert "Welcome" in reply(text_in("JOIN Ann")) and "0 points" in reply(text_in("BAL"))
-            assert begun == []
-            assert "unsubscribed" in reply(text_in("STOP"))
-            assert begun == [True]
-        finally:
-            event.remove(Session, "after_begin", note_begin)
-        assert (member(session).name, count(session, ConsentEvent), count(session, InboundMessage)) == ("Ann", 2, 3)
-
-    @pytest.mark.postgres_only("whether a connection is in autocommit mode is PostgreSQL's to tell")
-    def test_a_stop_changes_the_flag_and_keeps_the_evidence_in_one_transaction(self, app, text_in, session, merchant):
-        """A STOP writes twice (the membership's flag, then its evidence with the reply): after the arrival query
-        it goes to the session, whose transaction holds both."""
-        reply(text_in("JOIN"))
-        statements = autocommit_statements_of(app_engines(app), lambda: reply(text_in("STOP")))
-        assert statements[0] == ("SELECT", True) and statements[1:] == [
-            ("SELECT", False), ("UPDATE", False), ("WITH", False)
-        ]
-        assert member(session).is_opted_out and consent_trail(session)[-1][1] == "STOP"
+    def test_everything_a_text_writes_is_in_the_callers_transaction(self, session, merchant, now):
+        """`handle` flushes and never commits: rolled back, a STOP leaves neither the flag nor its evidence."""
+        inbound.handle(session, inbound.InboundSms("SM1", ANN, MERCHANT_NUMBER, "JOIN Ann"), now)
+        session.commit()
+        assert "unsubscribed" in inbound.handle(session, inbound.InboundSms("SM2", ANN, MERCHANT_NUMBER, "STOP"), now).body
+        session.rollback()
+        assert not member(session).is_opted_out
+        assert consent_trail(session) == [("opt_in", "JOIN", "sms")]
+        assert (count(session, InboundMessage), count(session, OutboundMessage)) == (1, 1)
 
     def test_a_welcome_bonus_is_in_the_welcome(self, text_in, session, merchant):
         points.update_settings(merchant, welcome_bonus=20)
@@ -191,7 +173,6 @@ class TestJoin:
         assert "You are now a member with 20 points" in reply(text_in("JOIN Ann"))
         assert "您已有20积分" in reply(text_in("入会", sender=LI))
         assert (member(session).points_balance, member(session, LI).points_balance) == (20, 20)
-        # on PostgreSQL a JOIN is tried outside a transaction first; this one needs the ORM, and nothing was kept
         assert (count(session, Member), count(session, ConsentEvent), count(session, InboundMessage)) == (2, 2, 2)
 
     def test_points_held_from_purchases_before_joining_are_in_the_welcome(self, text_in, session, merchant, now):

@@ -6,7 +6,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smscrm.db.insert_chain import NewRow
 from smscrm.models import Member, MemberInterest, Merchant, Stage
 
 MAX_NAME_CHARS = 80
@@ -42,19 +41,23 @@ def join(
     return member
 
 
-def enrolment(
-    merchant_id: int, phone: str, *, name: str | None, language: str, referral_code: str, now: datetime
-) -> NewRow:
-    """A phone without a membership joins: the whole joined membership, as one row to write.
+def enrol(
+    session: Session, merchant_id: int, phone: str, *, name: str | None, language: str, referral_code: str,
+    now: datetime,
+) -> Member:
+    """A phone without a membership joins: the joined membership, with its personal referral code, added and
+    flushed. A concurrent join of the same phone breaks the (merchant, phone) unique key: IntegrityError.
 
-    `name` is as `clean_name` returns it. Used by the webhook, where a JOIN from a stranger is the
-    commonest write; `join` covers everything else (pending members, joining again).
+    The webhook's JOIN from a stranger, its commonest write; `join` covers everything else (pending members,
+    joining again).
     """
-    return NewRow(Member.__table__, {
-        "merchant_id": merchant_id, "phone": phone, "name": name, "language": language, "joined_at": now,
-        "created_at": now, "is_opted_out": False, "points_balance": 0, "stage": Stage.JOINED,
-        "referral_code": referral_code,
-    })
+    member = Member(
+        merchant_id=merchant_id, phone=phone, name=clean_name(name), language=language, joined_at=now,
+        created_at=now, is_opted_out=False, points_balance=0, stage=Stage.JOINED, referral_code=referral_code,
+    )
+    session.add(member)
+    session.flush()
+    return member
 
 
 def clean_name(name: str | None) -> str | None:
@@ -62,8 +65,10 @@ def clean_name(name: str | None) -> str | None:
     return " ".join((name or "").split())[:MAX_NAME_CHARS] or None
 
 
-def set_birthday(member: Member, month: int, day: int) -> None:
+def set_birthday(session: Session, member: Member, month: int, day: int) -> None:
+    """The member's birthday (no year: it is for the birthday greeting)."""
     member.birthday_month, member.birthday_day = month, day
+    session.flush()
 
 
 def add_interest(session: Session, member: Member, topic: str, *, now: datetime) -> str | None:

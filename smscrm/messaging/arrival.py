@@ -12,7 +12,6 @@ from datetime import datetime
 from sqlalchemy import Label, and_, bindparam, case, select
 from sqlalchemy.orm import Session
 
-from smscrm.db import prepared
 from smscrm.messaging.consent import latest_action
 from smscrm.models import (
     ConsentAction,
@@ -42,7 +41,7 @@ class Shop:
 class Card:
     """The sender's membership, as far as answering a text goes."""
 
-    id: int | None  # None: the membership is being written with this text
+    id: int
     name: str | None
     language: str
     joined_at: datetime | None
@@ -67,7 +66,7 @@ def arrive(session: Session, *, message_sid: str, to_phone: str, from_phone: str
     """What we know when a text from `from_phone` (as sent: it finds a membership whose number is stored
     exactly so) reaches `to_phone`; None when no merchant has that number."""
     parameters = {"sid": message_sid, "to_phone": to_phone, "phone": from_phone}
-    row = prepared.first(session.connection(), _ARRIVAL, parameters)
+    row = session.execute(_ARRIVAL, parameters).first()
     if row is None:
         return None
     shop = Shop(row.merchant_id, row.merchant_name, row.signature, row.default_language, row.timezone,
@@ -83,7 +82,7 @@ def arrive(session: Session, *, message_sid: str, to_phone: str, from_phone: str
 
 def card_for(session: Session, merchant_id: int, phone: str) -> tuple[Card | None, bool]:
     """The phone's membership and, without one, whether the phone opted out (when it was sent written otherwise)."""
-    row = prepared.first(session.connection(), _CARD, {"merchant_id": merchant_id, "phone": phone})
+    row = session.execute(_CARD, {"merchant_id": merchant_id, "phone": phone}).first()
     return _card(row), row.latest_consent == ConsentAction.OPT_OUT
 
 

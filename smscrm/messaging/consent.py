@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from smscrm.db.insert_chain import NewRow, insert_one
 from smscrm.models import ConsentAction, ConsentEvent, Member
 
 
@@ -59,41 +58,21 @@ def record_consent(
     now: datetime,
     source_sid: str | None = None,
 ) -> None:
-    """Store the event and mirror it on the phone's membership, if it has one."""
-    member_id = mirror(session, merchant_id=merchant_id, phone=phone, action=action)
-    insert_one(session.connection(), event(
-        merchant_id=merchant_id, phone=phone, member_id=member_id, action=action, keyword=keyword, channel=channel,
-        now=now, source_sid=source_sid,
-    ))
-
-
-def mirror(session: Session, *, merchant_id: int, phone: str, action: ConsentAction) -> int | None:
-    """Set the phone's membership's opt-out flag as `action` says; the membership's id (None: it has none).
-
-    One UPDATE … RETURNING (inbound texts are the hot path), which also says whose membership the
-    event belongs to; a membership already loaded in the session sees the new flag. The caller
-    stores the `event` in the same transaction.
-    """
+    """Keep the opt-in or opt-out as evidence (when, which keyword, through which channel, from which text) and
+    mirror it on the phone's membership, if it has one: its opt-out flag, which a membership already loaded in
+    the session sees too."""
     is_opted_out = action == ConsentAction.OPT_OUT
-    member_id = session.connection().execute(
+    member_id = session.execute(
         _MIRROR, {"of_merchant": merchant_id, "of_phone": phone, "opted_out": is_opted_out}
     ).scalar()
     loaded = session.identity_map.get(identity_key(Member, member_id)) if member_id is not None else None
     if loaded is not None:
         set_committed_value(loaded, "is_opted_out", is_opted_out)
-    return member_id
-
-
-def event(
-    *, merchant_id: int, phone: str, member_id: int | NewRow | None, action: ConsentAction, keyword: str,
-    channel: str, now: datetime, source_sid: str | None,
-) -> NewRow:
-    """The consent event as a row to write, with the membership it belongs to: one whose flag `mirror`
-    has set, or one being written with the flag the event gives it."""
-    return NewRow(ConsentEvent.__table__, {
-        "merchant_id": merchant_id, "phone": phone, "member_id": member_id, "action": action,
-        "keyword": keyword[:40], "channel": channel, "source_sid": source_sid, "created_at": now,
-    })
+    session.add(ConsentEvent(
+        merchant_id=merchant_id, phone=phone, member_id=member_id, action=action, keyword=keyword[:40],
+        channel=channel, source_sid=source_sid, created_at=now,
+    ))
+    session.flush()
 
 
 _members = Member.__table__

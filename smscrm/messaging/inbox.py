@@ -53,18 +53,18 @@ def _open_item(session: Session, merchant_id: int, phone: str) -> InboxItem | No
 
 
 def file_message(
-    session: Session, merchant: Merchant, *, phone: str, member: Member | None, body: str, now: datetime
+    session: Session, merchant_id: int, *, phone: str, member_id: int | None, body: str, now: datetime
 ) -> InboxItem:
     """Put a text that needs a person into the phone's open conversation, or open one."""
-    item = _open_item(session, merchant.id, phone)
+    item = _open_item(session, merchant_id, phone)
     kind = InboxKind.QUESTION if looks_like_a_question(body) else InboxKind.MESSAGE
     if item is None:
-        item = InboxItem(merchant_id=merchant.id, phone=phone, kind=kind, is_urgent=False, opened_at=now,
+        item = InboxItem(merchant_id=merchant_id, phone=phone, kind=kind, is_urgent=False, opened_at=now,
                          last_message_at=now)
         session.add(item)
     elif item.kind == InboxKind.MESSAGE:
         item.kind = kind
-    item.member_id = member.id if member else item.member_id
+    item.member_id = member_id or item.member_id
     item.last_message_at = now
     session.flush()
     return item
@@ -74,7 +74,7 @@ def file_low_rating(
     session: Session, merchant: Merchant, *, member: Member, survey: VisitSurvey, body: str, now: datetime,
 ) -> InboxItem:
     """A visit rated 1 or 2: the conversation with the member becomes urgent and names the visit."""
-    item = file_message(session, merchant, phone=member.phone, member=member, body=body, now=now)
+    item = file_message(session, merchant.id, phone=member.phone, member_id=member.id, body=body, now=now)
     item.kind, item.is_urgent, item.survey_id = InboxKind.LOW_RATING, True, survey.id
     session.flush()
     log.info("visit rated %d by %s: urgent inbox item %s", survey.rating, phones.mask(member.phone), item.id)
