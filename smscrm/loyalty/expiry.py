@@ -4,7 +4,18 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import Select, String, and_, case, cast, exists, func, insert, literal, select
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from smscrm.db.types import UTCDateTime
