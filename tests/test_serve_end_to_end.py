@@ -11,10 +11,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from smscrm.accounts.merchants import merchant_for_number
 from smscrm.db.engine import make_engine, make_sessionmaker, utcnow
 from smscrm.messaging.outbox import queue_text
-from smscrm.models import Category, OutboundMessage, Status
+from smscrm.models import Category, Merchant, OutboundMessage, SenderNumber, Status
 from tests.waiting import wait_for
 
 SMSCRM = [sys.executable, "-m", "smscrm.cli"]
@@ -68,7 +67,7 @@ def queue_and_wait(database_url: str, body: str) -> str:
     """Queue a text (transactional, so quiet hours do not delay it) and wait for the worker's verdict."""
     sessions = make_sessionmaker(make_engine(database_url))
     with sessions() as session:
-        merchant = merchant_for_number(session, DEMO_NUMBER)
+        merchant = session.scalar(select(Merchant).join(SenderNumber).where(SenderNumber.number == DEMO_NUMBER))
         message_id = queue_text(session, merchant, to_phone=SHOPPER, body=body, category=Category.TRANSACTIONAL,
                              purpose="e2e", now=utcnow())
         session.commit()

@@ -15,15 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Connection, Select, bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smscrm.accounts.merchants import (
-    SNAPSHOT_COLUMNS,
-    VERSION_COLUMNS,
-    MerchantSnapshot,
-    kept_snapshot,
-)
 from smscrm.errors import NotFound, ValidationError
 from smscrm.models import ApiKey, Merchant
 
@@ -31,26 +25,6 @@ KEY_PATTERN = re.compile(r"^(sk_[0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 MAX_NAME_CHARS = 80
 DEFAULT_NAME = "API key"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # `last_used_at` is refreshed at most this often per key
-
-
-_api_keys = ApiKey.__table__
-_KEY_COLUMNS = (_api_keys.c.id.label("key_id"), _api_keys.c.key_hash, _api_keys.c.revoked_at, _api_keys.c.last_used_at)
-
-
-def _key_with(*merchant_columns) -> Select:
-    return (
-        select(*_KEY_COLUMNS, *merchant_columns)
-        .join(Merchant, Merchant.id == _api_keys.c.merchant_id)
-        .where(_api_keys.c.prefix == bindparam("prefix"))
-    )
-
-
-_KEY_AND_MERCHANT = {  # built once: it runs before every API request
-    # PostgreSQL: the merchant's row version; its snapshot is read again only when that changed (kept_snapshot)
-    "postgresql": _key_with(*VERSION_COLUMNS),
-    "sqlite": _key_with(*SNAPSHOT_COLUMNS),  # no row versions: every column, every time
-}
-_NOTE_USE = update(_api_keys).where(_api_keys.c.id == bindparam("key_id")).values(last_used_at=bindparam("now"))
 
 
 class KeyCheck(StrEnum):
@@ -64,9 +38,9 @@ class KeyCheck(StrEnum):
 @dataclass(frozen=True)
 class Authentication:
     """The outcome of checking a presented key: its merchant, or why it was refused. `noted_use`: this
-    check wrote the key's `last_used_at`."""
+    check changed the key's `last_used_at`."""
 
-    merchant: MerchantSnapshot | None
+    merchant: Merchant | None
     refusal: KeyCheck | None = None
     noted_use: bool = False
 
@@ -88,26 +62,23 @@ def create(session: Session, merchant: Merchant, *, now: datetime, name: str | N
     return api_key, key
 
 
-def authenticate(connection: Connection, key: str, *, now: datetime) -> Authentication:
-    """Check a presented key in constant time; note when it was last used (once a minute at most, in the
-    caller's transaction when `connection` has one).
-
-    This runs before every API request, so one Core query brings the key and its merchant as a
-    `MerchantSnapshot` (with the number a request that queues a text sends from); on PostgreSQL, the
-    merchant's row version, and the snapshot is read only when the merchant changed.
-    """
+def authenticate(session: Session, key: str, *, now: datetime) -> Authentication:
+    """Check a presented key in constant time; its merchant, read with it in one query. Notes in the
+    session when the key was last used (once a minute at most); the caller commits."""
     match = KEY_PATTERN.match(key or "")
     if match is None:
         return Authentication(None, refusal=KeyCheck.MALFORMED)
-    found = connection.execute(_KEY_AND_MERCHANT[connection.dialect.name], {"prefix": match.group(1)}).first()
-    if found is None or not hmac.compare_digest(found.key_hash, hash_key(key)):
+    found = session.execute(
+        select(ApiKey, Merchant).join(Merchant, Merchant.id == ApiKey.merchant_id).where(ApiKey.prefix == match.group(1))
+    ).first()
+    if found is None or not hmac.compare_digest(found.ApiKey.key_hash, hash_key(key)):
         return Authentication(None, refusal=KeyCheck.UNKNOWN)
-    if found.revoked_at is not None:
+    api_key, merchant = found
+    if api_key.revoked_at is not None:
         return Authentication(None, refusal=KeyCheck.REVOKED)
-    is_versioned = connection.dialect.name == "postgresql"
-    merchant = kept_snapshot(connection, found) if is_versioned else MerchantSnapshot(found._mapping)
-    if found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION:
-        connection.execute(_NOTE_USE, {"key_id": found.key_id, "now": now})
+    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
+        api_key.last_used_at = now
+        session.flush()
         return Authentication(merchant, noted_use=True)
     return Authentication(merchant)
 

@@ -10,10 +10,10 @@ import logging
 from flask import g, jsonify, request
 
 from smscrm.accounts import api_keys
-from smscrm.accounts.merchants import MerchantSnapshot
 from smscrm.api import blueprint
 from smscrm.db.engine import utcnow
-from smscrm.web.request_db import autocommit
+from smscrm.models import Merchant
+from smscrm.web.request_db import db_session
 
 log = logging.getLogger(__name__)
 PUBLIC_ENDPOINTS = {"api.openapi_document"}
@@ -26,8 +26,8 @@ REFUSALS = {
 }
 
 
-def current_merchant() -> MerchantSnapshot:
-    """The merchant whose key authenticated this request, read-only (API requests change no merchant)."""
+def current_merchant() -> Merchant:
+    """The merchant whose key authenticated this request, in the request's session."""
     return g.api_merchant
 
 
@@ -48,10 +48,12 @@ def require_api_key():
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         return _unauthorized("invalid_api_key", "the Authorization header must read: Bearer <key>")
-    with autocommit() as connection:  # one read, and the session's transaction stays unopened
-        checked = api_keys.authenticate(connection, key.strip(), now=utcnow())
+    session = db_session()
+    checked = api_keys.authenticate(session, key.strip(), now=utcnow())
     if checked.merchant is None:
         log.warning("API request refused (%s key) on %s %s", checked.refusal, request.method, request.path)
         return _unauthorized(*REFUSALS[checked.refusal])
+    if checked.noted_use:  # kept even when the request itself changes nothing
+        session.commit()
     g.api_merchant = checked.merchant
     return None

@@ -46,7 +46,7 @@ def record_purchase():
     session = db_session()
     result = points.record_purchase(
         session, merchant, phone=phone, amount_minor=amount, reference=reference, idempotency_key=key,
-        now=utcnow(), channel="api", at_once=True,
+        now=utcnow(), channel="api",
     )
     if result.is_replay and key is not None and result.reference != reference:
         raise Conflict(

@@ -5,44 +5,28 @@ row lock first (the balance UPDATE itself, or `lock_members` for set-based jobs)
 membership line up one after another: a debit is a conditional `UPDATE … WHERE points_balance >= cost`
 and never takes a balance below zero, and entry ids follow the order the balance moved in.
 
-`post` is the way in for one change. A caller that changes other columns of the member's row in the
-same statement (a purchase counts a visit too) puts `BALANCE_MOVE` (or `balance_move` of an expression)
-in its own UPDATE and writes the entry with `write_entry`, or as an `entry_row` in the same chain of
-statements (`smscrm.db.insert_chain`) or in the UPDATE's own statement (a purchase at once), holding the
-member's row lock from before it read the balance: for a key that is new by construction only, since
-that path has no replay check.
+`post` is the way in for one change, in the caller's transaction. Set-based jobs (expiry, care bonuses,
+released reservations) take `lock_members` first, write their entries in one INSERT, and `resum_balances`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, Select, any_, bindparam, func, select, update
+from sqlalchemy import Integer, Select, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from smscrm.db.insert_chain import NewRow, insert_one
 from smscrm.errors import Conflict, InsufficientPoints
 from smscrm.models import EntryKind, Member, PointsEntry
 
-_members = Member.__table__
-_entries = PointsEntry.__table__
-
-
-def balance_move(points) -> dict:
-    """The SET clause that moves the balance of the member's row by `points` (a parameter or an expression)."""
-    return {"points_balance": _members.c.points_balance + points}
-
-
-BALANCE_MOVE = balance_move(bindparam("points"))
-"""The SET clause that moves the balance of the member's row by the bound `points`."""
-_MOVE = (
-    update(_members)
-    .where(_members.c.id == bindparam("member_id"), _members.c.points_balance + bindparam("points") >= 0)
-    .values(BALANCE_MOVE)
-    .returning(_members.c.points_balance)
+_MOVE = (  # under the member's row lock; a debit finds no row when the balance is too small
+    update(Member.__table__)
+    .where(Member.id == bindparam("member_id"), Member.points_balance + bindparam("points") >= 0)
+    .values(points_balance=Member.points_balance + bindparam("points"))
+    .returning(Member.points_balance)
 )
 
 
@@ -80,10 +64,14 @@ def post(
     try:
         with session.begin_nested():
             balance = _move_balance(session, member, points)
-            entry_id = write_entry(
-                session, merchant_id=member.merchant_id, member_id=member.id, kind=kind, points=points,
-                balance_after=balance, key=key, now=now, note=note, purchase_id=purchase_id,
-                redemption_id=redemption_id,
+            entry_id = session.scalar(
+                insert(PointsEntry)
+                .values(
+                    merchant_id=member.merchant_id, member_id=member.id, kind=kind, points=points,
+                    balance_after=balance, idempotency_key=key, note=note, purchase_id=purchase_id,
+                    redemption_id=redemption_id, created_at=now,
+                )
+                .returning(PointsEntry.id)
             )
     except IntegrityError:
         existing = find_entry(session, member.merchant_id, key)  # a retry, or a concurrent twin committed first
@@ -92,33 +80,6 @@ def post(
         return _replayed(existing, member, kind, points)
     set_committed_value(member, "points_balance", balance)
     return Posted(entry_id, balance, False)
-
-
-def write_entry(session: Session, **entry) -> int:
-    """Write the entry of a balance change just made under the member's row lock (`balance_after` is what that
-    UPDATE returned); the entry's id. A used key raises IntegrityError. Takes `entry_row`'s arguments."""
-    return insert_one(session.connection(), entry_row(**entry))
-
-
-def entry_row(
-    *,
-    merchant_id: int,
-    member_id: int,
-    kind: EntryKind,
-    points: int,
-    balance_after: int,
-    key: str,
-    now: datetime,
-    note: str | None = None,
-    purchase_id: int | None = None,
-    redemption_id: int | None = None,
-) -> NewRow:
-    """A ledger entry as a row to write, for a caller that writes it with other rows (see `write_entry`)."""
-    return NewRow(_entries, {
-        "merchant_id": merchant_id, "member_id": member_id, "kind": kind, "points": points,
-        "balance_after": balance_after, "idempotency_key": key, "note": note, "purchase_id": purchase_id,
-        "redemption_id": redemption_id, "created_at": now,
-    })
 
 
 def find_entry(session: Session, merchant_id: int, key: str) -> PointsEntry | None:

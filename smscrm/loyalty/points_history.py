@@ -1,4 +1,5 @@
-"""A member's points statement: their ledger, newest first, each entry with what caused it.
+"""A member's points statement: their ledger, newest first, each entry with what caused it (`statement`, by
+page for the web app; `ledger`, by the id of the last entry seen, for the API).
 
 An entry's `balance_after` is the balance once it applied, so reading the statement from the oldest
 entry up explains the balance entry by entry. Queries take the merchant's id and return only that
@@ -12,10 +13,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from smscrm.errors import ValidationError
 from smscrm.loyalty.directory import Page, paginate
 from smscrm.models import Member, PointsEntry, Purchase, Redemption, Reward
 
 ENTRIES_PER_PAGE = 25
+MAX_LEDGER_PAGE = 200
 
 
 @dataclass(frozen=True)
@@ -66,3 +69,13 @@ def held_points(session: Session, member_id: int) -> int:
         Purchase.member_id == member_id, Purchase.is_points_held
     )
     return session.scalar(held)
+
+
+def ledger(session: Session, member: Member, *, limit: int = 50, before_id: int | None = None) -> list[PointsEntry]:
+    """The member's entries, newest first; pass the last id of a page as `before_id` for the next one."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LEDGER_PAGE:
+        raise ValidationError(f"limit must be from 1 to {MAX_LEDGER_PAGE}")
+    query = select(PointsEntry).where(PointsEntry.member_id == member.id)
+    if before_id is not None:
+        query = query.where(PointsEntry.id < before_id)
+    return list(session.scalars(query.order_by(PointsEntry.id.desc()).limit(limit)))

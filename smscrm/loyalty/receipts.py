@@ -20,7 +20,7 @@ from smscrm.models import (
 )
 from smscrm.models.message import NOT_A_REPLY
 
-JOIN_INVITATION_PURPOSE = "purchase_invite"  # the outbox purpose smscrm.points gives the invitation to JOIN
+JOIN_INVITATION_PURPOSE = "purchase_invite"  # the outbox purpose of the invitation to JOIN (loyalty.purchases)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from smscrm import points
 from smscrm.loyalty import members
 from smscrm.models import Member, OutboundMessage, Purchase, Stage
 from tests.api.conftest import ADA
-from tests.statement_log import app_engines, autocommit_statements_of
 
 
 def purchases_in(session) -> int:
@@ -28,17 +27,6 @@ def test_a_purchase_by_a_member_earns_points_and_queues_a_receipt(api, session, 
     assert (ada.points_balance, ada.visit_count, ada.total_spend_minor) == (12, 1, 1250)
     receipt = session.scalar(select(OutboundMessage).where(OutboundMessage.purpose == "purchase_receipt"))
     assert receipt.to_phone == ADA and "12" in receipt.body
-
-
-@pytest.mark.postgres_only("SQLite has no single-statement purchase: it writes through the session's transaction")
-def test_a_members_purchase_is_the_key_check_and_one_statement_both_outside_any_transaction(app, api, ada):
-    """No BEGIN and COMMIT round trips: both statements run on a connection in autocommit mode. (The first
-    request also reads the merchant and notes the key's use.)"""
-    assert api.post("/api/v1/purchases", json={"phone": ADA, "amount": 900}).status_code == 201
-    statements = autocommit_statements_of(
-        app_engines(app), lambda: api.post("/api/v1/purchases", json={"phone": ADA, "amount": 1250})
-    )
-    assert statements == [("SELECT", True), ("WITH", True)]
 
 
 def test_a_local_number_is_read_in_the_merchants_country(api, ada):

@@ -3,7 +3,6 @@ each member's balance is the sum of their entries, each entry's balance_after is
 it, and no balance is below zero. Computed here from the raw rows, independently of `points.verify_balances`."""
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from datetime import timedelta
 
@@ -13,7 +12,6 @@ from sqlalchemy import select
 from smscrm import points
 from smscrm.loyalty import members
 from smscrm.models import Member, PointsEntry
-from tests.conftest import is_postgres
 
 
 def ledger_rows(session, member) -> list[tuple]:
@@ -61,30 +59,14 @@ def join(session, merchant, now):
     return join_
 
 
-# a purchase at once is one PostgreSQL statement; on SQLite it would go through the session anyway
-PURCHASE_PATHS = ["in the session", "at once"] if is_postgres(os.environ.get("SMSCRM_TEST_DATABASE_URL", "")) else [
-    "in the session"
-]
-
-
-@pytest.fixture(params=PURCHASE_PATHS)
-def buy(request, session, merchant, now):
-    """Record a purchase; commits and returns the PurchaseResult. On PostgreSQL every test that buys runs twice:
-    through the session, as the counter page does, and `at_once`, as the API does (a joined member's usual
-    purchase is then one statement outside any transaction), so both ways are held to the same outcomes."""
-    at_once = request.param == "at once"
+@pytest.fixture
+def buy(session, merchant, now):
+    """Record a purchase; commits and returns the PurchaseResult."""
 
     def buy_(phone: str, amount_minor: int, *, at=None, days: int = 0, **kwargs):
         at = (at or now) + timedelta(days=days)
-        if not at_once:
-            result = points.record_purchase(session, merchant, phone=phone, amount_minor=amount_minor, now=at, **kwargs)
-            session.commit()
-            return result
-        session.commit()  # a purchase at once needs the session without a transaction
-        result = points.record_purchase(session, merchant, phone=phone, amount_minor=amount_minor, now=at,
-                                        at_once=True, **kwargs)
+        result = points.record_purchase(session, merchant, phone=phone, amount_minor=amount_minor, now=at, **kwargs)
         session.commit()
         return result
 
-    buy_.at_once = at_once
     return buy_
