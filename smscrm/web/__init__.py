@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, Request, render_template
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -97,8 +97,8 @@ def init_machine_endpoints(app: Flask, *blueprints: Blueprint) -> None:
         app.register_blueprint(blueprint)
 
 
-def is_for_machines() -> bool:
-    """Whether the current request is for a machine endpoint (or would be, when no route matched its path)."""
+def is_for_machines(request: Request) -> bool:
+    """Whether `request` is for a machine endpoint (or would be, when no route matched its path)."""
     return request.path.startswith(MACHINE_PATHS)
 
 
@@ -106,7 +106,7 @@ class _PagesOnlySessions(SecureCookieSessionInterface):
     """The session cookie of the pages: a machine request gets Flask's empty null session, which is never saved."""
 
     def open_session(self, app, request):
-        return None if request.path.startswith(MACHINE_PATHS) else super().open_session(app, request)
+        return None if is_for_machines(request) else super().open_session(app, request)
 
 
 def _expired_form(error: CSRFError):

@@ -17,7 +17,7 @@ def init_app(app: Flask) -> None:
     asks for it; as a page otherwise."""
 
     def respond(status: int, code: str, message: str):
-        if is_for_machines() or request.accept_mimetypes.best == "application/json":
+        if is_for_machines(request) or request.accept_mimetypes.best == "application/json":
             return jsonify(error={"code": code, "message": message}), status
         return render_template("error.html", status=status, message=message), status
 
