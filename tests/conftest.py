@@ -133,7 +133,6 @@ def app(engine, settings):
     app.config.update(TESTING=True)
     yield app
     app.extensions["smscrm.engine"].dispose()
-    app.extensions["smscrm.autocommit_engine"].dispose()
 
 
 @pytest.fixture

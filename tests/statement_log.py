@@ -16,9 +16,8 @@ def autocommit_statements_of(engines, work) -> list[tuple[str, bool]]:
 
 
 def app_engines(app) -> list:
-    """The app's engines: the session's, and the pool of autocommit connections (the same one on SQLite)."""
-    engines = [app.extensions["smscrm.engine"], app.extensions["smscrm.autocommit_engine"]]
-    return engines[:1] if engines[0] is engines[1] else engines
+    """The app's engines: its one engine."""
+    return [app.extensions["smscrm.engine"]]
 
 
 def _executed(engines, work) -> list[tuple[str, bool | None]]:

@@ -52,3 +52,21 @@ def test_models_import_only_models_and_db():
         if name.startswith("smscrm.") and not name.startswith(("smscrm.models", "smscrm.db"))
     ]
     assert offenders == []
+
+
+SQLALCHEMY_INTERNALS = {"_has_events", "positiontup", "escaped_bind_names"}  # of connections and compiled statements
+
+
+def test_only_public_sqlalchemy_apis():
+    """No import of SQLAlchemy's private modules or names, no use of the internals statement execution reads."""
+    offenders = []
+    for path, _top, relative in modules(PACKAGE):
+        offenders += [
+            f"{relative} imports {name}" for name in imports_of(path)
+            if name.split(".")[0] == "sqlalchemy" and any(part.startswith("_") for part in name.split("."))
+        ]
+        offenders += [
+            f"{relative} uses .{node.attr}" for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Attribute) and node.attr in SQLALCHEMY_INTERNALS
+        ]
+    assert offenders == []

@@ -5,7 +5,7 @@ import pytest
 
 from smscrm.errors import ValidationError
 from smscrm.marketing import campaign_texts
-from smscrm.models import Campaign, Member
+from smscrm.models import Campaign
 
 
 def test_english_gets_the_opt_out_line_once(merchant):
@@ -38,12 +38,12 @@ def test_unknown_placeholders_are_refused_and_braces_alone_are_fine():
 
 def test_a_member_gets_their_language_when_written(merchant):
     campaign = Campaign(text_en="Hi {name}", text_zh="{name}您好")
-    chinese = Member(name="小明", language="zh", points_balance=0)
-    english = Member(name="Ann", language="en", points_balance=0)
-    assert campaign_texts.render_for(merchant, campaign, chinese) == "【绿叶茶馆】小明您好，回复TD退订"
-    assert campaign_texts.render_for(merchant, campaign, english) == "Hi Ann Reply STOP to opt out."
+    assert campaign_texts.language_of_text(campaign, "zh") == "zh"
+    assert campaign_texts.language_of_text(campaign, "en") == "en"
+    assert campaign_texts.template_for(merchant, campaign, "zh") == "【绿叶茶馆】{name}您好，回复TD退订"
+    assert campaign_texts.template_for(merchant, campaign, "en") == "Hi {name} Reply STOP to opt out."
     only_english = Campaign(text_en="Hi {name}", text_zh=None)
-    assert campaign_texts.render_for(merchant, only_english, chinese) == "Hi 小明 Reply STOP to opt out."
+    assert campaign_texts.language_of_text(only_english, "zh") == "en"
 
 
 @pytest.mark.parametrize(

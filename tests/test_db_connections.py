@@ -6,11 +6,10 @@ import pytest
 from sqlalchemy import text
 
 from smscrm import create_app
-from smscrm.db.engine import autocommit_connection, make_autocommit_engine, make_engine
+from smscrm.db.engine import make_engine
 from smscrm.simulator import reply_text
 from smscrm.web import request_db
 from tests.conftest import MERCHANT_NUMBER, PUBLIC_URL, twilio_signature
-from tests.statement_log import app_engines
 
 pytestmark = pytest.mark.postgres_only("the idle ping is for database servers: a SQLite file cannot drop a connection")
 
@@ -76,38 +75,10 @@ def test_a_text_after_the_database_dropped_the_apps_connection_is_answered(
         return client.post("/sms/inbound", data=form, headers={"X-Twilio-Signature": signature})
 
     assert text_in("SMfirst").status_code == 200
-    engines = app_engines(app)
-    assert len(engines) == 2  # the session's pool and the autocommit pool: the server drops a connection of each
-    for engine in engines:
-        drop(session, backend_pid(engine))
+    app_engine = app.extensions["smscrm.engine"]
+    drop(session, backend_pid(app_engine))  # the pool's one connection: the server ends it
 
     response = text_in("SMafter")
     assert response.status_code == 200
     assert "already a member" in reply_text(response.get_data(as_text=True))
-    for engine in engines:
-        engine.dispose()
-
-
-def test_an_always_autocommit_pool_hands_out_connections_without_switching_them(database_url, monkeypatch):
-    switches = []
-    engine = make_autocommit_engine(database_url)
-    real = engine.dialect.set_isolation_level
-    monkeypatch.setattr(engine.dialect, "set_isolation_level", lambda *args: switches.append(args[1]) or real(*args))
-    with engine.connect() as connection:  # a new connection is put in autocommit mode once
-        connection.execute(text("SELECT 1"))
-    assert switches == ["AUTOCOMMIT"]
-    for _ in range(3):
-        with autocommit_connection(engine) as connection:
-            assert connection.connection.dbapi_connection.autocommit
-            connection.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS t (n int)"))
-    assert switches == ["AUTOCOMMIT"]  # not switched on checkout, nor back on return
-    engine.dispose()
-
-
-def test_the_sessions_pool_switches_a_connection_for_autocommit_work_and_back(database_url):
-    engine = make_engine(database_url)
-    with autocommit_connection(engine) as connection:
-        assert connection.connection.dbapi_connection.autocommit
-    with engine.connect() as connection:
-        assert not connection.connection.dbapi_connection.autocommit  # back in transactions for the next user
-    engine.dispose()
+    app_engine.dispose()

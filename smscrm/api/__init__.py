@@ -4,12 +4,8 @@ Every error is `{"error": {"code", "message"}}` with a 4xx status (see smscrm.we
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Blueprint
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from smscrm.api import auth, members, openapi, purchases, redemptions  # noqa: E402,F401  (the views register themselves)
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(blueprint)
+from smscrm.api import auth, members, openapi, purchases, redemptions  # noqa: E402,F401  (views register themselves)

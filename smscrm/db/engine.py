@@ -5,42 +5,26 @@ import time
 from datetime import datetime, timezone
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import sessionmaker
 
-from smscrm.db import sqlite_writer
-
 PING_AFTER_IDLE_SECONDS = 5.0  # the app's, the worker's and the scheduler's engines: see make_engine
-WAL_CHECKPOINT_PAGES = 4000  # SQLite's WAL is copied into the database once it holds this many pages: see make_engine
+SQLITE_PRAGMAS = ("busy_timeout=30000", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON")
 
 
 def make_engine(url: str, *, ping_after_idle: float | None = None, **kwargs) -> Engine:
-    """An engine; SQLite gets WAL and a busy timeout so several processes can share the file.
-
-    SQLite's writers queue on a lock file first (`smscrm.db.sqlite_writer`), so the next one starts the
-    moment the last one commits instead of sleeping in SQLite's busy handler.
-
-    SQLite also gets synchronous=NORMAL, the setting SQLite recommends with WAL: a commit no longer
-    waits for an fsync (milliseconds on a disk, spent holding the one write lock), the file stays
-    consistent, and a crashed process loses nothing; only a power cut or OS crash may undo the
-    last transactions before the next checkpoint. PostgreSQL is the choice when that matters.
-
-    The checkpoint (the committing connection copying the WAL's pages into the database file) runs
-    every WAL_CHECKPOINT_PAGES pages (16 MB) instead of SQLite's default 1,000. An inbound text writes
-    about seven pages, several of them the same from text to text (the last leaf of each table it adds
-    a row to, the pages above), and a checkpoint copies a page once however often it changed since the
-    last one: a longer interval copies the busy pages fewer times. Measured under `bench/webhook` on
-    SQLite: 1.04x the webhook's requests/s, with its p99 latency 6 -> 13 ms (the commit that checkpoints
-    takes longer).
+    """An engine. SQLite, the zero-set-up database, gets SQLITE_PRAGMAS on every connection: a writer that finds the
+    write lock taken waits up to 30 s for it; WAL, so readers never wait for the writer and several processes share
+    the file; foreign keys are enforced; and synchronous=NORMAL, the setting SQLite recommends with WAL: a commit
+    does not wait for an fsync, the file stays consistent and a crashed process loses nothing; only a power cut or
+    an OS crash may undo the last transactions. PostgreSQL is the database for production.
 
     `ping_after_idle` (seconds, database servers only): a pooled connection that sat unused longer
     is tested before it is handed out, and replaced if the server dropped it (a restart, an idle
     timeout). One used moments ago is handed out as it is: under load that saves a round trip on
     every request, and should the server go away mid-load, the first failure replaces the whole pool.
     """
-    if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": 30, "factory": sqlite_writer.Connection})
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _configure_sqlite)
@@ -67,33 +51,9 @@ def _ping_after_idle(engine: Engine, seconds: float) -> None:
 
 def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
-
-
-_ALWAYS_AUTOCOMMIT = "smscrm_always_autocommit"  # the execution option that marks such an engine
-
-
-def make_autocommit_engine(url: str, **kwargs) -> Engine:
-    """`make_engine` for a pool whose connections are always in autocommit mode, for a process that opens
-    many `autocommit_connection`s on a database server: its connections are not switched into autocommit
-    mode when they are handed out and back when they are returned."""
-    return make_engine(url, isolation_level="AUTOCOMMIT", execution_options={_ALWAYS_AUTOCOMMIT: True}, **kwargs)
-
-
-def autocommit_connection(engine: Engine) -> Connection:
-    """A connection outside any transaction, for `with`: each statement commits by itself. For a read, or a
-    change made in one statement (atomic anyway); on PostgreSQL it saves a transaction's BEGIN and COMMIT
-    round trips. Open one only where the caller holds no other connection, so a request never waits for a
-    second one from the pool while holding the first."""
-    connection = engine.connect()
-    if engine.get_execution_options().get(_ALWAYS_AUTOCOMMIT):
-        return connection
-    return connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

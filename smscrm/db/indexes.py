@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, Index, literal, text
 def index_where(name: str, *columns, where: ColumnElement[bool], unique: bool = False) -> Index:
     """A partial index: only the rows for which `where` holds have an entry, and the others are written without
     one. A query may read it when its own WHERE says `where` holds: the same condition, one branch of it when it
-    is an OR, or (for `IS NOT NULL`) a comparison of that column. Conditions on values are built with `literally`."""
+    is an OR, or (for `IS NOT NULL`) a comparison of that column. Conditions on values: `equals_constant`."""
     return Index(name, *columns, unique=unique, postgresql_where=where, sqlite_where=where)
 
 
@@ -19,9 +19,9 @@ def index_where_set(name: str, *columns, unique: bool = False, set_column: str |
     return index_where(name, *columns, unique=unique, where=text(f"{set_column or columns[0]} IS NOT NULL"))
 
 
-def literally(column: ColumnElement, value) -> ColumnElement[bool]:
-    """`column = value`, with the value written into the SQL rather than sent as a parameter: for a partial
-    index's condition (`index_where`), and for a query that must be able to read such an index. A database
-    proves a partial index's condition only from values it sees when it plans: PostgreSQL's generic plans,
+def equals_constant(column: ColumnElement, value) -> ColumnElement[bool]:
+    """`column = value`, with the value written into the SQL as a constant rather than sent as a parameter: for a
+    partial index's condition (`index_where`), and for a query that must be able to read such an index. A database
+    proves a partial index's condition only from constants it sees when it plans: PostgreSQL's generic plans,
     which psycopg's prepared statements come to use, see none of the parameters."""
     return column == literal(value, column.type, literal_execute=True)

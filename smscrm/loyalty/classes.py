@@ -21,13 +21,12 @@ from sqlalchemy import (
     cast,
     exists,
     func,
-    literal_column,
+    literal,
     or_,
     select,
-    text,
     update,
 )
-from sqlalchemy.orm import Session, aliased, object_session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import Float
 
 from smscrm.db.sqltime import epoch_days
@@ -70,9 +69,8 @@ def refresh_stage(member: Member, *, is_advocate: bool = False) -> None:
 
 
 def sql_constant(value: str | int):
-    """A constant of ours (a stage, a class letter, a small number) written into the SQL rather than bound:
-    statements that run once per purchase would otherwise convert each of them as a parameter every time."""
-    return literal_column(f"'{value}'" if isinstance(value, str) else str(int(value)))
+    """A constant of ours (a stage, a class letter, a small number) in SQL: a bound parameter of the value's type."""
+    return literal(value)
 
 
 def stage_case(*, is_joined, visit_count, is_advocate):
@@ -113,14 +111,6 @@ VISIT_VALUES = _visit_values()
 """One purchase in the member's row: visit count, spend, first and last visit, typical gap and stage, written by
 the caller's UPDATE under the member's row lock, with `visit_amount` and `visit_at` bound. (The points module puts
 them in the same statement as the balance change.)"""
-_RECORD_VISIT = update(Member.__table__).where(Member.__table__.c.id == bindparam("member_id")).values(VISIT_VALUES)
-
-
-def record_visit(member: Member, amount_minor: int, at: datetime) -> None:
-    """Count a purchase in the member's visit statistics and stage (the caller holds the member's row lock)."""
-    session = object_session(member)
-    session.execute(_RECORD_VISIT, {"member_id": member.id, "visit_amount": amount_minor, "visit_at": at})
-    session.expire(member, list(_SEGMENT_COLUMNS))
 
 
 def recompute(session: Session, *, now: datetime) -> int:
@@ -130,8 +120,8 @@ def recompute(session: Session, *, now: datetime) -> int:
     only rows whose values differ are written. Stamps each merchant's `classes_computed_at` with `now`.
     """
     if session.get_bind().dialect.name == "postgresql":
-        for name, value in RECOMPUTE_SETTINGS.items():
-            session.execute(text(f"SET LOCAL {name} = '{value}'"))
+        for name, value in RECOMPUTE_SETTINGS.items():  # SET LOCAL, with the values bound
+            session.execute(select(func.set_config(name, value, True)))
     computed = _segments(session, since=months_before(now, CLASS_WINDOW_MONTHS)).subquery("computed")
     changed = or_(*(getattr(Member, name).is_distinct_from(computed.c[name]) for name in _SEGMENT_COLUMNS))
     result = session.execute(

@@ -108,16 +108,6 @@ def body_sql(merchant: Merchant, campaign: Campaign) -> ColumnElement[str]:
     return case((Member.language == Language.ZH, bodies[Language.ZH]), else_=bodies[Language.EN])
 
 
-def render_for(merchant: Merchant, campaign: Campaign, member: Member) -> str:
-    """The text `member` would receive."""
-    language = language_of_text(campaign, member.language)
-    return fill(
-        template_for(merchant, campaign, language),
-        name=member.name, points=member.points_balance, value_class=member.value_class,
-        merchant_name=merchant.name, language=language,
-    )
-
-
 @dataclass(frozen=True)
 class TextCount:
     """What one version of the text costs, as rendered for one member."""

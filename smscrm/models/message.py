@@ -7,7 +7,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, SmallInteger, String, Text, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from smscrm.db.indexes import index_where, index_where_set, literally
+from smscrm.db.indexes import equals_constant, index_where, index_where_set
 from smscrm.db.types import Base
 
 
@@ -92,14 +92,14 @@ class OutboundMessage(Base):
     status_updated_at: Mapped[datetime | None]
 
 
-IS_QUEUED, IS_SENDING = (literally(OutboundMessage.status, status) for status in (Status.QUEUED, Status.SENDING))
+IS_QUEUED, IS_SENDING = (equals_constant(OutboundMessage.status, status) for status in (Status.QUEUED, Status.SENDING))
 """The rows waiting for a worker and the rows claimed by one: ix_outbound_messages_due_category holds these
 alone, and a query that says one of them may read it (smscrm.delivery's claims, leases and look-ups)."""
 index_where(
     "ix_outbound_messages_due_category", OutboundMessage.status, OutboundMessage.category, OutboundMessage.send_after,
     where=or_(IS_QUEUED, IS_SENDING),
 )
-NOT_A_REPLY = ~literally(OutboundMessage.category, Category.REPLY)
+NOT_A_REPLY = ~equals_constant(OutboundMessage.category, Category.REPLY)
 """Part of a query by member (smscrm.messaging.courtesy's caps): ix_outbound_messages_member_created holds the texts we
 chose to send a member, not the replies to their texts, and only a query that says so may read it."""
 index_where(
@@ -131,10 +131,10 @@ class InboundMessage(Base):
     reply: Mapped[OutboundMessage | None] = relationship()
 
 
-IS_FILED = or_(*(literally(InboundMessage.intent, intent) for intent in FILED_INTENTS))
+IS_FILED = or_(*(equals_constant(InboundMessage.intent, intent) for intent in FILED_INTENTS))
 """A text for the merchant's inbox. Only these have an entry in ix_inbound_messages_merchant_intent: a keyword
 answered at once (JOIN, BAL, ...) writes none. A query of the index says IS_FILED, or IS_FEEDBACK."""
-IS_FEEDBACK = literally(InboundMessage.intent, Intent.FEEDBACK)
+IS_FEEDBACK = equals_constant(InboundMessage.intent, Intent.FEEDBACK)
 index_where(
     "ix_inbound_messages_merchant_intent", InboundMessage.merchant_id, InboundMessage.intent, InboundMessage.received_at,
     where=IS_FILED,

@@ -3,14 +3,17 @@
 To add a page: write a blueprint with `auth.protected_blueprint(...)` (every view then needs a
 signed-in user), add it to BLUEPRINTS, and give it a NAV entry if it belongs in the navigation.
 
-CSRF protection covers every POST of the web app. Machine endpoints, which authenticate otherwise
-(Twilio's signature, an API key), are not served here but by the machine app (`smscrm.create_app`).
+CSRF protection covers every POST of the web app. The machine endpoints (`init_machine_endpoints`: Twilio's
+webhooks, the REST API, the health check) authenticate otherwise (Twilio's signature, an API key): under
+MACHINE_PATHS a request has no session (no cookie read or written, Flask-Login's remember cookie untouched), no CSRF
+check, and its errors are JSON (`smscrm.web.http_errors`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, render_template
+from flask import Blueprint, Flask, Request, render_template
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from smscrm.config import Settings
@@ -31,6 +34,7 @@ from smscrm.web import (
 from smscrm.web import segments as _segment_views  # noqa: F401  (segment pages, on the campaigns blueprint)
 
 csrf = CSRFProtect()
+MACHINE_PATHS = ("/sms/", "/api/", "/healthz")  # where the machine endpoints are (a test holds every route to it)
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,26 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.context_processor(lambda: {"nav": NAV})
     app.register_error_handler(CSRFError, _expired_form)
     app.after_request(_security_headers)
+    app.session_interface = _PagesOnlySessions()
+
+
+def init_machine_endpoints(app: Flask, *blueprints: Blueprint) -> None:
+    """Endpoints for machines, all under MACHINE_PATHS: no session, no CSRF check (see above)."""
+    for blueprint in blueprints:
+        csrf.exempt(blueprint)
+        app.register_blueprint(blueprint)
+
+
+def is_for_machines(request: Request) -> bool:
+    """Whether `request` is for a machine endpoint (or would be, when no route matched its path)."""
+    return request.path.startswith(MACHINE_PATHS)
+
+
+class _PagesOnlySessions(SecureCookieSessionInterface):
+    """The session cookie of the pages: a machine request gets Flask's empty null session, which is never saved."""
+
+    def open_session(self, app, request):
+        return None if is_for_machines(request) else super().open_session(app, request)
 
 
 def _expired_form(error: CSRFError):

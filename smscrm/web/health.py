@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, jsonify
+from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,7 +21,3 @@ def healthz():
         log.error("health check: database unreachable: %s", exc.__class__.__name__)
         return jsonify(status="unavailable", database="unreachable"), 503
     return jsonify(status="ok", database="ok")
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(blueprint)

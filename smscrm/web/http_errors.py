@@ -7,15 +7,17 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from smscrm.errors import SmscrmError
+from smscrm.web import is_for_machines
 
 log = logging.getLogger(__name__)
 
 
-def init_app(app: Flask, *, json_only: bool = False) -> None:
-    """Errors answered as JSON always (`json_only`, the machine endpoints), or when the client asks for it."""
+def init_app(app: Flask) -> None:
+    """Errors answered as JSON on the machine endpoints' paths (even where no route matched), or when the client
+    asks for it; as a page otherwise."""
 
     def respond(status: int, code: str, message: str):
-        if json_only or request.accept_mimetypes.best == "application/json":
+        if is_for_machines(request) or request.accept_mimetypes.best == "application/json":
             return jsonify(error={"code": code, "message": message}), status
         return render_template("error.html", status=status, message=message), status
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
-from smscrm import machine_app, points
+from smscrm import points
 from smscrm.api.openapi import DOCUMENT
 from smscrm.loyalty import members, rewards
 from smscrm.loyalty.codes import CODE_ALPHABET
@@ -23,7 +23,7 @@ BASE_URL = "http://localhost/api/v1"
 def flask_routes(app) -> set[tuple[str, str]]:
     """(method, OpenAPI path) for every API route, as the app registered them."""
     routes = set()
-    for rule in machine_app(app).url_map.iter_rules():
+    for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("api."):
             continue
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
