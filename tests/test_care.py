@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from smscrm import care, points
 from smscrm.accounts.merchants import create_merchant
 from smscrm.errors import ValidationError
-from smscrm.marketing import care_rules
+from smscrm.marketing import care_days, care_rules
 from smscrm.models import (
     CareKind,
     CareTouch,
@@ -529,7 +529,6 @@ class TestBoundedEvaluations:
 def test_the_expiring_points_agree_with_the_points_ledger(session, merchant, now):
     """Care's one-sum reading of the ledger gives what `points.unspent_before` gives, member by member."""
     points.update_settings(merchant, points_expiry_months=12)
-    rule = turn_on(session, merchant, CareKind.POINTS_EXPIRING, now=now, days=14, send_hour=11)
     phones = [add_member(session, merchant, now=now, phone=f"+1415555{index:04d}",
                          joined_at=now - timedelta(days=500)).phone for index in range(4)]
     for days_ago, phone, amount in ((400, 0, 3000), (380, 0, 2000), (200, 0, 1000), (370, 1, 500), (10, 2, 4000),
@@ -544,9 +543,8 @@ def test_the_expiring_points_agree_with_the_points_ledger(session, merchant, now
     session.commit()
 
     cutoff = now - timedelta(days=350)
-    evaluation = care._Evaluation(session, merchant, rule, now)
     ids = select(Member.id).where(Member.merchant_id == merchant.id)
-    ours = dict(session.execute(evaluation._expiring_points(cutoff, among=ids)).all())
+    ours = dict(session.execute(care_days.expiring_points(cutoff, among=ids)).all())
     theirs = {row.member_id: row.points for row in session.execute(points.unspent_before(ids, cutoff))}
     assert {member_id: max(0, value) for member_id, value in ours.items()} == {
         member_id: theirs.get(member_id, 0) for member_id in ours

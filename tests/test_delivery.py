@@ -21,6 +21,7 @@ from smscrm.models import (
     OutboundMessage,
     Status,
 )
+from smscrm.sending import claims
 from smscrm.sending.transports import ConsoleTransport, make_transport
 from tests.fake_twilio import Answer, fake_twilio, twilio_settings  # noqa: F401 (fixtures)
 from tests.outbox_rows import ANN, NOON_IN_LOS_ANGELES, PROMO, queue, row
@@ -176,14 +177,14 @@ def test_provider_errors_back_off_exponentially(session, sessions, merchant, now
 
 def test_a_text_fails_after_the_last_attempt(session, sessions, merchant, now, twilio, fake_twilio):
     message_id = queue(session, merchant, now)
-    fake_twilio.script(*[Answer(status=500, code=20500)] * delivery.MAX_ATTEMPTS)
+    fake_twilio.script(*[Answer(status=500, code=20500)] * claims.MAX_ATTEMPTS)
     when = now
     while row(session, message_id).status == Status.QUEUED:
         when = row(session, message_id).send_after
         assert delivery.deliver_due(sessions, twilio, now=when, worker_id=WORKER) == 1
     failed = row(session, message_id)
-    assert (failed.status, failed.attempts, failed.error_code) == (Status.FAILED, delivery.MAX_ATTEMPTS, 20500)
-    assert fake_twilio.posts() == delivery.MAX_ATTEMPTS and fake_twilio.messages == []
+    assert (failed.status, failed.attempts, failed.error_code) == (Status.FAILED, claims.MAX_ATTEMPTS, 20500)
+    assert fake_twilio.posts() == claims.MAX_ATTEMPTS and fake_twilio.messages == []
 
 
 def test_a_timed_out_send_that_twilio_accepted_is_not_sent_again(

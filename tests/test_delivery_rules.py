@@ -16,6 +16,7 @@ from smscrm.models import (
     OutboundMessage,
     Status,
 )
+from smscrm.sending.courier import Courier
 from tests.outbox_rows import (
     ANN,
     BEN,
@@ -202,7 +203,7 @@ class TestCheckedAgainBeforeTheCall:
     def test_an_opt_out_after_the_claim_suppresses(self, session, sessions, merchant, transport):
         now = NOON_IN_LOS_ANGELES
         message_id = queue(session, merchant, now)
-        with delivery.Courier(sessions, transport, worker_id="worker-a", batch_size=10, limits=None,
+        with Courier(sessions, transport, worker_id="worker-a", batch_size=10, limits=None,
                               concurrency=2) as courier:
             courier.claim(now)
             assert row(session, message_id).status == Status.SENDING
@@ -216,7 +217,7 @@ class TestCheckedAgainBeforeTheCall:
     def test_a_window_closing_after_the_claim_defers(self, session, sessions, merchant, transport):
         closing = datetime(2026, 3, 11, 2, 59, 59, tzinfo=UTC)  # 19:59:59 in Los Angeles
         message_id = queue(session, merchant, closing)
-        with delivery.Courier(sessions, transport, worker_id="worker-a", batch_size=10, limits=None,
+        with Courier(sessions, transport, worker_id="worker-a", batch_size=10, limits=None,
                               concurrency=2) as courier:
             courier.claim(closing)
             courier.dispatch(closing + timedelta(seconds=2))

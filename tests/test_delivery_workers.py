@@ -15,6 +15,8 @@ from smscrm.accounts.merchants import create_merchant
 from smscrm.db.engine import make_sessionmaker
 from smscrm.models import Category, EarlyStatusReport, OutboundMessage, Status
 from smscrm.sending import provider_status
+from smscrm.sending.claims import LEASE
+from smscrm.sending.courier import RENEW_EVERY, Courier
 from smscrm.sending.send_rate import Rate, SendLimits
 from smscrm.sending.transports import make_transport
 from tests.fake_twilio import fake_twilio, twilio_settings  # noqa: F401 (fixtures)
@@ -124,34 +126,34 @@ class TestConcurrency:
 class TestLeases:
     def test_a_crashed_workers_rows_are_recovered_when_the_short_lease_runs_out(self, session, sessions, merchant):
         queue_many(session, merchant, 3)
-        crashed = delivery.Courier(sessions, RecordingTransport(), worker_id="crashed", batch_size=10, limits=None,
+        crashed = Courier(sessions, RecordingTransport(), worker_id="crashed", batch_size=10, limits=None,
                                    concurrency=2)
         crashed.claim(NOW)  # … and the process is killed: no outcome, no release, no renewal
         crashed.pool.shutdown()
         transport = RecordingTransport()
-        assert delivery.deliver_due(sessions, transport, now=NOW + delivery.LEASE - timedelta(seconds=1),
+        assert delivery.deliver_due(sessions, transport, now=NOW + LEASE - timedelta(seconds=1),
                                     worker_id="w") == 0
-        assert delivery.deliver_due(sessions, transport, now=NOW + delivery.LEASE + timedelta(seconds=1),
+        assert delivery.deliver_due(sessions, transport, now=NOW + LEASE + timedelta(seconds=1),
                                     worker_id="w") == 3
         assert len(transport.sent) == 3
         assert statuses(session) == {Status.SENT: 3}
-        assert delivery.LEASE <= timedelta(minutes=1)
+        assert LEASE <= timedelta(minutes=1)
 
     def test_a_live_worker_renews_its_leases(self, session, sessions, merchant):
         queue_many(session, merchant, 2)
         limits = SendLimits(account=Rate(0.01), number=FAST_NUMBERS)  # one token, then none for 100 s
-        with delivery.Courier(sessions, RecordingTransport(), worker_id="slow", batch_size=10, limits=limits,
+        with Courier(sessions, RecordingTransport(), worker_id="slow", batch_size=10, limits=limits,
                               concurrency=2) as slow:
             slow.claim(NOW)  # claims both
             slow.dispatch(NOW)  # sends one, holds the other
             slow.wait(None, None)
-            slow.step(NOW + delivery.RENEW_EVERY)
+            slow.step(NOW + RENEW_EVERY)
             assert statuses(session) == {Status.SENT: 1, Status.SENDING: 1}
-            later = NOW + delivery.RENEW_EVERY + delivery.LEASE - timedelta(seconds=1)
+            later = NOW + RENEW_EVERY + LEASE - timedelta(seconds=1)
             assert delivery.deliver_due(sessions, RecordingTransport(), now=later, worker_id="other") == 0
             held = session.scalars(select(OutboundMessage).where(OutboundMessage.status == Status.SENDING)).all()
             assert [(m.claimed_by, m.lease_expires_at) for m in held] == [
-                ("slow", NOW + delivery.RENEW_EVERY + delivery.LEASE)
+                ("slow", NOW + RENEW_EVERY + LEASE)
             ]
 
 

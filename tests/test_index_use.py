@@ -16,6 +16,7 @@ from smscrm.db.engine import make_sessionmaker
 from smscrm.loyalty import directory
 from smscrm.messaging import courtesy, inbox
 from smscrm.models import InboxItem, InboxKind
+from smscrm.sending.courier import Courier
 from tests.outbox_rows import ANN, RecordingTransport, queue
 
 QUEUE_INDEX = "ix_outbound_messages_due_category"
@@ -97,7 +98,7 @@ def test_the_worker_claims_and_recovers_rows_through_the_queue_index(engine, ses
 
 def test_a_worker_renews_its_leases_through_the_queue_index(engine, sessions, now):
     def renew():
-        with delivery.Courier(sessions, RecordingTransport(), worker_id="w1", batch_size=10, limits=None,
+        with Courier(sessions, RecordingTransport(), worker_id="w1", batch_size=10, limits=None,
                               concurrency=1) as courier:
             courier.renew(now)
 

@@ -1,0 +1,144 @@
+"""Who is due a day-based care text on a local day: birthdays, anniversaries of joining, holidays,
+win-back and points about to expire. Each kind gives the members due the day's occurrence and how
+to text them (`care_batches.Due`), or None when nothing is due that day; a birthday or an anniversary
+is once a year, a holiday once on its day, win-back and expiring points at most once per `days` days.
+"""
+from __future__ import annotations
+
+import re
+from calendar import isleap
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import Select, and_, case, func, literal, or_, select
+
+from smscrm.loyalty.periods import months_before
+from smscrm.marketing import care_audience, care_texts, festivals, segments
+from smscrm.marketing.care_batches import Due
+from smscrm.marketing.care_evaluation import RuleEvaluation
+from smscrm.models import Language, Member, PointsEntry
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def birthday(evaluation: RuleEvaluation, day: date, due_at: datetime) -> Due:
+    """Members born on `day` (on February 28 of a common year, those born on the 29th too), once a year."""
+    born = [and_(Member.birthday_month == day.month, Member.birthday_day == day.day)]
+    if (day.month, day.day) == (2, 28) and not isleap(day.year):
+        born.append(and_(Member.birthday_month == 2, Member.birthday_day == 29))
+    return Due(
+        care_audience.members(evaluation).where(or_(*born), Member.joined_at <= due_at),
+        lambda members: care_texts.queue(evaluation, members, literal(str(day.year))),
+    )
+
+
+def anniversary(evaluation: RuleEvaluation, day: date, due_at: datetime) -> Due | None:
+    """Members who joined on this local day in an earlier year, once a year."""
+    merchant = evaluation.merchant
+    first = evaluation.session.scalar(select(func.min(Member.joined_at)).where(Member.merchant_id == merchant.id))
+    if first is None:
+        return None
+    joined_on = [
+        and_(Member.joined_at >= start, Member.joined_at < end)
+        for start, end in _anniversary_days(evaluation, day, first.astimezone(evaluation.zone).year)
+    ]
+    if not joined_on:
+        return None
+    return Due(
+        care_audience.members(evaluation).where(or_(*joined_on)),
+        lambda members: care_texts.queue(evaluation, members, literal(str(day.year))),
+    )
+
+
+def holiday(evaluation: RuleEvaluation, day: date, due_at: datetime) -> Due | None:
+    """Every member who joined before it, on the day of the rule's festival in the merchant's country."""
+    festival = festivals.festival_on(evaluation.merchant.country, evaluation.rule.holiday, day)
+    if festival is None:
+        return None
+    occurrence = literal(f"{_slug(festival.name)}:{day.isoformat()}")
+    names = {Language.EN: festival.greeting_name, Language.ZH: festival.name_zh}
+    return Due(
+        care_audience.members(evaluation).where(Member.joined_at <= due_at),
+        lambda members: care_texts.queue(evaluation, members, occurrence, holiday=names),
+    )
+
+
+def win_back(evaluation: RuleEvaluation, day: date, due_at: datetime) -> Due:
+    """At-risk members of the chosen class, at most once per `days` days (a holdout counts as a time)."""
+    rule, merchant = evaluation.rule, evaluation.merchant
+    chosen = segments.SegmentFilter(
+        value_classes=(rule.value_class,) if rule.value_class else (), at_risk_days=rule.days
+    )
+    at_risk = segments.filter_condition(chosen, now=due_at, timezone=merchant.timezone)
+
+    return Due(
+        care_audience.members(evaluation).where(at_risk, care_audience.not_touched_since(evaluation, day)),
+        lambda touched: care_texts.queue(evaluation, touched, literal(day.isoformat())),
+        touches=True,
+    )
+
+
+def points_expiring(evaluation: RuleEvaluation, day: date, due_at: datetime) -> Due | None:
+    """Members with points that expire within `days` days, reminded at most once per `days` days.
+
+    Points older than the expiry period are expired every night (`points.expire_points`), so only
+    members who earned points in the `days` (and one more) days before the cutoff can be due: only
+    their ledgers are summed."""
+    rule, merchant = evaluation.rule, evaluation.merchant
+    if not merchant.points_expiry_months:
+        return None
+    expires_by = due_at + timedelta(days=rule.days)
+    cutoff = months_before(expires_by, merchant.points_expiry_months)
+    earned_lately = select(PointsEntry.member_id).where(
+        PointsEntry.merchant_id == merchant.id,
+        PointsEntry.points > 0,
+        PointsEntry.created_at >= cutoff - timedelta(days=rule.days + 1),
+        PointsEntry.created_at < cutoff,
+    )
+    expiring = expiring_points(cutoff, among=earned_lately).subquery()
+    local = expires_by.astimezone(evaluation.zone)
+    date_text = {Language.EN: f"{local:%b} {local.day}", Language.ZH: f"{local.month}月{local.day}日"}
+
+    def remind(touched: Select) -> int:
+        with_points = touched.join(expiring, expiring.c.member_id == Member.id)
+        return care_texts.queue(
+            evaluation, with_points, literal(day.isoformat()), expiring=expiring.c.points, date=date_text
+        )
+
+    holders = care_audience.members(evaluation).join(expiring, expiring.c.member_id == Member.id).where(
+        Member.points_balance > 0, expiring.c.points > 0, care_audience.not_touched_since(evaluation, day)
+    )
+    return Due(holders, remind, touches=True)
+
+
+def expiring_points(cutoff: datetime, *, among: Select) -> Select:
+    """Per member of `among`, the points that expire by `cutoff` unless spent first: what is
+    left of the credits made before it once every debit has taken the oldest points first (the rule
+    of `points.unspent_before`; with entries in time order it is one sum per member instead of a window
+    over every credit)."""
+    old_credits = case((and_(PointsEntry.points > 0, PointsEntry.created_at < cutoff), PointsEntry.points), else_=0)
+    debits = case((PointsEntry.points < 0, PointsEntry.points), else_=0)
+    return (
+        select(PointsEntry.member_id, (func.sum(old_credits) + func.sum(debits)).label("points"))
+        .where(PointsEntry.member_id.in_(among))
+        .group_by(PointsEntry.member_id)
+    )
+
+
+def _anniversary_days(evaluation: RuleEvaluation, day: date, first_year: int) -> list[tuple[datetime, datetime]]:
+    """The local days, in earlier years, whose joiners have their anniversary on `day`."""
+    zone = evaluation.zone
+    same_days = [(day.month, day.day)]
+    if (day.month, day.day) == (2, 28) and not isleap(day.year):
+        same_days.append((2, 29))
+    ranges = []
+    for year in range(first_year, day.year):
+        for month, day_of_month in same_days:
+            if (month, day_of_month) == (2, 29) and not isleap(year):
+                continue
+            start = datetime.combine(date(year, month, day_of_month), time(0), tzinfo=zone)
+            ranges.append((start, datetime.combine(start.date() + timedelta(days=1), time(0), tzinfo=zone)))
+    return ranges
+
+
+def _slug(name: str) -> str:
+    return _SLUG.sub("-", name.lower()).strip("-")[:40]
