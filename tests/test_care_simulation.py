@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from smscrm import jobs
 from smscrm.accounts.merchants import create_merchant
@@ -239,11 +239,7 @@ class World:
             merchant_id=self.merchant.id, member_id=member.id, amount_minor=2500, points_earned=0,
             is_points_held=False, balance_after=0, channel="web", created_at=at,
         ))
-        self.session.execute(  # what a purchase does to the member's visit statistics and stage (smscrm.points)
-            update(Member).where(Member.id == member.id).values(classes.VISIT_VALUES),
-            {"visit_amount": 2500, "visit_at": at},
-        )
-        self.session.expire(member)
+        classes.record_visit(member, 2500, at)
 
 
 @pytest.fixture

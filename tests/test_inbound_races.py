@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from smscrm.models import ConsentEvent, InboundMessage, Member, OutboundMessage
 from smscrm.simulator import reply_text
-from tests.at_once import run_together
+from tests.concurrently import run_together
 from tests.conftest import MERCHANT_NUMBER, PUBLIC_URL, twilio_signature
 
 pytestmark = pytest.mark.postgres_only(

@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, object_session
 from sqlalchemy.types import Float
 
 from smscrm.db.sqltime import epoch_days
@@ -68,19 +68,15 @@ def refresh_stage(member: Member, *, is_advocate: bool = False) -> None:
     )
 
 
-def sql_constant(value: str | int):
-    """A constant of ours (a stage, a class letter, a small number) in SQL: a bound parameter of the value's type."""
-    return literal(value)
-
 
 def stage_case(*, is_joined, visit_count, is_advocate):
     """`stage_for` as an SQL expression over columns, for set-based and single-row UPDATEs."""
     return case(
-        (~is_joined, sql_constant(Stage.PENDING)),
-        (is_advocate, sql_constant(Stage.ADVOCATE)),
-        (visit_count >= sql_constant(2), sql_constant(Stage.REPEAT)),
-        (visit_count == sql_constant(1), sql_constant(Stage.FIRST_PURCHASE)),
-        else_=sql_constant(Stage.JOINED),
+        (~is_joined, literal(Stage.PENDING)),
+        (is_advocate, literal(Stage.ADVOCATE)),
+        (visit_count >= literal(2), literal(Stage.REPEAT)),
+        (visit_count == literal(1), literal(Stage.FIRST_PURCHASE)),
+        else_=literal(Stage.JOINED),
     )
 
 
@@ -90,27 +86,34 @@ def _visit_values() -> dict:
     at = bindparam("visit_at", type_=UTCDateTime())
     first = case((or_(members.first_visit_at.is_(None), members.first_visit_at > at), at), else_=members.first_visit_at)
     last = case((or_(members.last_visit_at.is_(None), members.last_visit_at < at), at), else_=members.last_visit_at)
-    visits = members.visit_count + sql_constant(1)
+    visits = members.visit_count + literal(1)
     return {
         "visit_count": visits,
         "total_spend_minor": members.total_spend_minor + bindparam("visit_amount"),
         "first_visit_at": first,
         "last_visit_at": last,
         "typical_visit_gap_days": case(
-            (visits >= sql_constant(2), (epoch_days(last) - epoch_days(first)) / members.visit_count),
+            (visits >= literal(2), (epoch_days(last) - epoch_days(first)) / members.visit_count),
             else_=members.typical_visit_gap_days,
         ),
         "stage": stage_case(
             is_joined=members.joined_at.is_not(None), visit_count=visits,
-            is_advocate=members.stage == sql_constant(Stage.ADVOCATE),
+            is_advocate=members.stage == literal(Stage.ADVOCATE),
         ),
     }
 
 
 VISIT_VALUES = _visit_values()
 """One purchase in the member's row: visit count, spend, first and last visit, typical gap and stage, written by
-the caller's UPDATE under the member's row lock, with `visit_amount` and `visit_at` bound. (The points module puts
-them in the same statement as the balance change.)"""
+`record_visit`'s UPDATE under the member's row lock, with `visit_amount` and `visit_at` bound."""
+
+
+def record_visit(member: Member, amount_minor: int, at: datetime) -> None:
+    """Count a purchase in the member's visit statistics and stage (the caller holds the member's row lock)."""
+    session = object_session(member)
+    session.execute(update(Member).where(Member.id == member.id).values(VISIT_VALUES),
+                    {"visit_amount": amount_minor, "visit_at": at})
+    session.expire(member, list(_SEGMENT_COLUMNS))
 
 
 def recompute(session: Session, *, now: datetime) -> int:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from smscrm import points
 from smscrm.models import Purchase
 from tests.api.conftest import ADA
-from tests.at_once import run_together
+from tests.concurrently import run_together
 
 pytestmark = pytest.mark.postgres_only(
     "concurrent writers need PostgreSQL: SQLite lets one writer at a time into the whole file"

@@ -13,7 +13,7 @@ from smscrm.db.engine import make_sessionmaker
 from smscrm.errors import InsufficientPoints, RedemptionCodeUsed, RewardUnavailable
 from smscrm.loyalty import ledger, rewards
 from smscrm.models import EntryKind, Member, Merchant, PointsEntry, Purchase, Redemption
-from tests.at_once import run_together
+from tests.concurrently import run_together
 
 pytestmark = pytest.mark.postgres_only(
     "concurrent writers need PostgreSQL: SQLite lets one writer at a time into the whole file"
