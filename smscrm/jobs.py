@@ -76,7 +76,7 @@ def run_job(job: Job, sessions: sessionmaker, *, now: datetime):
     return result
 
 
-def _scheduled_run(job: Job, sessions: sessionmaker, clock: Callable[[], datetime]) -> None:
+def run_scheduled(job: Job, sessions: sessionmaker, clock: Callable[[], datetime]) -> None:
     """What the scheduler calls: the job at the current time; a failure is logged and retried next time."""
     try:
         run_job(job, sessions, now=clock())
@@ -97,7 +97,7 @@ def build_scheduler(
     started = utcnow()  # the scheduler's own clock; `clock` is the time the jobs are told
     for job in jobs:
         scheduler.add_job(
-            _scheduled_run,
+            run_scheduled,
             trigger=job.trigger(),
             args=(job, sessions, clock),
             id=job.id,

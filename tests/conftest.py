@@ -39,7 +39,7 @@ def _guarded_getaddrinfo(host, *args, **kwargs):
 
 socket.getaddrinfo = _guarded_getaddrinfo  # for the whole test session: Twilio is never reached
 # Argon2's production cost (64 MiB, 3 passes) is the point in production and only slows tests down.
-logins._hasher = PasswordHasher.from_parameters(argon2_profiles.CHEAPEST)
+logins.password_hasher = PasswordHasher.from_parameters(argon2_profiles.CHEAPEST)
 
 
 def is_postgres(url: str) -> bool:

@@ -70,3 +70,28 @@ def test_only_public_sqlalchemy_apis():
             if isinstance(node, ast.Attribute) and node.attr in SQLALCHEMY_INTERNALS
         ]
     assert offenders == []
+
+
+TESTS = PACKAGE.parent / "tests"
+
+
+def test_tests_use_only_public_names_of_smscrm():
+    """A test states outcomes through a module's public functions: no `_name` of smscrm is imported or reached."""
+    offenders = []
+    for path in sorted(TESTS.rglob("*.py")):
+        tree, relative = ast.parse(path.read_text()), path.relative_to(TESTS)
+        ours = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("smscrm"):
+                offenders += [f"{relative} imports {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+                ours.update(a.asname or a.name for a in node.names)
+            elif isinstance(node, ast.Import):
+                ours.update((a.asname or a.name).split(".")[0] for a in node.names if a.name.startswith("smscrm"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                base = node.value
+                while isinstance(base, ast.Attribute):
+                    base = base.value
+                if isinstance(base, ast.Name) and base.id in ours:
+                    offenders.append(f"{relative}:{node.lineno} reaches {base.id}.….{node.attr}")
+    assert offenders == []

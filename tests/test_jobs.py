@@ -84,7 +84,7 @@ def test_a_failing_job_is_logged_and_the_scheduler_goes_on(sessions, caplog):
         raise RuntimeError("database away")
 
     with caplog.at_level(logging.ERROR, logger="smscrm.jobs"):
-        jobs._scheduled_run(jobs.Job("broken", "breaks", broken, every=timedelta(minutes=1)), sessions, utcnow)
+        jobs.run_scheduled(jobs.Job("broken", "breaks", broken, every=timedelta(minutes=1)), sessions, utcnow)
     assert "job broken failed" in caplog.text
 
 

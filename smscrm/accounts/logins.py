@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from smscrm.errors import Conflict, ValidationError
 from smscrm.models import Merchant, Role, StaffUser
 
-_hasher = PasswordHasher()
+password_hasher = PasswordHasher()  # argon2 at its production cost; the test suite swaps in the cheapest profile
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
 
@@ -28,7 +28,7 @@ def create_staff_user(
     if session.scalar(select(StaffUser.id).where(func.lower(StaffUser.email) == email)):
         raise Conflict(f"{email} already has a login")
     user = StaffUser(
-        merchant_id=merchant.id, email=email, password_hash=_hasher.hash(password), role=role, created_at=now
+        merchant_id=merchant.id, email=email, password_hash=password_hasher.hash(password), role=role, created_at=now
     )
     session.add(user)
     session.flush()
@@ -39,12 +39,12 @@ def authenticate(session: Session, email: str, password: str) -> StaffUser | Non
     """The user when the password matches, else None (no hint which part was wrong)."""
     user = session.scalar(select(StaffUser).where(StaffUser.email == (email or "").strip().lower()))
     if user is None:
-        _hasher.hash(password or "")  # spend the same time whether or not the email exists
+        password_hasher.hash(password or "")  # spend the same time whether or not the email exists
         return None
     try:
-        _hasher.verify(user.password_hash, password or "")
+        password_hasher.verify(user.password_hash, password or "")
     except (VerificationError, InvalidHashError):
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if password_hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = password_hasher.hash(password)
     return user

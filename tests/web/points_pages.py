@@ -9,7 +9,7 @@ import pytest
 
 from smscrm import points
 from smscrm.loyalty import members, rewards
-from tests.points.conftest import assert_ledger_consistent
+from tests.loyalty.conftest import assert_ledger_consistent
 
 ANN = "+14155550142"
 _HIDDEN = re.compile(r'<input(?=[^>]*type="hidden")(?=[^>]*name="([^"]+)")(?=[^>]*value="([^"]*)")[^>]*>')
@@ -62,6 +62,6 @@ def add_reward(session, merchant, *, now, code: str = "TEA", name: str = "Free t
 
 @pytest.fixture
 def ledger_invariant(session):
-    """After the test: every balance is explained by its entries (see tests/points/conftest.py)."""
+    """After the test: every balance is explained by its entries (see tests/loyalty/conftest.py)."""
     yield
     assert_ledger_consistent(fresh(session))

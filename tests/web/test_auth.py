@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import update
 
 from smscrm import web
-from smscrm.accounts.logins import _hasher
+from smscrm.accounts.logins import password_hasher
 from smscrm.models import StaffUser
 from tests.conftest import OWNER_EMAIL
 from tests.web.conftest import csrf_token
@@ -115,7 +115,7 @@ def test_sign_out_is_a_post_with_the_csrf_token(owner):
 
 
 def test_changing_the_password_ends_existing_sessions(owner, session):
-    session.execute(update(StaffUser).values(password_hash=_hasher.hash("a brand new password")))
+    session.execute(update(StaffUser).values(password_hash=password_hasher.hash("a brand new password")))
     session.commit()
     response = owner.get("/members")
     assert response.status_code == 302

@@ -19,7 +19,7 @@ from smscrm.models import (
     Purchase,
     Stage,
 )
-from tests.points.conftest import ledger_rows
+from tests.loyalty.conftest import ledger_rows
 
 ANN = "+14155550100"
 BOB = "+14155550101"

@@ -20,7 +20,7 @@ from smscrm.errors import (
 )
 from smscrm.loyalty import rewards
 from smscrm.models import EntryKind, Intent, Redemption, RedemptionStatus, Reward
-from tests.points.conftest import ledger_rows
+from tests.loyalty.conftest import ledger_rows
 
 ANN = "+14155550100"
 
