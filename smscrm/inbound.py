@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
 from smscrm import points
@@ -174,11 +174,11 @@ def _keep(session: Session, shop: Shop, sms: InboundSms, to_phone: str, *, phone
           now: datetime, member_id: int | None = None, reply_id: int | None = None) -> None:
     """The inbound text is stored last, with what it was understood as and the reply it got. Its MessageSid
     is unique: a twin of this text that committed first makes this flush raise IntegrityError."""
-    session.add(InboundMessage(
+    session.flush()  # what the conversation changed in ORM objects goes first
+    session.connection().execute(insert(InboundMessage.__table__), dict(
         merchant_id=shop.id, message_sid=sms.message_sid, from_phone=phone, to_phone=to_phone, body=sms.body,
         intent=intent, member_id=member_id, reply_id=reply_id, received_at=now,
     ))
-    session.flush()
 
 
 def _storable(sms: InboundSms) -> InboundSms:
@@ -296,6 +296,7 @@ class _Conversation:
         if self.card is None:
             member = self._enrol(name)
             if self.shop.welcome_bonus or referrer is not None:  # a stranger has no held purchases
+                member = self.load_member()
                 points.on_join(self.session, self.merchant, member, referrer=referrer, now=self.now)
         else:
             was_member = self._is_member
@@ -312,14 +313,16 @@ class _Conversation:
         balance = member.points_balance
         return ("welcome_points" if balance else "welcome"), {"name_suffix": suffix, "points": balance}
 
-    def _enrol(self, name: str) -> Member:
+    def _enrol(self, name: str) -> Card:
         """A stranger joins: their membership, in the keyword's language, and its consent evidence."""
-        self.member = members.enrol(
-            self.session, self.shop.id, self.phone, name=name, now=self.now, referral_code=referrals.new_code(),
-            language=self.command.language or self.shop.default_language,
+        name, language = members.clean_name(name), self.command.language or self.shop.default_language
+        member_id = members.enrol(
+            self.session, self.shop.id, self.phone, name=name, language=language, now=self.now,
+            referral_code=referrals.new_code(),
         )
+        self.card = Card(member_id, name, language, joined_at=self.now, points_balance=0, is_opted_out=False)
         self._consent(ConsentAction.OPT_IN)
-        return self.member
+        return self.card
 
     def _join_hint(self) -> tuple[str | None, dict]:
         if self._replied_today("join_hint"):

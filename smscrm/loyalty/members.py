@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from smscrm.models import Member, MemberInterest, Merchant, Stage
@@ -44,20 +44,18 @@ def join(
 def enrol(
     session: Session, merchant_id: int, phone: str, *, name: str | None, language: str, referral_code: str,
     now: datetime,
-) -> Member:
-    """A phone without a membership joins: the joined membership, with its personal referral code, added and
-    flushed. A concurrent join of the same phone breaks the (merchant, phone) unique key: IntegrityError.
+) -> int:
+    """A phone without a membership joins: the joined membership, with its personal referral code; its id.
+    A concurrent join of the same phone breaks the (merchant, phone) unique key: IntegrityError.
 
-    The webhook's JOIN from a stranger, its commonest write; `join` covers everything else (pending members,
-    joining again).
+    The webhook's JOIN from a stranger, its commonest write, is one Core INSERT (no ORM object is needed to
+    answer it); `join` covers everything else (pending members, joining again).
     """
-    member = Member(
-        merchant_id=merchant_id, phone=phone, name=clean_name(name), language=language, joined_at=now,
-        created_at=now, is_opted_out=False, points_balance=0, stage=Stage.JOINED, referral_code=referral_code,
+    row = dict(
+        merchant_id=merchant_id, phone=phone, name=name, language=language, joined_at=now, created_at=now,
+        is_opted_out=False, points_balance=0, stage=Stage.JOINED, referral_code=referral_code,
     )
-    session.add(member)
-    session.flush()
-    return member
+    return session.connection().execute(insert(Member.__table__), row).inserted_primary_key.id
 
 
 def clean_name(name: str | None) -> str | None:

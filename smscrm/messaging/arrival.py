@@ -66,7 +66,7 @@ def arrive(session: Session, *, message_sid: str, to_phone: str, from_phone: str
     """What we know when a text from `from_phone` (as sent: it finds a membership whose number is stored
     exactly so) reaches `to_phone`; None when no merchant has that number."""
     parameters = {"sid": message_sid, "to_phone": to_phone, "phone": from_phone}
-    row = session.execute(_ARRIVAL, parameters).first()
+    row = session.connection().execute(_ARRIVAL, parameters).first()
     if row is None:
         return None
     shop = Shop(row.merchant_id, row.merchant_name, row.signature, row.default_language, row.timezone,
@@ -82,7 +82,7 @@ def arrive(session: Session, *, message_sid: str, to_phone: str, from_phone: str
 
 def card_for(session: Session, merchant_id: int, phone: str) -> tuple[Card | None, bool]:
     """The phone's membership and, without one, whether the phone opted out (when it was sent written otherwise)."""
-    row = session.execute(_CARD, {"merchant_id": merchant_id, "phone": phone}).first()
+    row = session.connection().execute(_CARD, {"merchant_id": merchant_id, "phone": phone}).first()
     return _card(row), row.latest_consent == ConsentAction.OPT_OUT
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ScalarSelect, bindparam, func, select, tuple_, update
+from sqlalchemy import ScalarSelect, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -62,17 +62,17 @@ def record_consent(
     mirror it on the phone's membership, if it has one: its opt-out flag, which a membership already loaded in
     the session sees too."""
     is_opted_out = action == ConsentAction.OPT_OUT
-    member_id = session.execute(
+    session.flush()  # a membership the caller changed is written first, then mirrored
+    member_id = session.connection().execute(
         _MIRROR, {"of_merchant": merchant_id, "of_phone": phone, "opted_out": is_opted_out}
     ).scalar()
     loaded = session.identity_map.get(identity_key(Member, member_id)) if member_id is not None else None
     if loaded is not None:
         set_committed_value(loaded, "is_opted_out", is_opted_out)
-    session.add(ConsentEvent(
+    session.connection().execute(insert(ConsentEvent.__table__), dict(
         merchant_id=merchant_id, phone=phone, member_id=member_id, action=action, keyword=keyword[:40],
         channel=channel, source_sid=source_sid, created_at=now,
     ))
-    session.flush()
 
 
 _members = Member.__table__
