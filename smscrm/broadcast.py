@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import and_, func, insert, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from smscrm.db.conflicts import insert_on_conflict
 from smscrm.errors import Conflict, NotFound, ValidationError
 from smscrm.marketing import campaign_texts, segments
 from smscrm.messaging import phones
@@ -204,8 +204,7 @@ def _queue_messages(session: Session, merchant: Merchant, campaign: Campaign, el
         "merchant_id", "member_id", "campaign_id", "to_phone", "from_phone", "body", "category", "purpose",
         "status", "dedupe_key", "send_after", "attempts", "created_at",
     ]
-    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = dialect_insert(OutboundMessage).from_select(columns, rows).on_conflict_do_nothing(**DEDUPE_CONFLICT)
+    statement = insert_on_conflict(session, OutboundMessage).from_select(columns, rows).on_conflict_do_nothing(**DEDUPE_CONFLICT)
     return session.execute(statement.execution_options(preserve_rowcount=True)).rowcount
 
 

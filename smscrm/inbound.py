@@ -129,6 +129,9 @@ class Reply:
     body: str | None
 
 
+_INSERT_INBOUND = insert(InboundMessage.__table__)  # built once (its cache key too): the busiest paths run it
+
+
 def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
     """Act on an inbound text once and say what to reply, in the caller's transaction (the caller commits).
 
@@ -175,7 +178,7 @@ def _keep(session: Session, shop: Shop, sms: InboundSms, to_phone: str, *, phone
     """The inbound text is stored last, with what it was understood as and the reply it got. Its MessageSid
     is unique: a twin of this text that committed first makes this flush raise IntegrityError."""
     session.flush()  # what the conversation changed in ORM objects goes first
-    session.connection().execute(insert(InboundMessage.__table__), dict(
+    session.connection().execute(_INSERT_INBOUND, dict(
         merchant_id=shop.id, message_sid=sms.message_sid, from_phone=phone, to_phone=to_phone, body=sms.body,
         intent=intent, member_id=member_id, reply_id=reply_id, received_at=now,
     ))

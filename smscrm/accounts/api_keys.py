@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from smscrm.errors import NotFound, ValidationError
 from smscrm.models import ApiKey, Merchant
@@ -62,15 +62,20 @@ def create(session: Session, merchant: Merchant, *, now: datetime, name: str | N
     return api_key, key
 
 
+_KEY_AND_MERCHANT = (  # built once: every API request runs it
+    select(ApiKey, Merchant).join(Merchant, Merchant.id == ApiKey.merchant_id)
+    .options(joinedload(Merchant.numbers))  # the number its texts go from, read with it
+    .where(ApiKey.prefix == bindparam("prefix"))
+)
+
+
 def authenticate(session: Session, key: str, *, now: datetime) -> Authentication:
     """Check a presented key in constant time; its merchant, read with it in one query. Notes in the
     session when the key was last used (once a minute at most); the caller commits."""
     match = KEY_PATTERN.match(key or "")
     if match is None:
         return Authentication(None, refusal=KeyCheck.MALFORMED)
-    found = session.execute(
-        select(ApiKey, Merchant).join(Merchant, Merchant.id == ApiKey.merchant_id).where(ApiKey.prefix == match.group(1))
-    ).first()
+    found = session.execute(_KEY_AND_MERCHANT, {"prefix": match.group(1)}).unique().first()
     if found is None or not hmac.compare_digest(found.ApiKey.key_hash, hash_key(key)):
         return Authentication(None, refusal=KeyCheck.UNKNOWN)
     api_key, merchant = found

@@ -108,11 +108,13 @@ VISIT_VALUES = _visit_values()
 `record_visit`'s UPDATE under the member's row lock, with `visit_amount` and `visit_at` bound."""
 
 
+_RECORD_VISIT = update(Member.__table__).where(Member.__table__.c.id == bindparam("member_id")).values(VISIT_VALUES)
+
+
 def record_visit(member: Member, amount_minor: int, at: datetime) -> None:
     """Count a purchase in the member's visit statistics and stage (the caller holds the member's row lock)."""
     session = object_session(member)
-    session.execute(update(Member).where(Member.id == member.id).values(VISIT_VALUES),
-                    {"visit_amount": amount_minor, "visit_at": at})
+    session.connection().execute(_RECORD_VISIT, {"member_id": member.id, "visit_amount": amount_minor, "visit_at": at})
     session.expire(member, list(_SEGMENT_COLUMNS))
 
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, Select, any_, bindparam, func, insert, select, update
+from sqlalchemy import Integer, Select, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from smscrm.db.conflicts import insert_on_conflict
 from smscrm.errors import Conflict, InsufficientPoints
 from smscrm.models import EntryKind, Member, PointsEntry
 
@@ -61,23 +61,15 @@ def post(
         existing = find_entry(session, member.merchant_id, key)
         if existing is not None:
             return _replayed(existing, member, kind, points)
-    try:
-        with session.begin_nested():
-            balance = _move_balance(session, member, points)
-            entry_id = session.scalar(
-                insert(PointsEntry)
-                .values(
-                    merchant_id=member.merchant_id, member_id=member.id, kind=kind, points=points,
-                    balance_after=balance, idempotency_key=key, note=note, purchase_id=purchase_id,
-                    redemption_id=redemption_id, created_at=now,
-                )
-                .returning(PointsEntry.id)
-            )
-    except IntegrityError:
-        existing = find_entry(session, member.merchant_id, key)  # a retry, or a concurrent twin committed first
-        if existing is None:
-            raise
-        return _replayed(existing, member, kind, points)
+    balance = _move_balance(session, member, points)
+    entry = insert_on_conflict(session, PointsEntry.__table__).on_conflict_do_nothing().returning(PointsEntry.id)
+    entry_id = session.connection().execute(entry, dict(
+        merchant_id=member.merchant_id, member_id=member.id, kind=kind, points=points, balance_after=balance,
+        idempotency_key=key, note=note, purchase_id=purchase_id, redemption_id=redemption_id, created_at=now,
+    )).scalar()
+    if entry_id is None:  # the key was used before (a retry, or a twin that committed first): the move is undone
+        session.connection().execute(_MOVE, {"member_id": member.id, "points": -points})
+        return _replayed(find_entry(session, member.merchant_id, key), member, kind, points)
     set_committed_value(member, "points_balance", balance)
     return Posted(entry_id, balance, False)
 
@@ -98,7 +90,7 @@ def _replayed(entry: PointsEntry, member: Member, kind: EntryKind, points: int) 
 
 def _move_balance(session: Session, member: Member, points: int) -> int:
     """The new balance, moved in the database under the row lock; a debit needs enough points."""
-    balance = session.execute(_MOVE, {"member_id": member.id, "points": points}).scalar()
+    balance = session.connection().execute(_MOVE, {"member_id": member.id, "points": points}).scalar()
     if balance is None:
         current = session.scalar(select(Member.points_balance).where(Member.id == member.id))
         set_committed_value(member, "points_balance", current)

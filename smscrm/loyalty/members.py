@@ -12,6 +12,9 @@ MAX_NAME_CHARS = 80
 MAX_TOPIC_CHARS = 40
 
 
+_INSERT_MEMBER = insert(Member.__table__)  # built once (its cache key too): the busiest paths run it
+
+
 def find(session: Session, merchant_id: int, phone: str) -> Member | None:
     return session.scalar(select(Member).where(Member.merchant_id == merchant_id, Member.phone == phone))
 
@@ -55,7 +58,7 @@ def enrol(
         merchant_id=merchant_id, phone=phone, name=name, language=language, joined_at=now, created_at=now,
         is_opted_out=False, points_balance=0, stage=Stage.JOINED, referral_code=referral_code,
     )
-    return session.connection().execute(insert(Member.__table__), row).inserted_primary_key.id
+    return session.connection().execute(_INSERT_MEMBER, row).inserted_primary_key.id
 
 
 def clean_name(name: str | None) -> str | None:

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import exists, false, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from smscrm.db.conflicts import insert_on_conflict
 from smscrm.errors import Conflict, ValidationError
 from smscrm.loyalty import classes, referrals
 from smscrm.loyalty.ledger import post
@@ -40,7 +40,6 @@ MAX_KEY_CHARS = 80
 MAX_REFERENCE_CHARS = 64
 PURCHASE_CHANNELS = ("web", "api")
 RECEIPT_PURPOSE = "purchase_receipt"
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}  # the dialects with ON CONFLICT DO NOTHING
 
 
 @dataclass(frozen=True)
@@ -107,16 +106,12 @@ def record_purchase(
     earned = points_for(merchant, amount_minor, member.value_class)
     is_held = not member.is_joined
     is_first_visit = member.visit_count == 0
-    purchase_id = session.scalar(
-        _INSERTS[session.get_bind().dialect.name](Purchase)
-        .values(
-            merchant_id=merchant.id, member_id=member.id, amount_minor=amount_minor, points_earned=earned,
-            is_points_held=is_held, balance_after=member.points_balance + (0 if is_held else earned),
-            reference=reference, idempotency_key=idempotency_key, channel=channel, created_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(Purchase.id)
-    )
+    inserted = insert_on_conflict(session, Purchase.__table__).on_conflict_do_nothing().returning(Purchase.id)
+    purchase_id = session.connection().execute(inserted, dict(
+        merchant_id=merchant.id, member_id=member.id, amount_minor=amount_minor, points_earned=earned,
+        is_points_held=is_held, balance_after=member.points_balance + (0 if is_held else earned),
+        reference=reference, idempotency_key=idempotency_key, channel=channel, created_at=now,
+    )).scalar()
     if purchase_id is None:  # the key or reference was used before, maybe by a twin that just committed
         return _replay(session, merchant, idempotency_key, reference, phone, amount_minor)
     classes.record_visit(member, amount_minor, now)
@@ -171,22 +166,25 @@ def _valid_amount(amount_minor) -> int:
     return amount_minor
 
 
+_BUYER = (  # built once: every purchase runs it
+    select(Member)
+    .where(Member.merchant_id == bindparam("merchant_id"), Member.phone == bindparam("phone"))
+    .with_for_update(key_share=True)
+    .execution_options(populate_existing=True)  # a membership loaded before reads what is committed now
+)
+
+
 def _locked_buyer(session: Session, merchant: Merchant, phone: str, now: datetime) -> tuple[Member, bool]:
     """The phone's membership, read under its row lock (FOR NO KEY UPDATE: rows that only reference the member
     need not wait), and whether it was made now: a phone the merchant does not know becomes a pending member
     (opted out already when its latest consent event here is an opt-out; a concurrent purchase may add it first)."""
-    buyer = (
-        select(Member)
-        .where(Member.merchant_id == merchant.id, Member.phone == phone)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)  # a membership loaded before reads what is committed now
-    )
-    member = session.scalar(buyer)
+    buyer = {"merchant_id": merchant.id, "phone": phone}
+    member = session.scalar(_BUYER, buyer)
     if member is not None:
         return member, False
     opted_out = consent.latest_action(merchant.id, phone) == ConsentAction.OPT_OUT
     created = session.scalar(
-        _INSERTS[session.get_bind().dialect.name](Member)
+        insert_on_conflict(session, Member)
         .values(
             merchant_id=merchant.id, phone=phone, language=merchant.default_language, joined_at=None,
             points_balance=0, stage=Stage.PENDING, created_at=now, is_opted_out=func.coalesce(opted_out, false()),
@@ -194,7 +192,7 @@ def _locked_buyer(session: Session, merchant: Merchant, phone: str, now: datetim
         .on_conflict_do_nothing()
         .returning(Member.id)
     )
-    return session.scalars(buyer).one(), created is not None
+    return session.scalars(_BUYER, buyer).one(), created is not None
 
 
 def _replay(session: Session, merchant: Merchant, key, reference, phone: str, amount_minor: int) -> PurchaseResult:

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, String, cast, literal
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from smscrm.db.conflicts import insert_on_conflict
 from smscrm.models import CareRule, Member, Merchant
 
 MEMBERS_PER_EVALUATION = 150_000  # a bounded transaction: ~5 s of writing texts on PostgreSQL
@@ -73,5 +73,4 @@ class RuleEvaluation:
 
     def insert(self, model):
         """INSERT with ON CONFLICT for the session's database (PostgreSQL or SQLite)."""
-        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
-        return dialect.insert(model)
+        return insert_on_conflict(self.session, model)

@@ -47,6 +47,9 @@ def opted_out_among(session: Session, pairs: Iterable[tuple[int, str]]) -> set[t
     return {(merchant_id, phone) for merchant_id, phone in rows}
 
 
+_INSERT_EVENT = insert(ConsentEvent.__table__)  # built once (its cache key too): the busiest paths run it
+
+
 def record_consent(
     session: Session,
     *,
@@ -69,7 +72,7 @@ def record_consent(
     loaded = session.identity_map.get(identity_key(Member, member_id)) if member_id is not None else None
     if loaded is not None:
         set_committed_value(loaded, "is_opted_out", is_opted_out)
-    session.connection().execute(insert(ConsentEvent.__table__), dict(
+    session.connection().execute(_INSERT_EVENT, dict(
         merchant_id=merchant_id, phone=phone, member_id=member_id, action=action, keyword=keyword[:40],
         channel=channel, source_sid=source_sid, created_at=now,
     ))

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from smscrm.models import Category, Merchant, OutboundMessage, Status
 
+_INSERT = insert(OutboundMessage.__table__)  # built once (its cache key too): the busiest paths run it
+
 
 def queue_text(
     session: Session,
@@ -48,4 +50,4 @@ def reply(
 
 
 def _written(session: Session, **row) -> int:
-    return session.connection().execute(insert(OutboundMessage.__table__), row).inserted_primary_key.id
+    return session.connection().execute(_INSERT, row).inserted_primary_key.id

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from smscrm.config import Settings
+from smscrm.db.conflicts import insert_on_conflict
 from smscrm.models import SendRateBucket
 
 BURST_SECONDS = 0.1
@@ -121,5 +121,6 @@ def _create_missing(session: Session, rates: Mapping[str, Rate], *, known: set[s
     missing = [{"key": key, "tokens": rate.burst, "refilled_at": now} for key, rate in rates.items() if key not in known]
     if not missing:
         return
-    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(dialect_insert(SendRateBucket).values(missing).on_conflict_do_nothing(index_elements=["key"]))
+    session.execute(
+        insert_on_conflict(session, SendRateBucket).values(missing).on_conflict_do_nothing(index_elements=["key"])
+    )
