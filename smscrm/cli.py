@@ -210,13 +210,13 @@ def demo() -> None:
     )
 
 
-def start_worker_thread(settings: Settings, stop: threading.Event) -> threading.Thread:
+def start_worker_thread(settings: Settings, sessions, stop: threading.Event) -> threading.Thread:
     from smscrm import delivery
     from smscrm.sending.transports import make_transport
 
     thread = threading.Thread(
         target=delivery.run_worker,
-        args=(open_sessionmaker(settings), make_transport(settings)),
+        args=(sessions, make_transport(settings)),
         kwargs={"stop": stop, "worker_id": f"serve-{uuid.uuid4().hex[:8]}", **delivery.worker_options(settings)},
         name="delivery-worker",
         daemon=True,
@@ -236,9 +236,10 @@ def serve(host: str, port: int) -> None:
 
     settings = load_settings()
     app = create_app(settings)
+    sessions = app.extensions["smscrm.sessionmaker"]  # one pool for the process: the app's
     stop = threading.Event()
-    start_worker_thread(settings, stop)
-    background = jobs.build_scheduler(open_sessionmaker(settings))
+    start_worker_thread(settings, sessions, stop)
+    background = jobs.build_scheduler(sessions)
     background.start()
     click.echo(f"smscrm on http://{host}:{port} (SMS backend: {settings.sms_backend})")
     try:
