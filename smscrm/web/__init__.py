@@ -30,6 +30,7 @@ from smscrm.web import (
     members,
     money,
     rewards,
+    rows,
 )
 from smscrm.web import segments as _segment_views  # noqa: F401  (segment pages, on the campaigns blueprint)
 
@@ -77,6 +78,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         REMEMBER_COOKIE_SECURE=settings.is_production,
         WTF_CSRF_TIME_LIMIT=None,
     )
+    rows.init_app(app)
     csrf.init_app(app)
     auth.login_manager.init_app(app)
     for blueprint in BLUEPRINTS:

@@ -58,7 +58,7 @@ def new():
     return _compose(None)
 
 
-@blueprint.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
+@blueprint.route("/<id:campaign_id>/edit", methods=["GET", "POST"])
 def edit(campaign_id: int):
     campaign = _campaign(campaign_id)
     if campaign.status != CampaignStatus.DRAFT:
@@ -201,7 +201,7 @@ def _save(form: CampaignForm, campaign: Campaign | None, *, now: datetime) -> Ca
     return broadcast.save_draft(session, merchant, draft, segment=segment, now=now, campaign=campaign)
 
 
-@blueprint.get("/<int:campaign_id>")
+@blueprint.get("/<id:campaign_id>")
 def show(campaign_id: int):
     session, merchant, now = db_session(), _merchant(), utcnow()
     campaign = _campaign(campaign_id)
@@ -224,13 +224,13 @@ def show(campaign_id: int):
     )
 
 
-@blueprint.get("/<int:campaign_id>/progress.json")
+@blueprint.get("/<id:campaign_id>/progress.json")
 def progress_json(campaign_id: int):
     campaign = _campaign(campaign_id)
     return jsonify(reports.progress(db_session(), campaign).as_json())
 
 
-@blueprint.post("/<int:campaign_id>/test")
+@blueprint.post("/<id:campaign_id>/test")
 def send_test(campaign_id: int):
     session, merchant = db_session(), _merchant()
     campaign = _campaign(campaign_id)
@@ -252,7 +252,7 @@ def _member(member_id: int | None) -> Member | None:
     return member if member is not None and member.merchant_id == current_user.merchant_id else None
 
 
-@blueprint.post("/<int:campaign_id>/schedule")
+@blueprint.post("/<id:campaign_id>/schedule")
 def schedule(campaign_id: int):
     session, merchant, now = db_session(), _merchant(), utcnow()
     campaign = _campaign(campaign_id)
@@ -288,7 +288,7 @@ def local_to_utc(day: date | None, at: time | None, timezone_name: str) -> datet
     return moment
 
 
-@blueprint.post("/<int:campaign_id>/<any(pause, resume, cancel, unschedule):action>")
+@blueprint.post("/<id:campaign_id>/<any(pause, resume, cancel, unschedule):action>")
 def change(campaign_id: int, action: str):
     """Pause, resume, cancel or unschedule the campaign; the form carries only its CSRF token."""
     session = db_session()

@@ -36,7 +36,7 @@ from smscrm.web.auth import protected_blueprint
 from smscrm.web.fields import STALE_FORM, AmountField, form_key, new_form_key
 from smscrm.web.formatting import local_datetime
 from smscrm.web.request_db import db_session
-from smscrm.web.rows import MAX_ROW_ID, ROW_ID, row_id
+from smscrm.web.rows import MAX_ROW_ID, row_id
 
 blueprint = protected_blueprint("counter", __name__, url_prefix="/counter")
 
@@ -117,7 +117,7 @@ def purchase():
     return render_template("counter/purchase.html", form=form, error=error)
 
 
-@blueprint.get(f"/purchases/<{ROW_ID}:purchase_id>")
+@blueprint.get("/purchases/<id:purchase_id>")
 def purchase_done(purchase_id: int):
     outcome = receipts.purchase_outcome(db_session(), current_user.merchant_id, purchase_id)
     if outcome is None:
@@ -245,7 +245,7 @@ def _refusal(refused: Conflict, member: Member, reward: Reward) -> str:
     return "Not redeemed: this form was already used for another redemption. Pick the reward again."
 
 
-@blueprint.get(f"/redemptions/<{ROW_ID}:redemption_id>")
+@blueprint.get("/redemptions/<id:redemption_id>")
 def redemption_done(redemption_id: int):
     outcome = receipts.redemption_outcome(db_session(), current_user.merchant_id, redemption_id)
     if outcome is None:

@@ -37,12 +37,12 @@ def index():
     )
 
 
-@blueprint.get("/<int:item_id>")
+@blueprint.get("/<id:item_id>")
 def show(item_id: int):
     return _show(_item(item_id), ReplyForm())
 
 
-@blueprint.post("/<int:item_id>/reply")
+@blueprint.post("/<id:item_id>/reply")
 def reply(item_id: int):
     session, item, form = db_session(), _item(item_id), ReplyForm()
     if form.validate_on_submit():
@@ -59,7 +59,7 @@ def reply(item_id: int):
     return _show(item, form), 400
 
 
-@blueprint.post("/<int:item_id>/resolve")
+@blueprint.post("/<id:item_id>/resolve")
 def resolve(item_id: int):
     session, item = db_session(), _item(item_id)
     if not ResolveForm().validate_on_submit():

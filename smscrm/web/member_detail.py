@@ -24,7 +24,6 @@ from smscrm.web.auth import protected_blueprint
 from smscrm.web.fields import STALE_FORM, WholeNumberField, form_key, new_form_key
 from smscrm.web.request_db import db_session
 from smscrm.web.roles import is_owner, owner_only
-from smscrm.web.rows import ROW_ID
 
 blueprint = protected_blueprint("member_detail", __name__, url_prefix="/members")
 
@@ -70,13 +69,13 @@ class AdjustForm(FlaskForm):
             raise ValidationError("A correction of 0 points changes nothing: type how many to add or take away.")
 
 
-@blueprint.get(f"/<{ROW_ID}:member_id>")
+@blueprint.get("/<id:member_id>")
 def show(member_id: int):
     form = AdjustForm(formdata=None, key=new_form_key()) if is_owner() else None
     return _page(_member(member_id), form)
 
 
-@blueprint.post(f"/<{ROW_ID}:member_id>/adjust")
+@blueprint.post("/<id:member_id>/adjust")
 @owner_only
 def adjust(member_id: int):
     session, member, form = db_session(), _member(member_id), AdjustForm()

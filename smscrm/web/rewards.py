@@ -25,7 +25,6 @@ from smscrm.web.auth import protected_blueprint
 from smscrm.web.fields import WholeNumberField
 from smscrm.web.request_db import db_session
 from smscrm.web.roles import is_owner, owner_only
-from smscrm.web.rows import ROW_ID
 
 blueprint = protected_blueprint("rewards", __name__, url_prefix="/rewards")
 
@@ -95,7 +94,7 @@ def new():
     return render_template("rewards/form.html", form=form, reward=None)
 
 
-@blueprint.route(f"/<{ROW_ID}:reward_id>/edit", methods=["GET", "POST"])
+@blueprint.route("/<id:reward_id>/edit", methods=["GET", "POST"])
 @owner_only
 def edit(reward_id: int):
     session = db_session()
@@ -112,7 +111,7 @@ def edit(reward_id: int):
     return render_template("rewards/form.html", form=form, reward=reward)
 
 
-@blueprint.post(f"/<{ROW_ID}:reward_id>/active")
+@blueprint.post("/<id:reward_id>/active")
 @owner_only
 def switch(reward_id: int):
     reward, form = _reward(reward_id), SwitchForm()

@@ -2,8 +2,10 @@
 finds nothing (a 404) instead of failing in the database."""
 from __future__ import annotations
 
+from flask import Flask
+from werkzeug.routing import IntegerConverter, ValidationError
+
 MAX_ROW_ID = 2**31 - 1
-ROW_ID = f"int(min=1, max={MAX_ROW_ID})"  # the URL converter: `<{ROW_ID}:member_id>`
 
 
 def row_id(text: str | None) -> int | None:
@@ -12,3 +14,21 @@ def row_id(text: str | None) -> int | None:
         return None
     number = int(text)
     return number if 1 <= number <= MAX_ROW_ID else None
+
+
+class RowIdConverter(IntegerConverter):
+    """The URL converter of every route with a row id, `<id:member_id>`: anything but an id does not match (404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        super().__init__(map, min=1, max=MAX_ROW_ID)
+
+    def to_python(self, value: str) -> int:
+        number = row_id(value)
+        if number is None:
+            raise ValidationError()
+        return number
+
+
+def init_app(app: Flask) -> None:
+    """Registers `id`; it must come before the blueprints, whose rules are read when they are registered."""
+    app.url_map.converters["id"] = RowIdConverter

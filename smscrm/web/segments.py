@@ -31,7 +31,7 @@ def new_segment():
     return _segment_form(None)
 
 
-@blueprint.route("/segments/<int:segment_id>/edit", methods=["GET", "POST"])
+@blueprint.route("/segments/<id:segment_id>/edit", methods=["GET", "POST"])
 def edit_segment(segment_id: int):
     return _segment_form(segments.get_segment(db_session(), current_user.merchant_id, segment_id))
 
@@ -93,7 +93,7 @@ def segment_count():
     return jsonify(matching=count.matching, reachable=count.reachable)
 
 
-@blueprint.post("/segments/<int:segment_id>/delete")
+@blueprint.post("/segments/<id:segment_id>/delete")
 def delete_segment(segment_id: int):
     session = db_session()
     segment = segments.get_segment(session, current_user.merchant_id, segment_id)
