@@ -38,11 +38,14 @@ from smscrm.db.engine import utcnow
 from smscrm.models import OutboundMessage
 from smscrm.sending.claims import LEASE, judge, lock_due, recover_expired_leases
 from smscrm.sending.courier import Courier
-from smscrm.sending.provider_status import record_status
+from smscrm.sending.provider_status import read_error_code, record_status
 from smscrm.sending.send_rate import SendLimits
 from smscrm.sending.transports import Transport
 
-__all__ = ["claim_due", "deliver_due", "recover_expired_leases", "record_status", "run_worker", "worker_options"]
+__all__ = [
+    "claim_due", "deliver_due", "read_error_code", "recover_expired_leases", "record_status", "run_worker",
+    "worker_options",
+]
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import string
 from functools import wraps
 from xml.sax.saxutils import escape
 
@@ -65,11 +66,14 @@ class _SignedFields(dict):
 
 
 def _required(*names: str) -> dict[str, str]:
-    form = request.form
-    fields = {name: form.get(name) for name in names}
+    """The named form fields, trimmed; a missing or blank one (spaces, NULs) is a 400."""
+    fields = {name: request.form.get(name, "").strip(_BLANK) for name in names}
     if missing := [name for name, value in fields.items() if not value]:
-        abort(400, f"missing form field(s): {', '.join(missing)}")
+        abort(400, f"missing or blank form field(s): {', '.join(missing)}")
     return fields
+
+
+_BLANK = string.whitespace + "\x00"
 
 
 @blueprint.post("/inbound")
@@ -115,13 +119,12 @@ def _handle_once(sms: inbound.InboundSms) -> inbound.Reply:
 @twilio_signed
 def receive_status():
     fields = _required("MessageSid", "MessageStatus")
-    error_code = request.form.get("ErrorCode", "")
     session = db_session()
     known = delivery.record_status(
         session,
         provider_sid=fields["MessageSid"],
         status=fields["MessageStatus"],
-        error_code=int(error_code) if error_code.isdigit() else None,
+        error_code=delivery.read_error_code(request.form.get("ErrorCode")),
         now=utcnow(),
     )
     session.commit()

@@ -96,6 +96,15 @@ class TestRouting:
         assert response.status_code == 400
         assert missing in response.json["error"]["message"]
 
+    @pytest.mark.parametrize("blank", ["", "   ", "\t\n", "\x00"])
+    def test_a_blank_message_sid_is_400_and_nothing_is_stored(self, post_signed, session, merchant, blank):
+        for path in ("/sms/inbound", "/sms/status"):
+            data = {"MessageSid": blank, "From": ANN, "To": MERCHANT_NUMBER, "Body": "JOIN", "MessageStatus": "sent"}
+            response = post_signed(path, data)
+            assert response.status_code == 400, path
+            assert "MessageSid" in response.json["error"]["message"]
+        assert count(session, InboundMessage) == count(session, Member) == 0
+
     def test_local_from_number_is_normalised_with_the_merchants_country(self, text_in, session, merchant):
         reply(text_in("JOIN", sender="(415) 555-0100"))
         assert member(session).phone == ANN

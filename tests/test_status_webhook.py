@@ -14,6 +14,7 @@ from smscrm.models import (
     ConsentAction,
     ConsentChannel,
     ConsentEvent,
+    EarlyStatusReport,
     Member,
     OutboundMessage,
     Status,
@@ -42,7 +43,7 @@ def reload(session, message) -> OutboundMessage:
     return session.get(OutboundMessage, message.id)
 
 
-def callback(sid: str, status: str, error_code: int | None = None) -> dict:
+def callback(sid: str, status: str, error_code: int | str | None = None) -> dict:
     """The form Twilio posts to a StatusCallback."""
     form = {
         "MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status,
@@ -53,7 +54,7 @@ def callback(sid: str, status: str, error_code: int | None = None) -> dict:
     return form
 
 
-def report(post_signed, sid: str, status: str, error_code: int | None = None):
+def report(post_signed, sid: str, status: str, error_code: int | str | None = None):
     response = post_signed("/sms/status", callback(sid, status, error_code))
     assert response.status_code == 200, response.data
     return response.json["recorded"]
@@ -108,6 +109,15 @@ def test_an_unknown_sid_is_answered_200_and_changes_nothing(post_signed, session
 def test_an_unknown_status_value_is_ignored(post_signed, session, sent):
     assert report(post_signed, sent.provider_sid, "teleported") is True
     assert reload(session, sent).status == Status.SENT
+
+
+@pytest.mark.parametrize("error_code", ["99999999999999999999", "9" * 5000, "²", "٣٠٠٠٦", "-30006", "30006x", " "])
+def test_an_absurd_or_non_ascii_error_code_is_stored_as_unknown(post_signed, session, sent, error_code):
+    assert report(post_signed, sent.provider_sid, "undelivered", error_code) is True
+    undelivered = reload(session, sent)
+    assert (undelivered.status, undelivered.error_code) == (Status.UNDELIVERED, None)
+    assert report(post_signed, "SM" + "9" * 32, "failed", error_code) is False  # kept for later, as unknown too
+    assert session.scalar(select(EarlyStatusReport.error_code)) is None
 
 
 def test_an_unsigned_or_wrongly_signed_report_is_refused_and_changes_nothing(client, post_signed, session, sent):

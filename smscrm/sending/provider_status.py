@@ -26,6 +26,7 @@ from smscrm.models import (
 log = logging.getLogger(__name__)
 
 UNSUBSCRIBED = 21610  # Twilio: the recipient texted STOP to this sender
+MAX_ERROR_CODE_DIGITS = 6  # Twilio's error codes have five digits
 KEEP_EARLY_REPORTS = timedelta(days=7)
 STATUS_RANK = {
     Status.QUEUED: 0, Status.SENDING: 1, Status.SENT: 2,
@@ -38,6 +39,15 @@ PROVIDER_STATUSES = {  # Twilio's MessageStatus values in our terms
     "delivered": Status.DELIVERED, "read": Status.DELIVERED,
     "undelivered": Status.UNDELIVERED, "failed": Status.FAILED, "canceled": Status.FAILED,
 }
+
+
+def read_error_code(raw: str | None) -> int | None:
+    """The report's ErrorCode as a number; None (unknown) when it is missing or not a code (too long, not ASCII
+    digits): the status is recorded all the same."""
+    text = (raw or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > MAX_ERROR_CODE_DIGITS:
+        return None
+    return int(text)
 
 
 def record_status(session: Session, *, provider_sid: str, status: str, error_code: int | None, now: datetime) -> bool:
