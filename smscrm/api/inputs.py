@@ -22,7 +22,10 @@ def json_body(*, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> d
     """The request's JSON object, with every required field present and no unknown field."""
     if not request.is_json:
         abort(415, "send the body as JSON with the header Content-Type: application/json")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # the json module's answer to arrays or objects nested thousands deep
+        raise ValidationError("the body is not valid JSON: it nests too deeply", code="invalid_json") from None
     if data is None:
         raise ValidationError("the body is not valid JSON", code="invalid_json")
     if not isinstance(data, dict):
