@@ -38,7 +38,7 @@ def serve_batches() -> None:
     def texts_of(numbers) -> list[dict]:
         environs = []
         for n in numbers:
-            phone, chinese = f"+1629{(new_phones + n) % 10_000_000:07d}", n % 4 == 0
+            phone, chinese = f"+1629{2_000_000 + (new_phones + n) % 8_000_000:07d}", n % 4 == 0  # valid numbers
             environs.append(request(2 * n, phone, "入会" if chinese else "JOIN Ann"))
             environs.append(request(2 * n + 1, phone, "积分" if chinese else "BAL"))
         return environs

@@ -20,7 +20,7 @@ from smscrm import points
 from smscrm.errors import InvalidPhone, NotFound
 from smscrm.loyalty import members, referrals, rewards
 from smscrm.messaging import consent, inbox, outbox, phones, surveys, texts
-from smscrm.messaging.arrival import Card, Shop, arrive, card_for
+from smscrm.messaging.arrival import Card, Shop, arrive, card_for, reply_address
 from smscrm.models import (
     ConsentAction,
     ConsentChannel,
@@ -149,14 +149,14 @@ def handle(session: Session, sms: InboundSms, now: datetime) -> Reply:
         return Reply(arrival.earlier_reply)
     shop, command = arrival.shop, parse(sms.body)
     phone, card, is_stranger_opted_out = sms.from_number, arrival.card, arrival.is_stranger_opted_out
+    is_own_number = arrival.is_own_number
     if card is None:  # no member has the number as sent: read it (a national one with the merchant's country)
-        try:
-            phone = phones.normalise(sms.from_number, shop.country)
-        except InvalidPhone:  # a sender we cannot text back (short code, alphanumeric): kept, not answered
-            _keep(session, shop, sms, to_phone, phone=sms.from_number, intent=command.intent, now=now)
-            return Reply(None)
-        if phone != sms.from_number:
-            card, is_stranger_opted_out = card_for(session, shop.id, phone)
+        phone = reply_address(sms.from_number, shop.country)
+        if phone is not None and phone != sms.from_number:
+            card, is_stranger_opted_out, is_own_number = card_for(session, shop.id, phone)
+    if phone is None or is_own_number:  # not a phone to answer by SMS: kept for the merchant to read, not acted on
+        _keep(session, shop, sms, to_phone, phone=sms.from_number, intent=Intent.FEEDBACK, now=now)
+        return Reply(None)
     conversation = _Conversation(session, shop, phone, card, is_stranger_opted_out, command, sms, now)
     reply_key, values = conversation.respond()
     if conversation.intent == Intent.FEEDBACK:

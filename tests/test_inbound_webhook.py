@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from smscrm import inbound, points
+from smscrm.accounts.merchants import create_merchant
+from smscrm.loyalty import directory
 from smscrm.messaging import phones
 from smscrm.models import ConsentEvent, InboundMessage, Member, OutboundMessage, Status
 from smscrm.simulator import reply_text
@@ -117,6 +119,28 @@ class TestRouting:
         monkeypatch.setattr(phones.phonenumbers, "parse", lambda text, *rest: parsed.append(text) or parse(text, *rest))
         assert "0 points" in reply(text_in("BAL"))
         assert ANN not in parsed
+
+    @pytest.mark.parametrize("sender", [
+        "+15555550100",  # a possible length, but no region issues it
+        "12345",  # a short code
+        "whatsapp:+14155550100", "WhatsApp:+14155550100", "messenger:1234567890",  # another channel than SMS
+        MERCHANT_NUMBER, "(415) 555-0000",  # the merchant's own number, as sent or written locally
+        "+14155559999",  # another merchant's number on this platform
+    ])
+    @pytest.mark.parametrize("body", ["JOIN Ann", "STOP", "Is the shop open?"])
+    def test_a_sender_we_may_not_answer_is_kept_for_the_merchant_without_member_or_reply(
+        self, text_in, session, merchant, now, sender, body
+    ):
+        create_merchant(session, name="Blue Door Salon", number="+14155559999", email="owner@salon.example",
+                        password="another good password", now=now, country="US")
+        session.commit()
+        assert reply(text_in(body, sender=sender)) is None
+        session.expire_all()
+        [text] = session.scalars(select(InboundMessage)).all()
+        assert (text.from_phone, text.body, text.member_id, text.reply_id) == (sender, body, None, None)
+        [feedback] = directory.list_feedback(session, merchant.id).items  # what the inbox page lists
+        assert (feedback.body, feedback.phone) == (body, sender)
+        assert count(session, Member) == count(session, OutboundMessage) == count(session, ConsentEvent) == 0
 
     def test_sender_that_is_not_a_phone_number_is_kept_without_reply(self, text_in, session, merchant):
         assert reply(text_in("JOIN", sender="VODAFONE")) is None

@@ -2,16 +2,20 @@
 
 Inbound texts are the busiest path, so this is one Core SELECT (no ORM objects): the merchant
 that owns the number texted, the sender's membership there, the sender's consent if they are
-not a member, and whether this MessageSid was handled before (Twilio retries).
+not a member, whether the sender is one of our own numbers, and whether this MessageSid was handled
+before (Twilio retries).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Label, and_, bindparam, case, select
+from sqlalchemy import Label, and_, bindparam, case, exists, select
 from sqlalchemy.orm import Session
 
+from smscrm.errors import InvalidPhone
+from smscrm.messaging import phones
 from smscrm.messaging.consent import latest_action
 from smscrm.models import (
     ConsentAction,
@@ -58,6 +62,7 @@ class Arrival:
     shop: Shop
     card: Card | None  # None: the phone has no membership here
     is_stranger_opted_out: bool  # for a phone without a membership: its latest consent event is an opt-out
+    is_own_number: bool  # the sender is a number of ours (a merchant's): answering it would talk to ourselves
     was_handled: bool  # this MessageSid was handled before
     earlier_reply: str | None  # what was answered then (None: silence)
 
@@ -75,15 +80,33 @@ def arrive(session: Session, *, message_sid: str, to_phone: str, from_phone: str
         shop=shop,
         card=_card(row),
         is_stranger_opted_out=row.latest_consent == ConsentAction.OPT_OUT,
+        is_own_number=row.is_own_number,
         was_handled=row.handled_id is not None,
         earlier_reply=row.earlier_reply,
     )
 
 
-def card_for(session: Session, merchant_id: int, phone: str) -> tuple[Card | None, bool]:
-    """The phone's membership and, without one, whether the phone opted out (when it was sent written otherwise)."""
+def card_for(session: Session, merchant_id: int, phone: str) -> tuple[Card | None, bool, bool]:
+    """For a phone sent written otherwise: its membership; without one, whether it opted out; and whether it is
+    one of our own numbers."""
     row = session.connection().execute(_CARD, {"merchant_id": merchant_id, "phone": phone}).first()
-    return _card(row), row.latest_consent == ConsentAction.OPT_OUT
+    return _card(row), row.latest_consent == ConsentAction.OPT_OUT, row.is_own_number
+
+
+_CHANNEL_PREFIX = re.compile(r"^\s*[a-z][a-z0-9.+-]*:", re.IGNORECASE)  # whatsapp:+1…, messenger:…, rcs:…
+
+
+def reply_address(raw: str, country: str) -> str | None:
+    """E.164 of a sender we may answer by SMS: a valid phone number (read as a local number of `country` without
+    a +prefix). None for anything else: a channel address such as `whatsapp:+14155550100` (an SMS would go
+    elsewhere than the text came from), a short code, an alphanumeric sender, a number no region issues."""
+    if _CHANNEL_PREFIX.match(raw):
+        return None
+    try:
+        phone = phones.normalise(raw, country)
+    except InvalidPhone:
+        return None
+    return phone if phones.is_valid(phone) else None
 
 
 def _card(row) -> Card | None:
@@ -108,6 +131,8 @@ def _stranger_consent(merchant_id, phone) -> Label:
     return case((_members.c.id.is_(None), latest_action(merchant_id, phone))).label("latest_consent")
 
 
+_own = _numbers.alias("own")
+_IS_OWN_NUMBER = exists().where(_own.c.number == bindparam("phone")).label("is_own_number")
 _handled = _inbound.alias("handled")
 _earlier = _outbound.alias("earlier")
 _ARRIVAL = (
@@ -115,7 +140,7 @@ _ARRIVAL = (
         _merchants.c.id.label("merchant_id"), _merchants.c.name.label("merchant_name"), _merchants.c.signature,
         _merchants.c.default_language, _merchants.c.timezone, _merchants.c.country, _merchants.c.texts,
         _merchants.c.welcome_bonus,
-        *_MEMBER_COLUMNS, _stranger_consent(_merchants.c.id, bindparam("phone")),
+        *_MEMBER_COLUMNS, _stranger_consent(_merchants.c.id, bindparam("phone")), _IS_OWN_NUMBER,
         _handled.c.id.label("handled_id"), _earlier.c.body.label("earlier_reply"),
     )
     .select_from(_numbers)
@@ -126,7 +151,7 @@ _ARRIVAL = (
     .where(_numbers.c.number == bindparam("to_phone"))
 )
 _CARD = select(
-    *_MEMBER_COLUMNS, _stranger_consent(bindparam("merchant_id"), bindparam("phone")),
+    *_MEMBER_COLUMNS, _stranger_consent(bindparam("merchant_id"), bindparam("phone")), _IS_OWN_NUMBER,
 ).select_from(_merchants).outerjoin(
     _members, and_(_members.c.merchant_id == _merchants.c.id, _members.c.phone == bindparam("phone"))
 ).where(_merchants.c.id == bindparam("merchant_id"))

@@ -29,6 +29,12 @@ def normalise(raw: str, country: str = "US") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=8192)
+def is_valid(e164: str) -> bool:
+    """Whether phonenumbers knows `e164` as a number its region issues (not only one of a possible length)."""
+    return phonenumbers.is_valid_number(phonenumbers.parse(e164))
+
+
 def mask(e164: str) -> str:
     """For logs: country code and area kept, the middle hidden: +1415•••0100."""
     if not e164 or len(e164) < 9:

@@ -99,3 +99,12 @@ def test_durations_read_as_staff_say_them():
     assert [duration(timedelta(seconds=s)) for s in (30, 12 * 60, 3 * 3600 + 300, 3 * 3600, 2 * 86400 + 4 * 3600)] == [
         "under a minute", "12 min", "3 h 5 min", "3 h", "2 d 4 h",
     ]
+
+
+def test_a_text_from_a_sender_we_may_not_answer_is_listed_without_a_reply_link(owner, session, merchant, text_in):
+    text_in("Hi from WhatsApp", sender="whatsapp:+14155550123")
+    page = owner.get("/inbox").text
+    feedback = page.split("<h2>All feedback</h2>", 1)[1]
+    assert "Hi from WhatsApp" in feedback and "•••• 0123" in feedback
+    assert "Needs a reply" not in page and 'href="/inbox/' not in feedback
+    assert open_items(session) == []
