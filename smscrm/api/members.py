@@ -1,4 +1,7 @@
-"""Members through the API: look one up by phone, list and search the merchant's members."""
+"""Members through the API: look one up by phone, read one by id, list and search the merchant's members.
+
+A phone number travels only in a POST body (`POST /members/lookup`), never in a URL: URLs reach access logs.
+The member routes take the member's id, which the lookup, the list and a purchase answer."""
 from __future__ import annotations
 
 from flask import jsonify, request
@@ -6,12 +9,13 @@ from flask import jsonify, request
 from smscrm import points
 from smscrm.api import blueprint, inputs
 from smscrm.api.auth import current_merchant
-from smscrm.errors import NotFound
-from smscrm.loyalty import directory, members
+from smscrm.errors import NotFound, ValidationError
+from smscrm.loyalty import directory, members, points_history
 from smscrm.models import Member, PointsEntry
 from smscrm.web.request_db import db_session
 
 MAX_SEARCH_CHARS = 80
+MAX_SEARCH_DIGITS = 6  # the last digits of a phone; a whole number is looked up in a POST body, not a URL
 LEDGER_PAGE = 50
 MAX_LEDGER_PAGE = 100  # below points.MAX_LEDGER_PAGE: one more entry is read to tell whether a next page exists
 MAX_ENTRY_ID = 2**31 - 1  # entry ids are 32-bit integers on PostgreSQL
@@ -49,16 +53,36 @@ def member_by_phone(raw_phone: str) -> Member:
     return member
 
 
-@blueprint.get("/members/<phone>")
-def get_member(phone: str):
+def member_by_id(member_id: int) -> Member:
+    """The merchant's member with this id; 404 when there is none (other merchants' do not count)."""
+    member = points_history.find_member(db_session(), current_merchant().id, member_id)
+    if member is None:
+        raise NotFound(f"no member has the id {member_id}", code="member_not_found")
+    return member
+
+
+@blueprint.post("/members/lookup")
+def look_up_member():
     inputs.only_query_parameters()
-    return jsonify(member_json(member_by_phone(phone)))
+    return jsonify(member_json(member_by_phone(inputs.json_body(required=("phone",))["phone"])))
+
+
+@blueprint.get("/members/<id:member_id>")
+def get_member(member_id: int):
+    inputs.only_query_parameters()
+    return jsonify(member_json(member_by_id(member_id)))
 
 
 @blueprint.get("/members")
 def list_members():
     inputs.only_query_parameters("q", "page")
     search = inputs.text(request.args.get("q", ""), field="q", max_chars=MAX_SEARCH_CHARS, min_chars=0)
+    if sum(character.isdigit() for character in search) > MAX_SEARCH_DIGITS:
+        raise ValidationError(
+            f"q takes at most the last {MAX_SEARCH_DIGITS} digits of a phone; look a member up by the whole number "
+            "with POST /api/v1/members/lookup and {\"phone\": ...} (a URL is written to access logs)",
+            code="invalid_q",
+        )
     number = inputs.query_int("page", default=1, maximum=inputs.MAX_PAGE)
     page = directory.list_members(db_session(), current_merchant().id, search=search, page=number)
     is_past_end = number > page.pages
@@ -85,13 +109,13 @@ def entry_json(entry: PointsEntry) -> dict:
     }
 
 
-@blueprint.get("/members/<phone>/ledger")
-def member_ledger(phone: str):
+@blueprint.get("/members/<id:member_id>/ledger")
+def member_ledger(member_id: int):
     """The member's points entries, newest first; `next_before` fetches the next (older) page."""
     inputs.only_query_parameters("limit", "before")
     limit = inputs.query_int("limit", default=LEDGER_PAGE, maximum=MAX_LEDGER_PAGE)
     before = inputs.query_int("before", default=None, maximum=MAX_ENTRY_ID)
-    member = member_by_phone(phone)
+    member = member_by_id(member_id)
     entries = points.ledger(db_session(), member, limit=limit + 1, before_id=before)
     page, has_more = entries[:limit], len(entries) > limit
     return jsonify(

@@ -18,6 +18,7 @@ from smscrm.models import (
     Stage,
     ValueClass,
 )
+from smscrm.web.rows import MAX_ROW_ID
 
 PHONE_EXAMPLE = "+14155550100"
 ONE_LINE = inputs.NO_CONTROL_CHARACTERS
@@ -81,7 +82,7 @@ UNAUTHORIZED = {
     "content": json_content(ref("Error")),
 }
 BAD_REQUEST = error("The request is invalid; `error.code` names the problem and `error.message` says what to send.")
-MEMBER_NOT_FOUND = error("No member has this phone at this merchant (code member_not_found).")
+MEMBER_NOT_FOUND = error("No member has this id at this merchant (code member_not_found).")
 BAD_PHONE = error("The phone number is not valid (code invalid_phone), or another parameter is wrong.")
 NOT_JSON = error("The body was not sent with Content-Type: application/json.")
 REPLAYED = {
@@ -91,12 +92,13 @@ REPLAYED = {
     }
 }
 
-PHONE_PATH = {
-    "name": "phone",
+MEMBER_ID_PATH = {
+    "name": "member_id",
     "in": "path",
     "required": True,
-    "description": "The member's phone. URL-encode the + as %2B if your HTTP client does not.",
-    "schema": PHONE,
+    "description": "The member's `id`, as the lookup, the list or a purchase answered it. A phone number never goes "
+    "in a URL (URLs are written to access logs): look it up with POST /members/lookup.",
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
 }
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
@@ -162,6 +164,7 @@ SCHEMAS = {
         "entries": {"type": "array", "items": ref("LedgerEntry")},
         "next_before": nullable({**INTEGER, "description": "pass as `before` for the next (older) page; null at the end"}),
     }),
+    "LookupRequest": obj({"phone": PHONE}, closed=True),
     "PurchaseRequest": obj(
         {
             "phone": PHONE,
@@ -185,6 +188,7 @@ SCHEMAS = {
     ),
     "Purchase": obj({
         "id": INTEGER,
+        "member_id": {**INTEGER, "description": "the member's id, for GET /members/{member_id}"},
         "phone": STRING,
         "amount": {**INTEGER, "description": "minor units"},
         "reference": nullable(STRING),
@@ -238,6 +242,7 @@ SCHEMAS = {
     ),
     "Redemption": obj({
         "id": INTEGER,
+        "member_id": {**INTEGER, "description": "the member's id, for GET /members/{member_id}"},
         "phone": STRING,
         "reward": obj({"code": STRING, "name": STRING}),
         "points_cost": {"type": "integer", "minimum": 1},
@@ -265,7 +270,8 @@ PATHS = {
             "operationId": "listMembers",
             "summary": "List or search the merchant's members, newest first",
             "parameters": [
-                query("q", "Part of a name, or the last digits of a phone number.",
+                query("q", f"Part of a name, or the last digits of a phone number (at most {members.MAX_SEARCH_DIGITS}; "
+                      "look a whole number up with POST /members/lookup).",
                       {**STRING, "maxLength": members.MAX_SEARCH_CHARS, "pattern": ONE_LINE}),
                 query("page", "Page number, from 1 (default 1). A page past the last one is empty.",
                       {"type": "integer", "minimum": 1, "maximum": inputs.MAX_PAGE}),
@@ -273,29 +279,40 @@ PATHS = {
             "responses": {"200": ok("One page of members", "MemberPage"), "400": BAD_REQUEST, "401": UNAUTHORIZED},
         }
     },
-    "/members/{phone}": {
-        "get": {
-            "operationId": "getMember",
-            "summary": "Look up a member by phone",
-            "parameters": [PHONE_PATH],
+    "/members/lookup": {
+        "post": {
+            "operationId": "lookUpMember",
+            "summary": "Look up a member by phone (in the body: a phone number never goes in a URL)",
+            "requestBody": body("LookupRequest"),
             "responses": {
-                "200": ok("The member", "Member"), "400": BAD_PHONE, "401": UNAUTHORIZED, "404": MEMBER_NOT_FOUND,
+                "200": ok("The member", "Member"), "400": BAD_PHONE, "401": UNAUTHORIZED,
+                "404": error("No member has this phone at this merchant (code member_not_found)."), "415": NOT_JSON,
             },
         }
     },
-    "/members/{phone}/ledger": {
+    "/members/{member_id}": {
+        "get": {
+            "operationId": "getMember",
+            "summary": "A member by id",
+            "parameters": [MEMBER_ID_PATH],
+            "responses": {
+                "200": ok("The member", "Member"), "400": BAD_REQUEST, "401": UNAUTHORIZED, "404": MEMBER_NOT_FOUND,
+            },
+        }
+    },
+    "/members/{member_id}/ledger": {
         "get": {
             "operationId": "getMemberLedger",
             "summary": "A member's points ledger, newest first: every entry with the balance after it",
             "parameters": [
-                PHONE_PATH,
+                MEMBER_ID_PATH,
                 query("limit", f"Entries per page, 1 to {members.MAX_LEDGER_PAGE} (default {members.LEDGER_PAGE}).",
                       {"type": "integer", "minimum": 1, "maximum": members.MAX_LEDGER_PAGE}),
                 query("before", "Only entries older than this entry id: the `next_before` of the previous page.",
                       {"type": "integer", "minimum": 1, "maximum": members.MAX_ENTRY_ID}),
             ],
             "responses": {
-                "200": ok("One page of the ledger", "Ledger"), "400": BAD_PHONE, "401": UNAUTHORIZED,
+                "200": ok("One page of the ledger", "Ledger"), "400": BAD_REQUEST, "401": UNAUTHORIZED,
                 "404": MEMBER_NOT_FOUND,
             },
         }

@@ -22,6 +22,7 @@ PURCHASE_FIELDS = {"required": ("phone", "amount"), "optional": ("reference",)}
 def purchase_json(result: points.PurchaseResult) -> dict:
     return {
         "id": result.purchase_id,
+        "member_id": result.member_id,
         "phone": result.phone,
         "amount": result.amount_minor,
         "reference": result.reference,

@@ -46,6 +46,7 @@ def redemption_json(redemption: Redemption) -> dict:
     )
     return {
         "id": redemption.id,
+        "member_id": redemption.member_id,
         "phone": session.get(Member, redemption.member_id).phone,
         "reward": {"code": redemption.reward.code, "name": redemption.reward.name},
         "points_cost": redemption.points_cost,

@@ -24,8 +24,10 @@ def make_engine(url: str, *, ping_after_idle: float | None = None, **kwargs) -> 
     is tested before it is handed out, and replaced if the server dropped it (a restart, an idle
     timeout). One used moments ago is handed out as it is: under load that saves a round trip on
     every request, and should the server go away mid-load, the first failure replaces the whole pool.
+
+    Statement parameters (phone numbers among them) are kept out of error messages and SQL logs.
     """
-    engine = create_engine(url, **kwargs)
+    engine = create_engine(url, hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _configure_sqlite)
     elif ping_after_idle is not None:

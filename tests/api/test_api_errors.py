@@ -23,7 +23,9 @@ def test_a_body_over_the_size_limit_is_a_json_413(api):
     assert response.get_json()["error"]["code"] == "request_entity_too_large"
 
 
-@pytest.mark.parametrize("path", ["/api/v1/purchases", "/api/v1/redemptions", "/api/v1/redemptions/confirm"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/purchases", "/api/v1/redemptions", "/api/v1/redemptions/confirm", "/api/v1/members/lookup"]
+)
 @pytest.mark.parametrize("nested", ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000])
 def test_deeply_nested_json_is_a_400_invalid_json(api, path, nested):
     response = api.post(path, data=nested, content_type="application/json")

@@ -1,8 +1,8 @@
-"""Looking up, listing and searching members through the API; other merchants' members stay invisible."""
+"""Looking up (by phone, in a POST body), reading (by id), listing and searching members through the API; other
+merchants' members stay invisible."""
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import quote
 
 import pytest
 
@@ -11,8 +11,12 @@ from smscrm.loyalty.directory import PER_PAGE
 from smscrm.models import Member, Stage
 
 
+def look_up(api, phone):
+    return api.post("/api/v1/members/lookup", json={"phone": phone})
+
+
 def test_look_up_a_member_by_phone_in_e164(api, ada, now):
-    response = api.get(f"/api/v1/members/{quote(ada.phone)}")
+    response = look_up(api, ada.phone)
     assert response.status_code == 200
     assert response.get_json() == {
         "id": ada.id,
@@ -31,36 +35,66 @@ def test_look_up_a_member_by_phone_in_e164(api, ada, now):
     }
 
 
-@pytest.mark.parametrize("written", ["+14155550100", "%2B14155550100", "(415) 555-0100", "4155550100", "+1 415 555 0100"])
+def test_a_member_is_read_by_id(api, ada):
+    assert api.get(f"/api/v1/members/{ada.id}").get_json() == look_up(api, ada.phone).get_json()
+
+
+@pytest.mark.parametrize("written", ["+14155550100", "(415) 555-0100", "4155550100", "+1 415 555 0100"])
 def test_a_phone_is_read_in_the_merchants_country(api, ada, written):
-    response = api.get(f"/api/v1/members/{written}")
+    response = look_up(api, written)
     assert response.status_code == 200
     assert response.get_json()["id"] == ada.id
+
+
+@pytest.mark.parametrize("path", ["/api/v1/members/+14155550100", "/api/v1/members/%2B14155550100",
+                                  "/api/v1/members/4155550100/ledger", "/api/v1/members/lookup?phone=%2B14155550100"])
+def test_a_phone_in_the_url_is_no_member_route(api, ada, path):
+    response = api.get(path)
+    assert response.status_code in (404, 405)
+    assert "Ada" not in response.text
+
+
+@pytest.mark.parametrize("q", ["+14155550100", "4155550100", "(415) 555-0100", "0100 0100"])
+def test_a_search_by_a_whole_phone_number_is_refused_with_the_way_to_look_it_up(api, ada, q):
+    response = api.get("/api/v1/members", query_string={"q": q})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_q" and "POST /api/v1/members/lookup" in error["message"]
 
 
 def test_a_pending_member_is_reported_as_pending(api, session, merchant, now):
     session.add(Member(merchant_id=merchant.id, phone="+14155550111", language="en", created_at=now, stage=Stage.PENDING))
     session.commit()
-    body = api.get("/api/v1/members/+14155550111").get_json()
+    body = look_up(api, "+14155550111").get_json()
     assert (body["stage"], body["joined_at"]) == ("pending", None)
 
 
 def test_an_unknown_phone_is_404(api, ada):
-    response = api.get("/api/v1/members/+14155550199")
+    response = look_up(api, "+14155550199")
     assert response.status_code == 404
     assert response.get_json()["error"] == {"code": "member_not_found", "message": "no member has the phone +14155550199"}
 
 
+@pytest.mark.parametrize("member_id", ["999", "2147483647", "2147483648", "99999999999999999999", "0", "-1", "x"])
+def test_an_unknown_or_impossible_id_is_404(api, ada, member_id):
+    for path in (f"/api/v1/members/{member_id}", f"/api/v1/members/{member_id}/ledger"):
+        response = api.get(path)
+        assert response.status_code == 404, path
+        assert response.get_json()["error"]["code"] in ("member_not_found", "not_found")
+
+
 def test_another_merchants_member_is_404(client, api, session, other_merchant, now):
-    members.join(session, other_merchant, "+14155550122", name="Grace", language="en", now=now)
+    grace = members.join(session, other_merchant, "+14155550122", name="Grace", language="en", now=now)
     session.commit()
-    assert api.get("/api/v1/members/+14155550122").status_code == 404
+    assert look_up(api, "+14155550122").status_code == 404
+    assert api.get(f"/api/v1/members/{grace.id}").status_code == 404
+    assert api.get(f"/api/v1/members/{grace.id}/ledger").status_code == 404
     assert api.get("/api/v1/members?q=Grace").get_json()["members"] == []
 
 
 @pytest.mark.parametrize("written", ["abc", "12", "+999 1234", "1" * 41])
 def test_a_bad_phone_is_400_with_an_actionable_message(api, written):
-    response = api.get(f"/api/v1/members/{written}")
+    response = look_up(api, written)
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert error["code"] == "invalid_phone"
@@ -111,4 +145,4 @@ def test_an_unknown_query_parameter_is_400_naming_the_known_ones(api, ada):
     assert response.get_json()["error"] == {
         "code": "unknown_parameter", "message": "unknown query parameter 'pgae'; the parameters are q, page",
     }
-    assert api.get(f"/api/v1/members/{ada.phone}?verbose=1").get_json()["error"]["code"] == "unknown_parameter"
+    assert api.get(f"/api/v1/members/{ada.id}?verbose=1").get_json()["error"]["code"] == "unknown_parameter"

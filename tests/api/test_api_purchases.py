@@ -39,7 +39,7 @@ def test_an_unknown_phone_becomes_a_pending_member_whose_points_are_held(api, se
     assert (body["points_earned"], body["balance"], body["is_pending"]) == (20, 0, True)
     member = members.find(session, loyal_merchant.id, "+14155550123")
     assert (member.stage, member.points_balance, member.joined_at) == (Stage.PENDING, 0, None)
-    assert api.get("/api/v1/members/+14155550123").get_json()["stage"] == "pending"
+    assert api.get(f"/api/v1/members/{body['member_id']}").get_json()["stage"] == "pending"
 
 
 def test_a_retry_with_the_same_idempotency_key_answers_the_same_and_records_nothing(api, session, ada):
@@ -153,7 +153,8 @@ def test_a_purchase_only_touches_the_keys_merchant(api, session, ada, other_merc
 def test_the_ledger_explains_the_balance_the_api_reports(api, session, ada):
     for amount in (1250, 300, 4999):
         last = api.post("/api/v1/purchases", json={"phone": ADA, "amount": amount}).get_json()
-    ledger = api.get(f"/api/v1/members/{ADA}/ledger").get_json()
+    ledger = api.get(f"/api/v1/members/{last['member_id']}/ledger").get_json()
+    assert last["member_id"] == ada.id
     assert sum(entry["points"] for entry in ledger["entries"]) == last["balance"] == ledger["points_balance"] == 12 + 3 + 49
     assert [entry["balance_after"] for entry in ledger["entries"]] == [64, 15, 12]
     assert points.verify_balances(session) == []

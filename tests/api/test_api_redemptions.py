@@ -66,7 +66,7 @@ def test_redeem_at_the_counter_takes_the_points_at_once(api, session, catalog, a
         "channel": "counter", "status": "confirmed", "code": None,
     }
     assert body["confirmed_at"] == body["created_at"]
-    ledger = api.get(f"/api/v1/members/{ADA}/ledger").get_json()
+    ledger = api.get(f"/api/v1/members/{body['member_id']}/ledger").get_json()
     assert [(entry["kind"], entry["points"], entry["redemption_id"]) for entry in ledger["entries"]][0] == (
         "redeem", -10, body["id"])
     assert ledger["points_balance"] == 20
