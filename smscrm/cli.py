@@ -233,6 +233,7 @@ def serve(host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
     from smscrm import create_app, jobs
+    from smscrm.web.dev_server import RequestHandler
 
     settings = load_settings()
     app = create_app(settings)
@@ -243,7 +244,7 @@ def serve(host: str, port: int) -> None:
     background.start()
     click.echo(f"smscrm on http://{host}:{port} (SMS backend: {settings.sms_backend})")
     try:
-        run_simple(host, port, app, threaded=True, use_reloader=False)
+        run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=RequestHandler)
     finally:
         stop.set()
         background.shutdown(wait=False)
