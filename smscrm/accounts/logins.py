@@ -32,7 +32,7 @@ def create_staff_user(
         raise ValidationError(f"the role must be one of {', '.join(Role)}, got {role!r}")
     check_password(password, personal=(email, merchant.name))
     if session.scalar(select(StaffUser.id).where(func.lower(StaffUser.email) == email)):
-        raise Conflict(f"{email} already has a login")
+        raise Conflict(f"the email {email} already has a login")
     user = StaffUser(
         merchant_id=merchant.id, email=email, password_hash=password_hasher.hash(password), role=role, created_at=now
     )

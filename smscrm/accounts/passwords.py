@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from zxcvbn import zxcvbn
 
-from smscrm.errors import ValidationError
+from smscrm.errors import PasswordRefused
 
 MIN_LENGTH = 8
 MAX_LENGTH = 72  # zxcvbn's limit
@@ -18,13 +18,15 @@ MIN_SCORE = 3  # zxcvbn's scale 0-4; 3 is "safely unguessable" (at least 10^8 gu
 
 
 def check_password(password: str, *, personal: tuple[str, ...] = ()) -> None:
-    """Raise ValidationError saying why `password` will not do; `personal`: words of this account."""
+    """Raise PasswordRefused saying why `password` will not do; `personal`: words of this account."""
     password = password or ""
-    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
-        raise ValidationError(f"the password must be {MIN_LENGTH} to {MAX_LENGTH} characters")
+    if len(password) < MIN_LENGTH:
+        raise PasswordRefused(f"the password must be at least {MIN_LENGTH} characters")
+    if len(password) > MAX_LENGTH:
+        raise PasswordRefused(f"the password must be at most {MAX_LENGTH} characters")
     judgement = zxcvbn(password, user_inputs=[word for word in personal if word])
     if judgement["score"] < MIN_SCORE:
         feedback = judgement["feedback"]
         why = feedback["warning"] or "It is too easy to guess."
         advice = " ".join(feedback["suggestions"]) or "Use a few words that do not belong together."
-        raise ValidationError(f"that password is too easy to guess. {why} {advice}")
+        raise PasswordRefused(f"that password is too easy to guess. {why} {advice}")

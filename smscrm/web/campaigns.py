@@ -31,6 +31,7 @@ from smscrm.web.campaign_forms import (
     TestTextForm,
 )
 from smscrm.web.request_db import db_session
+from smscrm.web.roles import owner_only
 
 blueprint = protected_blueprint("campaigns", __name__, url_prefix="/campaigns")
 
@@ -315,7 +316,9 @@ def _back(campaign: Campaign, message: str, category: str = "info"):
 
 
 @blueprint.route("/settings", methods=["GET", "POST"])
+@owner_only
 def settings():
+    """The sending window, weekly cap and price per SMS part (linked from the owner's Settings)."""
     session, merchant = db_session(), _merchant()
     form = CampaignSettingsForm(
         sending_window_opens=merchant.sending_window_opens, sending_window_closes=merchant.sending_window_closes,
