@@ -63,7 +63,7 @@ NAV = [
     NavEntry("members.index", "Members"),
     NavEntry("inbox.index", "Inbox"),
     NavEntry("care.index", "Care"),
-    NavEntry("campaigns.index", "Campaigns"),
+    NavEntry("campaigns.index", "Campaigns", is_owner_only=True),
     NavEntry("rewards.index", "Rewards"),
     NavEntry("loyalty.settings", "Loyalty"),
     NavEntry("settings.profile", "Settings", is_owner_only=True),

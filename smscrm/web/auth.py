@@ -28,6 +28,7 @@ from wtforms.validators import DataRequired, Length
 from smscrm.accounts import logins
 from smscrm.config import Settings
 from smscrm.models import Merchant, StaffUser
+from smscrm.web import roles
 from smscrm.web.request_db import db_session
 
 blueprint = Blueprint("auth", __name__)
@@ -79,10 +80,13 @@ def _load_user(session_id: str) -> SignedIn | None:
     return SignedIn(user) if logins.is_current_session(user, int(epoch)) else None
 
 
-def protected_blueprint(name: str, import_name: str, **options) -> Blueprint:
-    """A blueprint whose every view needs a signed-in user; its pages are never cached."""
+def protected_blueprint(name: str, import_name: str, *, is_owner_only: bool = False, **options) -> Blueprint:
+    """A blueprint whose every view needs a signed-in user (with `is_owner_only`, the owner: staff get 403);
+    its pages are never cached."""
     protected = Blueprint(name, import_name, **options)
     protected.before_request(_require_sign_in)
+    if is_owner_only:
+        protected.before_request(roles.require_owner)
     protected.after_request(_not_cached)
     return protected
 

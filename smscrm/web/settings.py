@@ -15,17 +15,10 @@ from smscrm.messaging.texts import opt_out_instruction
 from smscrm.models import Language
 from smscrm.web.auth import protected_blueprint
 from smscrm.web.request_db import db_session
-from smscrm.web.roles import OWNER_ONLY, is_owner
 from smscrm.web.rows import ROW_ID
 from smscrm.web.settings_forms import ApiKeyForm, NumberForm, ProfileForm, ResetPasswordForm, StaffForm
 
-blueprint = protected_blueprint("settings", __name__, url_prefix="/settings")
-
-
-@blueprint.before_request
-def _owner_only():
-    if not is_owner():
-        abort(403, OWNER_ONLY)
+blueprint = protected_blueprint("settings", __name__, url_prefix="/settings", is_owner_only=True)
 
 
 def sentence(error: SmscrmError) -> str:

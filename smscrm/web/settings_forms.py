@@ -14,7 +14,7 @@ from smscrm.accounts.api_keys import MAX_NAME_CHARS as MAX_KEY_NAME_CHARS
 from smscrm.models import Language, Role
 
 LANGUAGES = [SelectChoice(Language.EN.value, "English"), SelectChoice(Language.ZH.value, "Chinese (中文)")]
-ROLES = [SelectChoice(Role.STAFF.value, "Staff: counter, members and inbox"),
+ROLES = [SelectChoice(Role.STAFF.value, "Staff: counter, members, inbox"),
          SelectChoice(Role.OWNER.value, "Owner: everything")]
 TIMEZONES = sorted(available_timezones() - {"localtime", "Factory"})
 COUNTRIES = sorted(phonenumbers.SUPPORTED_REGIONS)

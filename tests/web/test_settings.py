@@ -19,6 +19,7 @@ STAFF_EMAIL, STAFF_PASSWORD = "staff@tea.example", "counter staff password"
 PROFILE = {"name": "Green Leaf Tea", "name_zh": "绿叶茶馆", "signature": "绿叶", "opt_out_zh": "",
            "default_language": "zh", "timezone": "Asia/Shanghai", "country": "CN"}
 SETTINGS_PAGES = ["/settings", "/settings/numbers", "/settings/api-keys", "/settings/staff", "/campaigns/settings"]
+OWNER_PAGES = [*SETTINGS_PAGES, "/campaigns", "/campaigns/new", "/campaigns/segments"]
 
 
 def post(client, path: str, page: str | None = None, **data):
@@ -41,13 +42,19 @@ def as_staff(client, staff_user, sign_in):
     return client
 
 
-def test_the_owner_finds_settings_in_the_navigation(owner):
-    assert '<a href="/settings"' in owner.get("/").text
+def test_the_owner_finds_settings_and_campaigns_in_the_navigation(owner):
+    home = owner.get("/").text
+    assert '<a href="/settings"' in home and '<a href="/campaigns"' in home
+    for path in OWNER_PAGES:
+        assert owner.get(path).status_code == 200, path
 
 
-def test_staff_see_no_settings_link_and_get_403_on_every_settings_page(as_staff, staff_user):
-    assert '<a href="/settings"' not in as_staff.get("/").text
-    for path in SETTINGS_PAGES:
+def test_staff_see_no_settings_or_campaigns_and_get_403_there(as_staff, staff_user):
+    home = as_staff.get("/").text
+    assert '<a href="/settings"' not in home and '<a href="/campaigns"' not in home
+    for link in ('<a href="/counter', '<a href="/members"', '<a href="/inbox"'):
+        assert link in home
+    for path in OWNER_PAGES:
         assert as_staff.get(path).status_code == 403, path
     token = csrf_token(as_staff.get("/members").text)
     for path in ["/settings", "/settings/numbers", "/settings/api-keys", "/settings/staff",
