@@ -4,14 +4,17 @@ sign-in page, and passwords checked against common ones."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
+from smscrm import create_app
 from smscrm.accounts import logins
-from smscrm.errors import ValidationError
+from smscrm.config import Settings
+from smscrm.errors import ConfigError, ValidationError
 from smscrm.models import Role, StaffUser
 from tests.conftest import OWNER_EMAIL, OWNER_PASSWORD
 from tests.web.conftest import csrf_token
@@ -49,6 +52,20 @@ def test_after_five_failed_sign_ins_from_an_address_it_waits(app, merchant):
     assert refused.status_code == 429
     assert "Too many failed sign-ins" in refused.text
     assert attempt(app.test_client(), OWNER_EMAIL, OWNER_PASSWORD, address=OTHER_ADDRESS).status_code == 302
+
+
+def test_the_wait_grows_with_further_failures(app, merchant, monkeypatch):
+    """5 failures a minute; then 10 in 15 minutes: the 11th attempt, 2 minutes on, waits about 13 minutes."""
+    start = time.time()
+    for minute in (0, 1):  # five failures in each of two minutes: the one-minute limit is never passed
+        monkeypatch.setattr(time, "time", lambda: start + 60.5 * minute)
+        for _ in range(5):
+            assert attempt(app.test_client(), OWNER_EMAIL, "not the password").status_code == 200
+    monkeypatch.setattr(time, "time", lambda: start + 125)
+    refused = attempt(app.test_client(), OWNER_EMAIL, OWNER_PASSWORD, address=OTHER_ADDRESS)
+    assert refused.status_code == 429
+    assert 12 * 60 < int(refused.headers["Retry-After"]) <= 15 * 60
+    assert "wait 13 minutes and try again" in refused.text
 
 
 def test_sign_ins_that_work_are_not_counted(app, merchant):
@@ -102,6 +119,33 @@ def test_a_session_idle_longer_than_the_stated_time_ends(owner, monkeypatch):
     response = owner.get("/members")
     assert response.status_code == 302
     assert response.location.startswith("/sign-in")
+
+
+def test_the_idle_time_is_a_setting(engine, settings, merchant, monkeypatch):
+    app = create_app(replace(settings, session_idle_minutes=30))
+    client = app.test_client()
+    assert "signed out after 30 minutes without using the app" in client.get("/sign-in").text
+    assert attempt(client, OWNER_EMAIL, OWNER_PASSWORD).status_code == 302
+    assert client.get("/members").status_code == 200
+    later_by(monkeypatch, timedelta(minutes=31))
+    assert client.get("/members").status_code == 302
+    app.extensions["smscrm.engine"].dispose()
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("SMSCRM_SESSION_IDLE_MINUTES", "0"), ("SMSCRM_SESSION_IDLE_MINUTES", "eight hours"),
+    ("SMSCRM_RATE_LIMIT_STORAGE_URI", "localhost:6379"),
+])
+def test_a_bad_sign_in_setting_names_its_variable(variable, value):
+    with pytest.raises(ConfigError, match=variable):
+        Settings.from_env({"SMSCRM_ENV": "development", variable: value})
+
+
+def test_sign_in_settings_are_read_from_the_environment():
+    settings = Settings.from_env({"SMSCRM_ENV": "development", "SMSCRM_SESSION_IDLE_MINUTES": "90",
+                                  "SMSCRM_RATE_LIMIT_STORAGE_URI": "redis://localhost:6379"})
+    assert (settings.session_idle_minutes, settings.rate_limit_storage_uri) == (90, "redis://localhost:6379")
+    assert Settings.from_env({"SMSCRM_ENV": "development"}).rate_limit_storage_uri == "memory://"
 
 
 def test_a_session_in_use_stays_open(owner, monkeypatch):
