@@ -52,6 +52,7 @@ class Settings:
     send_concurrency: int = 32  # provider calls one worker keeps in flight
     session_idle_minutes: int = 480  # a signed-in session ends after this long without a request
     rate_limit_storage_uri: str = "memory://"  # where sign-in attempts are counted (memory is per process)
+    trusted_proxies: int = 0  # reverse proxies in front of the web app whose X-Forwarded-For names the client
 
     @property
     def is_production(self) -> bool:
@@ -93,6 +94,7 @@ class Settings:
                 environ, "SMSCRM_SESSION_IDLE_MINUTES", cls.session_idle_minutes, low=5, high=7 * 24 * 60, whole=True
             ),
             rate_limit_storage_uri=_storage_uri(environ, "SMSCRM_RATE_LIMIT_STORAGE_URI", cls.rate_limit_storage_uri),
+            trusted_proxies=_number(environ, "SMSCRM_TRUSTED_PROXIES", cls.trusted_proxies, low=0, high=5, whole=True),
         )
         return settings.validated()
 

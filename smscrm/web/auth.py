@@ -6,7 +6,8 @@ A session ends after `Settings.session_idle_minutes` without a request: the cook
 request and Flask refuses one signed longer ago than that.
 
 Failed sign-ins are limited per account and per address (Flask-Limiter, SIGN_IN_LIMITS): past them the form
-says when to try again.
+says when to try again. Behind a reverse proxy, SMSCRM_TRUSTED_PROXIES says how many X-Forwarded-For hops to
+believe; otherwise every client would share the proxy's address.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
@@ -48,6 +50,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         SESSION_REFRESH_EACH_REQUEST=True,
         RATELIMIT_STORAGE_URI=settings.rate_limit_storage_uri,
     )
+    if settings.trusted_proxies:  # the client's address, for the per-address limit, is the proxies' X-Forwarded-For
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
     login_manager.init_app(app)
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _too_many_attempts)

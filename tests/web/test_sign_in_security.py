@@ -22,12 +22,12 @@ from tests.web.conftest import csrf_token
 ADDRESS, OTHER_ADDRESS, THIRD_ADDRESS = "203.0.113.7", "198.51.100.20", "192.0.2.33"
 
 
-def attempt(client, email: str, password: str, *, address: str = ADDRESS):
+def attempt(client, email: str, password: str, *, address: str = ADDRESS, forwarded_for: str | None = None):
     environ = {"REMOTE_ADDR": address}
-    token = csrf_token(client.get("/sign-in", environ_base=environ).text)
-    return client.post(
-        "/sign-in", data={"csrf_token": token, "email": email, "password": password}, environ_base=environ
-    )
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    token = csrf_token(client.get("/sign-in", environ_base=environ, headers=headers).text)
+    return client.post("/sign-in", data={"csrf_token": token, "email": email, "password": password},
+                       environ_base=environ, headers=headers)
 
 
 def test_after_five_failed_sign_ins_to_an_account_it_waits_and_says_how_long(app, merchant):
@@ -66,6 +66,23 @@ def test_the_wait_grows_with_further_failures(app, merchant, monkeypatch):
     assert refused.status_code == 429
     assert 12 * 60 < int(refused.headers["Retry-After"]) <= 15 * 60
     assert "wait 13 minutes and try again" in refused.text
+
+
+def test_behind_a_trusted_proxy_each_client_address_counts_alone(engine, settings, merchant):
+    app = create_app(replace(settings, trusted_proxies=1))
+    for _ in range(5):
+        attempt(app.test_client(), "nobody@tea.example", "a guess", address="10.0.0.2", forwarded_for=ADDRESS)
+    assert attempt(app.test_client(), OWNER_EMAIL, OWNER_PASSWORD, address="10.0.0.2",
+                   forwarded_for=ADDRESS).status_code == 429
+    assert attempt(app.test_client(), OWNER_EMAIL, OWNER_PASSWORD, address="10.0.0.2",
+                   forwarded_for=OTHER_ADDRESS).status_code == 302
+    app.extensions["smscrm.engine"].dispose()
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(app, merchant):
+    for number in range(5):
+        attempt(app.test_client(), f"guess{number}@tea.example", "a guess", forwarded_for=f"192.0.2.{number}")
+    assert attempt(app.test_client(), OWNER_EMAIL, OWNER_PASSWORD, forwarded_for=OTHER_ADDRESS).status_code == 429
 
 
 def test_sign_ins_that_work_are_not_counted(app, merchant):
@@ -134,7 +151,7 @@ def test_the_idle_time_is_a_setting(engine, settings, merchant, monkeypatch):
 
 @pytest.mark.parametrize(("variable", "value"), [
     ("SMSCRM_SESSION_IDLE_MINUTES", "0"), ("SMSCRM_SESSION_IDLE_MINUTES", "eight hours"),
-    ("SMSCRM_RATE_LIMIT_STORAGE_URI", "localhost:6379"),
+    ("SMSCRM_RATE_LIMIT_STORAGE_URI", "localhost:6379"), ("SMSCRM_TRUSTED_PROXIES", "-1"),
 ])
 def test_a_bad_sign_in_setting_names_its_variable(variable, value):
     with pytest.raises(ConfigError, match=variable):
