@@ -18,7 +18,7 @@ DEMO_MERCHANT = {
     "name": "Demo Tea House",
     "number": "+15005550006",
     "email": "owner@demo.test",
-    "password": "demo-password",
+    "password": "oolong demo kettle",
     "signature": "演示茶馆",
 }
 

@@ -50,6 +50,9 @@ class Settings:
     send_rate: float = 100.0  # texts per second for the whole Twilio account, shared by every worker
     number_send_rate: float = 1.0  # texts per second from one sender number (a US long code sends 1)
     send_concurrency: int = 32  # provider calls one worker keeps in flight
+    session_idle_minutes: int = 480  # a signed-in session ends after this long without a request
+    rate_limit_storage_uri: str = "memory://"  # where sign-in attempts are counted (memory is per process)
+    trusted_proxies: int = 0  # reverse proxies in front of the web app whose X-Forwarded-For names the client
 
     @property
     def is_production(self) -> bool:
@@ -87,6 +90,11 @@ class Settings:
             send_rate=_number(environ, "SMSCRM_SEND_RATE", cls.send_rate, low=0.01, high=10_000),
             number_send_rate=_number(environ, "SMSCRM_NUMBER_SEND_RATE", cls.number_send_rate, low=0.01, high=10_000),
             send_concurrency=_number(environ, "SMSCRM_SEND_CONCURRENCY", cls.send_concurrency, low=1, high=512, whole=True),
+            session_idle_minutes=_number(
+                environ, "SMSCRM_SESSION_IDLE_MINUTES", cls.session_idle_minutes, low=5, high=7 * 24 * 60, whole=True
+            ),
+            rate_limit_storage_uri=_storage_uri(environ, "SMSCRM_RATE_LIMIT_STORAGE_URI", cls.rate_limit_storage_uri),
+            trusted_proxies=_number(environ, "SMSCRM_TRUSTED_PROXIES", cls.trusted_proxies, low=0, high=5, whole=True),
         )
         return settings.validated()
 
@@ -128,6 +136,16 @@ def _number(environ, name: str, default: float, *, low: float, high: float, whol
         kind = "a whole number" if whole else "a number"
         raise ConfigError(f"{name} must be {kind} from {low:g} to {high:g}, got {raw!r}")
     return value
+
+
+def _storage_uri(environ, name: str, default: str) -> str:
+    """A storage URI of the `limits` package (memory://, redis://host:6379, memcached://host:11211, ...)."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not urlparse(raw).scheme or "://" not in raw:
+        raise ConfigError(f"{name} must be a storage URI such as memory:// or redis://localhost:6379, got {raw!r}")
+    return raw
 
 
 def _optional_url(environ, name: str) -> str:

@@ -28,6 +28,12 @@ class InvalidPhone(ValidationError):
     code = "invalid_phone"
 
 
+class PasswordRefused(ValidationError):
+    """A new password too short, too long or too easy to guess (`smscrm.accounts.passwords`)."""
+
+    code = "password_refused"
+
+
 class NotFound(SmscrmError):
     code = "not_found"
     http_status = 404

@@ -88,9 +88,20 @@ def authenticate(session: Session, key: str, *, now: datetime) -> Authentication
     return Authentication(merchant)
 
 
-def revoke(session: Session, prefix: str, *, now: datetime) -> ApiKey:
-    """Stop a key from working. Revoking twice keeps the first revocation time."""
-    api_key = session.scalar(select(ApiKey).where(ApiKey.prefix == (prefix or "").strip()))
+def keys_of(session: Session, merchant: Merchant) -> list[ApiKey]:
+    """The merchant's keys, newest first, revoked ones included (named by prefix: the key itself is not kept)."""
+    return list(session.scalars(
+        select(ApiKey).where(ApiKey.merchant_id == merchant.id).order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+    ))
+
+
+def revoke(session: Session, prefix: str, *, now: datetime, merchant: Merchant | None = None) -> ApiKey:
+    """Stop a key from working; with `merchant`, only one of its keys. Revoking twice keeps the first
+    revocation time."""
+    query = select(ApiKey).where(ApiKey.prefix == (prefix or "").strip())
+    if merchant is not None:
+        query = query.where(ApiKey.merchant_id == merchant.id)
+    api_key = session.scalar(query)
     if api_key is None:
         raise NotFound(f"no API key has the prefix {prefix!r} (it looks like sk_0123456789ab)")
     if api_key.revoked_at is None:

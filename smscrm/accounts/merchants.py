@@ -1,4 +1,4 @@
-"""Creating merchants and their owner logins."""
+"""Creating merchants and their owner logins; the shop's profile and its sender numbers."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,9 +9,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from smscrm.accounts import logins
-from smscrm.errors import Conflict, ValidationError
+from smscrm.errors import Conflict, NotFound, ValidationError
 from smscrm.messaging import phones
 from smscrm.models import Language, Merchant, Role, SenderNumber
+
+MAX_NAME_CHARS = 80
+MAX_SIGNATURE_CHARS = 40
+MAX_OPT_OUT_CHARS = 20
+# A Chinese opt-out line must name a word that opts out when texted back (see inbound.CHINESE_OPT_OUT).
+OPT_OUT_KEYWORDS = ("TD", "退订", "取消")
 
 
 def create_merchant(
@@ -28,36 +34,119 @@ def create_merchant(
     signature: str | None = None,
 ) -> Merchant:
     """A merchant with one sender number and its owner's login. Every argument is validated."""
-    name = (name or "").strip()
-    if not name or len(name) > 80:
-        raise ValidationError("the merchant name must be 1 to 80 characters")
-    if language not in tuple(Language):
-        raise ValidationError(f"language must be one of {', '.join(Language)}, got {language!r}")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{timezone!r} is not an IANA timezone such as Asia/Shanghai") from None
-    country = (country or "").upper()
-    if country not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValidationError(f"{country!r} is not a two-letter country code such as US or CN")
-    sender = phones.normalise(number, country)
-    if session.scalar(select(SenderNumber.id).where(SenderNumber.number == sender)):
-        raise Conflict(f"the number {sender} already belongs to a merchant")
+    name = _name(name)
+    country = _country(country)
     merchant = Merchant(
         name=name,
-        signature=(signature or name)[:40],
-        default_language=language,
-        timezone=timezone,
+        signature=(signature or name)[:MAX_SIGNATURE_CHARS],
+        default_language=_language(language),
+        timezone=_timezone(timezone),
         country=country,
         texts={},
         created_at=now,
     )
-    merchant.numbers.append(SenderNumber(number=sender))
+    merchant.numbers.append(SenderNumber(number=_free_number(session, number, country)))
     session.add(merchant)
     session.flush()
     logins.create_staff_user(session, merchant, email=email, password=password, role=Role.OWNER, now=now)
     return merchant
 
 
+def update_profile(
+    session: Session,
+    merchant: Merchant,
+    *,
+    name: str,
+    name_zh: str | None,
+    signature: str,
+    opt_out_zh: str | None,
+    language: str,
+    timezone: str,
+    country: str,
+) -> None:
+    """Change the shop's names, 【signature】, Chinese opt-out line, default language, timezone and country.
+
+    `name_zh` is the name in Chinese texts (empty: `name`); an empty `opt_out_zh` restores the default 回复TD退订.
+    """
+    name = _name(name)
+    name_zh = " ".join((name_zh or "").split()) or None
+    if name_zh and len(name_zh) > MAX_NAME_CHARS:
+        raise ValidationError(f"the Chinese name must be at most {MAX_NAME_CHARS} characters")
+    signature = " ".join((signature or "").split()).strip("【】")
+    if not 1 <= len(signature) <= MAX_SIGNATURE_CHARS:
+        raise ValidationError(f"the signature must be 1 to {MAX_SIGNATURE_CHARS} characters")
+    opt_out_zh = "".join((opt_out_zh or "").split())
+    if opt_out_zh and (len(opt_out_zh) > MAX_OPT_OUT_CHARS or not any(word in opt_out_zh for word in OPT_OUT_KEYWORDS)):
+        raise ValidationError(
+            f"the Chinese opt-out line must be at most {MAX_OPT_OUT_CHARS} characters and name a word that opts out "
+            f"when texted back ({', '.join(OPT_OUT_KEYWORDS)}), like 回复TD退订"
+        )
+    merchant.name, merchant.name_zh, merchant.signature = name, name_zh, signature
+    merchant.default_language, merchant.timezone = _language(language), _timezone(timezone)
+    merchant.country = _country(country)
+    texts = {key: dict(wording) for key, wording in (merchant.texts or {}).items()}  # a new value: JSON is saved
+    opt_out = texts.pop("opt_out", {})
+    opt_out.pop(Language.ZH.value, None)
+    if opt_out_zh:
+        opt_out[Language.ZH.value] = opt_out_zh
+    merchant.texts = {**texts, **({"opt_out": opt_out} if opt_out else {})}
+    session.flush()
+
+
+def add_number(session: Session, merchant: Merchant, number: str) -> SenderNumber:
+    """Another number the merchant texts from and receives on (E.164, read in the merchant's country)."""
+    sender = SenderNumber(number=_free_number(session, number, merchant.country))
+    merchant.numbers.append(sender)
+    session.flush()
+    return sender
+
+
+def remove_number(session: Session, merchant: Merchant, number_id: int) -> None:
+    """Stop using a number; the last one stays (texts need a number to go from)."""
+    sender = next((number for number in merchant.numbers if number.id == number_id), None)
+    if sender is None:
+        raise NotFound("there is no such number")
+    if len(merchant.numbers) == 1:
+        raise ValidationError("this is your only number: add the new one before removing it")
+    merchant.numbers.remove(sender)
+    session.delete(sender)
+    session.flush()
+
+
 def has_merchants(session: Session) -> bool:
     return bool(session.scalar(select(func.count(Merchant.id))))
+
+
+def _name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > MAX_NAME_CHARS:
+        raise ValidationError(f"the merchant name must be 1 to {MAX_NAME_CHARS} characters")
+    return name
+
+
+def _language(language: str) -> str:
+    if language not in tuple(Language):
+        raise ValidationError(f"language must be one of {', '.join(Language)}, got {language!r}")
+    return language
+
+
+def _timezone(timezone: str) -> str:
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{timezone!r} is not an IANA timezone such as Asia/Shanghai") from None
+    return timezone
+
+
+def _country(country: str) -> str:
+    country = (country or "").upper()
+    if country not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(f"{country!r} is not a two-letter country code such as US or CN")
+    return country
+
+
+def _free_number(session: Session, number: str, country: str) -> str:
+    sender = phones.normalise(number, country)
+    if session.scalar(select(SenderNumber.id).where(SenderNumber.number == sender)):
+        raise Conflict(f"the number {sender} already belongs to a merchant")
+    return sender

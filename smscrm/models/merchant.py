@@ -33,6 +33,7 @@ class Merchant(LoyaltySettings, CampaignSettings, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
+    name_zh: Mapped[str | None] = mapped_column(String(80))  # the name in Chinese texts; `name` when empty
     signature: Mapped[str] = mapped_column(String(40))
     default_language: Mapped[str] = mapped_column(String(2), default=Language.EN)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
@@ -60,7 +61,11 @@ class SenderNumber(Base):
 
 
 class StaffUser(Base):
-    """Someone who signs in to the merchant web app; the password is an argon2 hash."""
+    """Someone who signs in to the merchant web app; the password is an argon2 hash.
+
+    A signed-in session carries `session_epoch`: signing out and a new password raise it, which ends every
+    session opened before. A deactivated user (`deactivated_at`) can no longer sign in.
+    """
 
     __tablename__ = "staff_users"
 
@@ -69,6 +74,8 @@ class StaffUser(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(10), default=Role.OWNER)
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime]
+    deactivated_at: Mapped[datetime | None]
 
     merchant: Mapped[Merchant] = relationship()

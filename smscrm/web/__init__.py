@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Request, render_template
 from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from smscrm.config import Settings
 from smscrm.web import (
+    account,
     auth,
     campaigns,
     care,
@@ -30,7 +32,9 @@ from smscrm.web import (
     members,
     money,
     rewards,
+    roles,
     rows,
+    settings,
 )
 from smscrm.web import segments as _segment_views  # noqa: F401  (segment pages, on the campaigns blueprint)
 
@@ -42,6 +46,7 @@ MACHINE_PATHS = ("/sms/", "/api/", "/healthz")  # where the machine endpoints ar
 class NavEntry:
     endpoint: str
     label: str
+    is_owner_only: bool = False
 
     @property
     def blueprint(self) -> str:
@@ -51,6 +56,7 @@ class NavEntry:
 BLUEPRINTS = [
     auth.blueprint, home.blueprint, members.blueprint, inbox.blueprint, campaigns.blueprint,
     counter.blueprint, member_detail.blueprint, rewards.blueprint, loyalty.blueprint, care.blueprint,
+    settings.blueprint, account.blueprint,
 ]
 NAV = [
     NavEntry("home.dashboard", "Home"),
@@ -58,9 +64,10 @@ NAV = [
     NavEntry("members.index", "Members"),
     NavEntry("inbox.index", "Inbox"),
     NavEntry("care.index", "Care"),
-    NavEntry("campaigns.index", "Campaigns"),
+    NavEntry("campaigns.index", "Campaigns", is_owner_only=True),
     NavEntry("rewards.index", "Rewards"),
     NavEntry("loyalty.settings", "Loyalty"),
+    NavEntry("settings.profile", "Settings", is_owner_only=True),
 ]
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -80,16 +87,22 @@ def init_app(app: Flask, settings: Settings) -> None:
     )
     rows.init_app(app)
     csrf.init_app(app)
-    auth.login_manager.init_app(app)
+    auth.init_app(app, settings)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     formatting.init_app(app)
     money.init_app(app)
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
-    app.context_processor(lambda: {"nav": NAV})
+    app.context_processor(lambda: {"nav": visible_nav()})
     app.register_error_handler(CSRFError, _expired_form)
     app.after_request(_security_headers)
     app.session_interface = _PagesOnlySessions()
+
+
+def visible_nav() -> list[NavEntry]:
+    """The navigation the signed-in user may follow: staff see no owner-only entry."""
+    is_owner = current_user.is_authenticated and roles.is_owner()
+    return [entry for entry in NAV if is_owner or not entry.is_owner_only]
 
 
 def init_machine_endpoints(app: Flask, *blueprints: Blueprint) -> None:

@@ -1,5 +1,6 @@
 """Campaign pages: the list, the compose form with its live preview, a campaign's page (preview,
-test text, schedule or send, pause/resume/cancel, live progress, report), and the campaign settings.
+test text, schedule or send, pause/resume/cancel, live progress, report), and the campaign settings (the sending
+window, weekly cap and price per SMS part, linked from the owner's Settings). For the owner only.
 
 The compose form works without JavaScript (the Preview button renders the same preview); with it,
 `static/campaigns.js` asks `preview.json` for the counts and texts as the merchant types.
@@ -32,7 +33,7 @@ from smscrm.web.campaign_forms import (
 )
 from smscrm.web.request_db import db_session
 
-blueprint = protected_blueprint("campaigns", __name__, url_prefix="/campaigns")
+blueprint = protected_blueprint("campaigns", __name__, url_prefix="/campaigns", is_owner_only=True)
 
 
 def _merchant() -> Merchant:
@@ -316,6 +317,7 @@ def _back(campaign: Campaign, message: str, category: str = "info"):
 
 @blueprint.route("/settings", methods=["GET", "POST"])
 def settings():
+    """The sending window, weekly cap and price per SMS part (linked from the owner's Settings)."""
     session, merchant = db_session(), _merchant()
     form = CampaignSettingsForm(
         sending_window_opens=merchant.sending_window_opens, sending_window_closes=merchant.sending_window_closes,

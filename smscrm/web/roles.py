@@ -1,4 +1,5 @@
-"""Who may change what: staff work the counter; the owner also decides the rewards and the earn rules."""
+"""Who may do what: staff work the counter, the members and the inbox, and may read the rewards, care rules and
+loyalty settings; the owner also changes those, runs campaigns and keeps the settings (staff logins, API keys)."""
 from __future__ import annotations
 
 from functools import wraps
@@ -13,6 +14,12 @@ OWNER_ONLY = "Only the owner can change this. Ask them to sign in and make the c
 
 def is_owner() -> bool:
     return current_user.user.role == Role.OWNER
+
+
+def require_owner() -> None:
+    """Answer 403 to anyone but the owner (a blueprint's `before_request`)."""
+    if not is_owner():
+        abort(403, OWNER_ONLY)
 
 
 def owner_only(view):

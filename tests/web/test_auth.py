@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select
 
 from smscrm import web
-from smscrm.accounts.logins import password_hasher
+from smscrm.accounts import logins
 from smscrm.models import StaffUser
-from tests.conftest import OWNER_EMAIL
+from tests.conftest import OWNER_EMAIL, OWNER_PASSWORD
 from tests.web.conftest import csrf_token
 
 PUBLIC_ENDPOINTS = {"auth.sign_in"}
@@ -115,7 +115,8 @@ def test_sign_out_is_a_post_with_the_csrf_token(owner):
 
 
 def test_changing_the_password_ends_existing_sessions(owner, session):
-    session.execute(update(StaffUser).values(password_hash=password_hasher.hash("a brand new password")))
+    user = session.scalar(select(StaffUser).where(StaffUser.email == OWNER_EMAIL))
+    logins.change_password(session, user, current=OWNER_PASSWORD, new="a brand new password for tea")
     session.commit()
     response = owner.get("/members")
     assert response.status_code == 302
