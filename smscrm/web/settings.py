@@ -15,7 +15,6 @@ from smscrm.messaging.texts import opt_out_instruction
 from smscrm.models import Language
 from smscrm.web.auth import protected_blueprint
 from smscrm.web.request_db import db_session
-from smscrm.web.rows import ROW_ID
 from smscrm.web.settings_forms import ApiKeyForm, NumberForm, ProfileForm, ResetPasswordForm, StaffForm
 
 blueprint = protected_blueprint("settings", __name__, url_prefix="/settings", is_owner_only=True)
@@ -66,7 +65,7 @@ def numbers():
     return render_template("settings/numbers.html", form=form, error=error, merchant=merchant, remove=FlaskForm())
 
 
-@blueprint.post(f"/numbers/<{ROW_ID}:number_id>/remove")
+@blueprint.post("/numbers/<id:number_id>/remove")
 def remove_number(number_id: int):
     session = db_session()
     if not FlaskForm().validate_on_submit():
@@ -138,7 +137,7 @@ def staff():
                            logins=logins.staff_of(session, merchant), action=FlaskForm())
 
 
-@blueprint.post(f"/staff/<{ROW_ID}:user_id>/deactivate")
+@blueprint.post("/staff/<id:user_id>/deactivate")
 def deactivate(user_id: int):
     session = db_session()
     if not FlaskForm().validate_on_submit():
@@ -155,7 +154,7 @@ def deactivate(user_id: int):
     return redirect(url_for(".staff"))
 
 
-@blueprint.route(f"/staff/<{ROW_ID}:user_id>/password", methods=["GET", "POST"])
+@blueprint.route("/staff/<id:user_id>/password", methods=["GET", "POST"])
 def reset_password(user_id: int):
     session, user = db_session(), _colleague(user_id)
     form, error = ResetPasswordForm(), None
