@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from smscrm.accounts import logins
 from smscrm.errors import Conflict, ValidationError
@@ -61,3 +61,8 @@ def create_merchant(
 
 def has_merchants(session: Session) -> bool:
     return bool(session.scalar(select(func.count(Merchant.id))))
+
+
+def all_merchants(session: Session) -> list[Merchant]:
+    """Every merchant with its numbers, in the order they were created."""
+    return list(session.scalars(select(Merchant).options(selectinload(Merchant.numbers)).order_by(Merchant.id)))
