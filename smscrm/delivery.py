@@ -69,7 +69,6 @@ def run_worker(
     each, and carries on by itself when it answers again. Another failed step is logged and tried again after
     a pause."""
     log.info("delivery worker %s started with the %s transport", worker_id, transport.name)
-    failures = 0
     with Courier(sessionmaker, transport, worker_id=worker_id, batch_size=batch_size, limits=limits,
                  concurrency=concurrency, poll_seconds=poll_seconds) as courier:
         try:
@@ -79,14 +78,10 @@ def run_worker(
                     courier.step(clock())
                     courier.dispatch(clock())  # a fresh moment: the tokens are taken at the time of sending
                     pause = courier.seconds_to_wait(clock())
-                    if failures:
-                        log.info("delivery worker %s: the database answers again", worker_id)
-                        failures = 0
                 except outages.UNREACHABLE as exc:
-                    failures += 1
-                    pause = backoff.delay(failures)
-                    log.warning("delivery worker %s: the database does not answer (%s); trying again in %gs",
-                                worker_id, outages.reason(exc), pause)
+                    outages.wait_until_reachable(sessionmaker, exc, backoff=backoff, stop=stop,
+                                                 who=f"delivery worker {worker_id}")
+                    pause = 0.0
                 except Exception:
                     log.exception("delivery worker %s: the pass failed; trying again in %ss", worker_id, poll_seconds)
                     pause = poll_seconds

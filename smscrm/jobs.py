@@ -86,17 +86,13 @@ def run_scheduled(
     """What the scheduler calls: the job at the current time. While the database does not answer, the job is
     tried again after pauses growing by `backoff`, one log line each, until it runs or the scheduler stops;
     another failure is logged and the job runs again at its next time."""
-    failures = 0
-    while not stopped.is_set():
+    while True:
         try:
             run_job(job, sessions, now=clock())
             return
         except outages.UNREACHABLE as exc:
-            failures += 1
-            delay = backoff.delay(failures)
-            log.warning("job %s: the database does not answer (%s); trying again in %gs",
-                        job.id, outages.reason(exc), delay)
-            stopped.wait(delay)
+            if not outages.wait_until_reachable(sessions, exc, backoff=backoff, stop=stopped, who=f"job {job.id}"):
+                return
         except Exception:
             log.exception("job %s failed; it runs again at its next time", job.id)
             return

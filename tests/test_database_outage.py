@@ -7,7 +7,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -44,10 +46,17 @@ def refused_url(proxy) -> str:
     return f"postgresql+psycopg://shop:hunter2@127.0.0.1:{proxy.port}/smscrm"
 
 
-def pauses(caplog, logger: str) -> list[float]:
-    """The pauses announced by `logger`'s warnings, in order."""
-    found = [PAUSE.search(r.getMessage()) for r in caplog.records if r.name == logger and r.levelno == logging.WARNING]
-    return [float(match.group(1)) for match in found if match]
+def only_pause_lines(caplog) -> None:
+    """Every warning or error written is one of the one-line announcements of a pause: no traceback, nothing else."""
+    written = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert all(PAUSE.search(r.getMessage()) and r.exc_info is None and "\n" not in r.getMessage() for r in written), [
+        r.getMessage() for r in written]
+
+
+def pauses(caplog, who: str) -> list[float]:
+    """The pauses `who` announced, in order."""
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "smscrm.db.outages"]
+    return [float(PAUSE.search(message).group(1)) for message in said if message.startswith(f"{who}: ")]
 
 
 def test_the_pauses_double_up_to_the_cap():
@@ -181,26 +190,44 @@ def test_the_worker_backs_off_while_the_database_is_away_and_delivers_when_it_re
     through_proxy = make_engine(proxy.url(database_url))
     transport, stop = RecordingTransport(), threading.Event()
     worker = threading.Thread(target=delivery.run_worker, args=(make_sessionmaker(through_proxy), transport), kwargs={
-        "stop": stop, "worker_id": "w", "clock": lambda: NOON_IN_LOS_ANGELES, "poll_seconds": 0.01, "backoff": FAST,
+        "stop": stop, "worker_id": "w", "clock": running_from(NOON_IN_LOS_ANGELES), "poll_seconds": 0.01,
+        "backoff": FAST,
     })
     caplog.set_level(logging.INFO)
     worker.start()
     try:
-        wait_for(lambda: len(pauses(caplog, "smscrm.delivery")) >= 5, "five attempts of the worker")
+        wait_for(lambda: len(pauses(caplog, "delivery worker w")) >= 5, "five attempts of the worker")
         assert transport.sent == []
         proxy.start()
-        wait_for(lambda: session.scalar(select(OutboundMessage.status).where(OutboundMessage.id == message_id)
-                                        .execution_options(populate_existing=True)) == Status.SENT,
-                 "the text to go once the database is back")
+        wait_for(lambda: status(session, message_id) == Status.SENT, "the text to go once the database is back")
+
+        failed_before = len(pauses(caplog, "delivery worker w"))
+        proxy.stop()  # again, now that the worker holds pooled connections: they are cut
+        wait_for(lambda: len(pauses(caplog, "delivery worker w")) >= failed_before + 3, "three more attempts")
+        second_id = queue(session, merchant, NOON_IN_LOS_ANGELES, body="Second. Reply STOP to opt out")
+        proxy.start()
+        wait_for(lambda: status(session, second_id) == Status.SENT, "the second text once the database is back")
     finally:
         stop.set()
         worker.join(timeout=60)
         through_proxy.dispose()
-    seen = pauses(caplog, "smscrm.delivery")
+    seen = pauses(caplog, "delivery worker w")
     assert seen[:5] == [0.01, 0.02, 0.04, 0.04, 0.04]
-    assert set(seen[5:]) <= {0.04}
-    assert "delivery worker w: the database answers again" in caplog.text
-    assert len(transport.sent) == 1
+    assert seen[failed_before:failed_before + 3] == [0.01, 0.02, 0.04]  # the pauses start over after a recovery
+    assert caplog.text.count("delivery worker w: the database answers again") == 2
+    only_pause_lines(caplog)
+    assert len(transport.sent) == 2
+
+
+def running_from(moment: datetime):
+    """A clock that starts at `moment` and runs: the worker's claims, renewals and upkeep fall due as they would."""
+    started = time.monotonic()
+    return lambda: moment + timedelta(seconds=time.monotonic() - started)
+
+
+def status(session, message_id: int) -> Status:
+    return session.scalar(select(OutboundMessage.status).where(OutboundMessage.id == message_id)
+                          .execution_options(populate_existing=True))
 
 
 @needs_server
@@ -212,14 +239,15 @@ def test_a_scheduled_job_backs_off_while_the_database_is_away_and_runs_when_it_r
     caplog.set_level(logging.INFO)
     scheduler.start()  # a catch-up job: it runs at once
     try:
-        wait_for(lambda: len(pauses(caplog, "smscrm.jobs")) >= 5, "five attempts of the job")
+        wait_for(lambda: len(pauses(caplog, "job lease_recovery")) >= 5, "five attempts of the job")
         assert "job lease_recovery done" not in caplog.text
         proxy.start()
         wait_for(lambda: "job lease_recovery done: 0" in caplog.text, "the job to run once the database is back")
     finally:
         scheduler.shutdown(wait=False)
         through_proxy.dispose()
-    assert pauses(caplog, "smscrm.jobs")[:5] == [0.01, 0.02, 0.04, 0.04, 0.04]
+    assert pauses(caplog, "job lease_recovery")[:5] == [0.01, 0.02, 0.04, 0.04, 0.04]
+    only_pause_lines(caplog)
 
 
 @needs_server
@@ -231,7 +259,7 @@ def test_a_job_waiting_for_the_database_stops_with_the_scheduler(database_url, p
                                      backoff=Backoff(base=3600, cap=3600))
     caplog.set_level(logging.INFO)
     scheduler.start()
-    wait_for(lambda: pauses(caplog, "smscrm.jobs") == [3600], "the job to wait for the database")
+    wait_for(lambda: pauses(caplog, "job lease_recovery") == [3600], "the job to wait for the database")
     running = [thread for thread in threading.enumerate() if thread.name.startswith("ThreadPoolExecutor")]
     scheduler.shutdown(wait=False)
     for thread in running:
