@@ -1,5 +1,8 @@
-# The two commands: `make run` serves the demo at http://127.0.0.1:5000, `make test` runs the suite.
+# The two commands: `make run` serves the demo at http://$(HOST):$(PORT) (127.0.0.1:5000 unless given, e.g.
+# `make run PORT=8000 HOST=0.0.0.0`), `make test` runs the suite.
 PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 5000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum setup.cfg | cut -d' ' -f1)
@@ -16,10 +19,14 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
+# Development settings with a secret of its own, written once: every `smscrm` command run here reads them.
+.env:
+	printf 'SMSCRM_ENV=development\nSMSCRM_SECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')" > $@
+
+run: $(STAMP) .env
 	SMSCRM_ENV=$${SMSCRM_ENV:-development} $(BIN)/smscrm db upgrade
 	SMSCRM_ENV=$${SMSCRM_ENV:-development} $(BIN)/smscrm demo
-	SMSCRM_ENV=$${SMSCRM_ENV:-development} $(BIN)/smscrm serve
+	SMSCRM_ENV=$${SMSCRM_ENV:-development} $(BIN)/smscrm serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

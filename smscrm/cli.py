@@ -3,16 +3,22 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import threading
 import uuid
+from pathlib import Path
 
 import click
 
-from smscrm.config import DEV_AUTH_TOKEN, Settings
+from smscrm.config import DEV_AUTH_TOKEN, Settings, database_url_from_env, hide_password
+from smscrm.db import outages
 from smscrm.errors import ConfigError, SmscrmError
 
 log = logging.getLogger("smscrm")
+
+DEFAULT_SERVER_URL = "http://127.0.0.1:5000"
+SERVER_URL_FILE = Path("instance/server-url")  # written by `smscrm serve` while it runs, read by `smscrm simulate`
 
 DEMO_MERCHANT = {
     "name": "Demo Tea House",
@@ -24,11 +30,8 @@ DEMO_MERCHANT = {
 
 
 def load_settings() -> Settings:
-    """Settings from the environment; a bad one stops the command with one clear line."""
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration: {exc.message}") from None
+    """Settings from the environment; a bad one stops the command with one clear line (`Commands`)."""
+    return Settings.from_env()
 
 
 def open_sessionmaker(settings: Settings):
@@ -37,7 +40,20 @@ def open_sessionmaker(settings: Settings):
     return make_sessionmaker(make_engine(settings.database_url, ping_after_idle=PING_AFTER_IDLE_SECONDS))
 
 
-@click.group()
+class Commands(click.Group):
+    """Any command stops with one line, exit status 1, on a bad setting or when the database does not answer."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise click.ClickException(f"configuration: {exc.message}") from None
+        except outages.UNREACHABLE as exc:
+            where = hide_password(database_url_from_env())
+            raise click.ClickException(f"the database at {where} does not answer: {outages.reason(exc)}") from None
+
+
+@click.group(cls=Commands)
 def main() -> None:
     """smscrm: SMS membership and loyalty for small merchants."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -52,7 +68,6 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration not yet applied (creates the SQLite file if needed)."""
-    from smscrm.config import database_url_from_env
     from smscrm.db.migrations import statistics_warning, upgrade
 
     database_url = database_url_from_env()
@@ -94,6 +109,20 @@ def merchant_create(name, number, language, timezone_, country, signature, email
         session.commit()
         click.echo(f"created merchant {created.name!r} with number {created.primary_number}, owner {email}")
         click.echo(created.id)
+
+
+@merchant.command("list")
+def merchant_list() -> None:
+    """Every merchant: its id (for `apikey create --merchant ID`), name and numbers."""
+    from smscrm.accounts.merchants import all_merchants
+
+    settings = load_settings()
+    with open_sessionmaker(settings)() as session:
+        found = all_merchants(session)
+        for each in found:
+            click.echo(f"{each.id}  {each.name}  {', '.join(number.number for number in each.numbers)}")
+    if not found:
+        click.echo("no merchants yet: `smscrm merchant create` adds one (`smscrm demo` the demo merchant)")
 
 
 @main.group()
@@ -210,14 +239,14 @@ def demo() -> None:
     )
 
 
-def start_worker_thread(settings: Settings, sessions, stop: threading.Event) -> threading.Thread:
+def start_worker_thread(settings: Settings, sessions, stop: threading.Event, *, worker_id: str) -> threading.Thread:
     from smscrm import delivery
     from smscrm.sending.transports import make_transport
 
     thread = threading.Thread(
         target=delivery.run_worker,
         args=(sessions, make_transport(settings)),
-        kwargs={"stop": stop, "worker_id": f"serve-{uuid.uuid4().hex[:8]}", **delivery.worker_options(settings)},
+        kwargs={"stop": stop, "worker_id": worker_id, **delivery.worker_options(settings)},
         name="delivery-worker",
         daemon=True,
     )
@@ -239,35 +268,35 @@ def serve(host: str, port: int) -> None:
     app = create_app(settings)
     sessions = app.extensions["smscrm.sessionmaker"]  # one pool for the process: the app's
     stop = threading.Event()
-    start_worker_thread(settings, sessions, stop)
+    delivering = start_worker_thread(settings, sessions, stop, worker_id=f"serve-{uuid.uuid4().hex[:8]}")
     background = jobs.build_scheduler(sessions)
     background.start()
-    click.echo(f"smscrm on http://{host}:{port} (SMS backend: {settings.sms_backend})")
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
+    click.echo(f"smscrm on {url} (SMS backend: {settings.sms_backend})")
+    SERVER_URL_FILE.parent.mkdir(parents=True, exist_ok=True)
+    SERVER_URL_FILE.write_text(url + "\n")  # where `smscrm simulate` finds this server
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stopped like Ctrl-C: the server returns
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=RequestHandler)
     finally:
+        SERVER_URL_FILE.unlink(missing_ok=True)
         stop.set()
         background.shutdown(wait=False)
+        delivering.join()  # the texts in flight finish, the rest go back to the queue
 
 
 @main.command()
 @click.option("--worker-id", default=None, help="a name for this worker in the outbox (default: random)")
 def worker(worker_id: str | None) -> None:
-    """Deliver queued texts until interrupted. Several may run side by side on PostgreSQL."""
-    from smscrm import delivery
-    from smscrm.sending.transports import make_transport
-
+    """Deliver queued texts until stopped (SIGTERM, Ctrl-C): then the texts in flight finish and the rest go back to
+    the queue at once. Several may run side by side on PostgreSQL."""
     settings = load_settings()
     stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):  # the loop runs in a thread; this one only waits for it
+        signal.signal(signum, lambda _signum, _frame: stop.set())
     worker_id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
     click.echo(f"{worker_id}: delivering with the {settings.sms_backend} backend")
-    try:
-        delivery.run_worker(
-            open_sessionmaker(settings), make_transport(settings), stop=stop, worker_id=worker_id,
-            **delivery.worker_options(settings),
-        )
-    except KeyboardInterrupt:
-        stop.set()
+    start_worker_thread(settings, open_sessionmaker(settings), stop, worker_id=worker_id).join()
 
 
 @main.command()
@@ -290,7 +319,8 @@ def scheduler() -> None:
 @main.command()
 @click.option("--to", "to_number", required=True, help="the merchant's number, E.164")
 @click.option("--from", "from_number", required=True, help="the shopper's number, E.164")
-@click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="the running server")
+@click.option("--url", default=None, help=f"the running server (default: the one `smscrm serve` or `make run` "
+              f"started in this folder, else {DEFAULT_SERVER_URL})")
 @click.option("--token", default=None, help="signing token (default: TWILIO_AUTH_TOKEN, or the development token)")
 @click.argument("body")
 def simulate(to_number: str, from_number: str, url: str, token: str | None, body: str) -> None:
@@ -300,6 +330,7 @@ def simulate(to_number: str, from_number: str, url: str, token: str | None, body
     from smscrm.simulator import send_text
 
     load_dotenv(".env")
+    url = url or running_server_url()
     try:
         reply = send_text(
             url, to_number=to_number, from_number=from_number, body=body,
@@ -309,6 +340,14 @@ def simulate(to_number: str, from_number: str, url: str, token: str | None, body
     except SmscrmError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(reply if reply else "(no reply)")
+
+
+def running_server_url() -> str:
+    """The address `smscrm serve` wrote when it started in this folder, else the default one."""
+    try:
+        return SERVER_URL_FILE.read_text().strip() or DEFAULT_SERVER_URL
+    except FileNotFoundError:
+        return DEFAULT_SERVER_URL
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
 from dotenv import load_dotenv
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from smscrm.errors import ConfigError
 
@@ -15,6 +18,7 @@ DEV_SECRET_KEY = "dev-secret-key-not-for-production"
 DEV_AUTH_TOKEN = "dev-auth-token"
 BACKENDS = ("console", "twilio")
 ENVIRONMENTS = ("production", "development", "testing")
+DATABASE_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}  # backend: the one driver installed for it
 
 
 def _flag(name: str, raw: str) -> bool:
@@ -120,7 +124,26 @@ def database_url_from_env(environ=None) -> str:
     if environ is None:
         load_dotenv(Path.cwd() / ".env", override=False)
         environ = os.environ
-    return environ.get("SMSCRM_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    raw = environ.get("SMSCRM_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    try:
+        url = make_url(raw)
+        backend, driver = url.get_backend_name(), url.get_driver_name()
+    except (ArgumentError, ValueError):  # unparsable, or no such dialect
+        backend = driver = None
+    if backend not in DATABASE_DRIVERS or DATABASE_DRIVERS[backend] != driver:
+        raise ConfigError(
+            "SMSCRM_DATABASE_URL must be sqlite:///path/to/file.db or postgresql+psycopg://user:password@host/name, "
+            f"got {hide_password(raw)!r}"
+        )
+    return raw
+
+
+def hide_password(database_url: str) -> str:
+    """The URL as it may be shown: the password, if any, as ***."""
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", database_url)
 
 
 def _number(environ, name: str, default: float, *, low: float, high: float, whole: bool = False) -> float:

@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from smscrm.config import Settings
+from smscrm.db import outages
 from smscrm.db.engine import utcnow
 from smscrm.models import OutboundMessage
 from smscrm.sending.claims import LEASE, judge, lock_due, recover_expired_leases
@@ -64,9 +65,12 @@ def run_worker(
     batch_size: int = 50,
     limits: SendLimits | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
+    backoff: outages.Backoff = outages.Backoff(),
 ) -> None:
     """Deliver until `stop` is set; then finish the calls in flight and give back unsent rows.
-    A failed step (database away, …) is logged and tried again after a pause."""
+    While the database does not answer, the worker tries again after pauses growing by `backoff`, one log line
+    each, and carries on by itself when it answers again. Another failed step is logged and tried again after
+    a pause."""
     log.info("delivery worker %s started with the %s transport", worker_id, transport.name)
     with Courier(sessionmaker, transport, worker_id=worker_id, batch_size=batch_size, limits=limits,
                  concurrency=concurrency, poll_seconds=poll_seconds) as courier:
@@ -77,12 +81,17 @@ def run_worker(
                     courier.step(clock())
                     courier.dispatch(clock())  # a fresh moment: the tokens are taken at the time of sending
                     pause = courier.seconds_to_wait(clock())
+                except outages.UNREACHABLE as exc:
+                    outages.wait_until_reachable(sessionmaker, exc, backoff=backoff, stop=stop,
+                                                 who=f"delivery worker {worker_id}")
+                    pause = 0.0
                 except Exception:
                     log.exception("delivery worker %s: the pass failed; trying again in %ss", worker_id, poll_seconds)
                     pause = poll_seconds
                 courier.wait(pause, stop)
                 stop.wait(STEP_SECONDS - (time.monotonic() - started))  # outcomes and tokens come in groups
         finally:  # stopped, or interrupted (Ctrl-C): finish what is in flight, give the rest back
+            log.info("delivery worker %s stopping: the texts in flight finish, the rest go back to the queue", worker_id)
             try:
                 courier.finish(clock)
             except Exception:

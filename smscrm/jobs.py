@@ -9,10 +9,12 @@ what is older than each rule's grace period). Daily jobs run at their UTC time.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -21,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import sessionmaker
 
 from smscrm import broadcast, care, delivery, points
+from smscrm.db import outages
 from smscrm.db.engine import utcnow
 from smscrm.loyalty import classes
 
@@ -76,12 +79,23 @@ def run_job(job: Job, sessions: sessionmaker, *, now: datetime):
     return result
 
 
-def run_scheduled(job: Job, sessions: sessionmaker, clock: Callable[[], datetime]) -> None:
-    """What the scheduler calls: the job at the current time; a failure is logged and retried next time."""
-    try:
-        run_job(job, sessions, now=clock())
-    except Exception:
-        log.exception("job %s failed; it runs again at its next time", job.id)
+def run_scheduled(
+    job: Job, sessions: sessionmaker, clock: Callable[[], datetime], backoff: outages.Backoff,
+    stopped: threading.Event,
+) -> None:
+    """What the scheduler calls: the job at the current time. While the database does not answer, the job is
+    tried again after pauses growing by `backoff`, one log line each, until it runs or the scheduler stops;
+    another failure is logged and the job runs again at its next time."""
+    while True:
+        try:
+            run_job(job, sessions, now=clock())
+            return
+        except outages.UNREACHABLE as exc:
+            if not outages.wait_until_reachable(sessions, exc, backoff=backoff, stop=stopped, who=f"job {job.id}"):
+                return
+        except Exception:
+            log.exception("job %s failed; it runs again at its next time", job.id)
+            return
 
 
 def build_scheduler(
@@ -90,16 +104,20 @@ def build_scheduler(
     scheduler_class: type[BaseScheduler] = BackgroundScheduler,
     jobs: tuple[Job, ...] = JOBS,
     clock: Callable[[], datetime] = utcnow,
+    backoff: outages.Backoff = outages.Backoff(),
 ) -> BaseScheduler:
     """A scheduler (not yet started) with every job: one instance at a time, missed runs coalesced into
-    one late run, catch-up jobs due at once."""
+    one late run, catch-up jobs due at once, retried with `backoff` while the database does not answer (their
+    pauses end when the scheduler shuts down: `shutdown(wait=False)`, since waiting would wait for the database)."""
     scheduler = scheduler_class(timezone=timezone.utc)
+    stopped = threading.Event()  # ends the retries' pauses when the scheduler shuts down
+    scheduler.add_listener(lambda _event: stopped.set(), EVENT_SCHEDULER_SHUTDOWN)
     started = utcnow()  # the scheduler's own clock; `clock` is the time the jobs are told
     for job in jobs:
         scheduler.add_job(
             run_scheduled,
             trigger=job.trigger(),
-            args=(job, sessions, clock),
+            args=(job, sessions, clock, backoff, stopped),
             id=job.id,
             name=job.description,
             max_instances=1,

@@ -25,6 +25,14 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__, url_prefix="/sms")
 
 
+@blueprint.record_once
+def _warn_when_unsigned(state) -> None:
+    """Production without signature checks takes anyone's POST for Twilio's: said once, when the app starts."""
+    settings = state.app.config["SMSCRM"]
+    if settings.is_production and not settings.validate_signatures:
+        log.warning("SMSCRM_VALIDATE_SIGNATURES is false in production: /sms/ accepts texts and statuses from anyone")
+
+
 def signed_url() -> str:
     """The URL Twilio signed: the configured public URL (behind a proxy) plus this path and query."""
     public_url = current_app.config["SMSCRM"].public_url

@@ -33,13 +33,15 @@ MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.
 @dataclass(frozen=True)
 class Answer:
     """How the fake answers one POST: an HTTP status (201 accepts) and, for errors, Twilio's code,
-    a Retry-After header; `delay` seconds pass before the answer (an accepted message is stored first)."""
+    a Retry-After header; `delay` seconds pass before the answer, and it waits for `held_until` if given (an
+    accepted message is stored first)."""
 
     status: int = 201
     code: int | None = None
     message: str = "scripted failure"
     retry_after: int | str | None = None  # seconds, or an HTTP date
     delay: float = 0.0
+    held_until: threading.Event | None = None  # the answer waits until the test sets this (a call in flight)
 
 
 @dataclass
@@ -188,6 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, 21602 if "Body" in missing else 21604, f"missing {', '.join(missing)}")
             return
         answer, message = self.fake.accept(form)
+        if answer.held_until is not None:
+            answer.held_until.wait()
         time.sleep(answer.delay + self.fake.latency)
         if message is None:
             headers = {"Retry-After": str(answer.retry_after)} if answer.retry_after is not None else {}

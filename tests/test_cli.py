@@ -86,3 +86,23 @@ def test_simulate_explains_when_no_server_answers(run):
     result = CliRunner().invoke(main, ["simulate", "--url", "http://127.0.0.1:9", "--to", MERCHANT_NUMBER,
                                        "--from", "+14155550100", "JOIN"])
     assert result.exit_code != 0 and "make run" in result.output
+
+
+def test_merchant_list_prints_each_merchants_id_name_and_numbers(run, merchant):
+    result = run("merchant", "list")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [f"{merchant.id}  Green Leaf Tea  {MERCHANT_NUMBER}"]
+
+
+def test_merchant_list_says_when_there_is_none(run):
+    assert "no merchants yet" in run("merchant", "list").output
+
+
+def test_simulate_finds_the_server_that_serve_started_in_this_folder(run, live_server, merchant, tmp_path,
+                                                                    monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "server-url").write_text(live_server + "\n")  # as `smscrm serve` writes it
+    result = run("simulate", "--to", MERCHANT_NUMBER, "--from", "+14155550100", "JOIN Ann")
+    assert result.exit_code == 0, result.output
+    assert "Welcome to Green Leaf Tea, Ann!" in result.output

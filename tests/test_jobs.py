@@ -16,6 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
 
 from smscrm import jobs
+from smscrm.db import outages
 from smscrm.db.engine import make_engine, make_sessionmaker, utcnow
 from smscrm.marketing import care_rules
 from smscrm.models import CareKind, Category, OutboundMessage
@@ -84,7 +85,8 @@ def test_a_failing_job_is_logged_and_the_scheduler_goes_on(sessions, caplog):
         raise RuntimeError("database away")
 
     with caplog.at_level(logging.ERROR, logger="smscrm.jobs"):
-        jobs.run_scheduled(jobs.Job("broken", "breaks", broken, every=timedelta(minutes=1)), sessions, utcnow)
+        jobs.run_scheduled(jobs.Job("broken", "breaks", broken, every=timedelta(minutes=1)), sessions, utcnow,
+                           outages.Backoff(), threading.Event())
     assert "job broken failed" in caplog.text
 
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from smscrm.accounts import logins
 from smscrm.errors import Conflict, NotFound, ValidationError
@@ -150,3 +150,8 @@ def _free_number(session: Session, number: str, country: str) -> str:
     if session.scalar(select(SenderNumber.id).where(SenderNumber.number == sender)):
         raise Conflict(f"the number {sender} already belongs to a merchant")
     return sender
+
+
+def all_merchants(session: Session) -> list[Merchant]:
+    """Every merchant with its numbers, in the order they were created."""
+    return list(session.scalars(select(Merchant).options(selectinload(Merchant.numbers)).order_by(Merchant.id)))

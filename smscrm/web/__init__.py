@@ -11,6 +11,7 @@ check, and its errors are JSON (`smscrm.web.http_errors`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from flask import Blueprint, Flask, Request, render_template
 from flask.sessions import SecureCookieSessionInterface
@@ -73,7 +74,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",  # frame-ancestors 'none' for browsers that read no CSP
 }
+HSTS = "max-age=31536000"  # a year of https only, sent when the public URL is https
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -95,7 +98,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     app.context_processor(lambda: {"nav": visible_nav()})
     app.register_error_handler(CSRFError, _expired_form)
-    app.after_request(_security_headers)
+    app.after_request(partial(_security_headers, is_https=settings.public_url.startswith("https://")))
     app.session_interface = _PagesOnlySessions()
 
 
@@ -130,7 +133,10 @@ def _expired_form(error: CSRFError):
     return render_template("error.html", status=400, message=message), 400
 
 
-def _security_headers(response):
+def _security_headers(response, *, is_https: bool):
+    """The pages' headers on every page; HSTS on every response of a site served over https."""
+    if is_https:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     if response.mimetype == "text/html":
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
