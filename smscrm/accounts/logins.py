@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from smscrm.errors import Conflict, ValidationError
-from smscrm.models import Merchant, Role, StaffUser
+from smscrm.models import Language, Merchant, Role, StaffUser
 
 password_hasher = PasswordHasher()  # argon2 at its production cost; the test suite swaps in the cheapest profile
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -48,3 +48,10 @@ def authenticate(session: Session, email: str, password: str) -> StaffUser | Non
     if password_hasher.check_needs_rehash(user.password_hash):
         user.password_hash = password_hasher.hash(password)
     return user
+
+
+def choose_language(user: StaffUser, language: str) -> None:
+    """The language `user` reads the merchant pages in, from now on (English or Chinese)."""
+    if language not in tuple(Language):
+        raise ValidationError(f"{language!r} is not a language of the pages")
+    user.language = language

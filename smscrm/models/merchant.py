@@ -60,7 +60,8 @@ class SenderNumber(Base):
 
 
 class StaffUser(Base):
-    """Someone who signs in to the merchant web app; the password is an argon2 hash."""
+    """Someone who signs in to the merchant web app; the password is an argon2 hash. `language` is the language
+    of the pages they chose (None: their merchant's)."""
 
     __tablename__ = "staff_users"
 
@@ -69,6 +70,7 @@ class StaffUser(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(10), default=Role.OWNER)
+    language: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime]
 
     merchant: Mapped[Merchant] = relationship()

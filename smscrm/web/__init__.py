@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Request, render_template
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from smscrm.config import Settings
@@ -24,7 +26,9 @@ from smscrm.web import (
     counter,
     formatting,
     home,
+    i18n,
     inbox,
+    language,
     loyalty,
     member_detail,
     members,
@@ -40,7 +44,7 @@ MACHINE_PATHS = ("/sms/", "/api/", "/healthz")  # where the machine endpoints ar
 @dataclass(frozen=True)
 class NavEntry:
     endpoint: str
-    label: str
+    label: str  # a lazy string: translated when the page is drawn
 
     @property
     def blueprint(self) -> str:
@@ -50,16 +54,17 @@ class NavEntry:
 BLUEPRINTS = [
     auth.blueprint, home.blueprint, members.blueprint, inbox.blueprint, campaigns.blueprint,
     counter.blueprint, member_detail.blueprint, rewards.blueprint, loyalty.blueprint, care.blueprint,
+    language.blueprint,
 ]
 NAV = [
-    NavEntry("home.dashboard", "Home"),
-    NavEntry("counter.purchase", "Counter"),
-    NavEntry("members.index", "Members"),
-    NavEntry("inbox.index", "Inbox"),
-    NavEntry("care.index", "Care"),
-    NavEntry("campaigns.index", "Campaigns"),
-    NavEntry("rewards.index", "Rewards"),
-    NavEntry("loyalty.settings", "Loyalty"),
+    NavEntry("home.dashboard", _l("Home")),
+    NavEntry("counter.purchase", _l("Counter")),
+    NavEntry("members.index", _l("Members")),
+    NavEntry("inbox.index", _l("Inbox")),
+    NavEntry("care.index", _l("Care")),
+    NavEntry("campaigns.index", _l("Campaigns")),
+    NavEntry("rewards.index", _l("Rewards")),
+    NavEntry("loyalty.settings", _l("Loyalty")),
 ]
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -81,10 +86,11 @@ def init_app(app: Flask, settings: Settings) -> None:
     auth.login_manager.init_app(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    i18n.init_app(app)
     formatting.init_app(app)
     money.init_app(app)
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
-    app.context_processor(lambda: {"nav": NAV})
+    app.context_processor(lambda: {"nav": NAV, "language_form": language.LanguageForm})
     app.register_error_handler(CSRFError, _expired_form)
     app.after_request(_security_headers)
     app.session_interface = _PagesOnlySessions()
@@ -111,7 +117,7 @@ class _PagesOnlySessions(SecureCookieSessionInterface):
 
 def _expired_form(error: CSRFError):
     """A form without a valid token: from another site, or from before the session ended."""
-    message = "This form has expired or did not come from this site. Go back, reload the page and try again."
+    message = gettext("This form has expired or did not come from this site. Go back, reload the page and try again.")
     return render_template("error.html", status=400, message=message), 400
 
 

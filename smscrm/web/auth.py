@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -17,14 +19,15 @@ from wtforms.validators import DataRequired, Length
 
 from smscrm.accounts import logins
 from smscrm.models import Merchant, StaffUser
+from smscrm.web import i18n
 from smscrm.web.request_db import db_session
 
 blueprint = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.sign_in"
-login_manager.login_message = "Please sign in to see that page."
+login_manager.login_message = _l("Please sign in to see that page.")
 login_manager.login_message_category = "info"
-WRONG_CREDENTIALS = "That email and password do not match. Check both and try again."
+WRONG_CREDENTIALS = _l("That email and password do not match. Check both and try again.")
 
 
 @dataclass(eq=False)
@@ -88,8 +91,8 @@ def safe_next(target: str | None) -> str | None:
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
 
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
@@ -105,6 +108,7 @@ def sign_in():
             database.commit()  # authenticate may have upgraded the password hash
             session.clear()
             login_user(SignedIn(user))
+            i18n.remember(user)
             return redirect(destination or url_for("home.dashboard"))
         error = WRONG_CREDENTIALS
     return render_template("auth/sign_in.html", form=form, error=error, next=destination)
@@ -112,7 +116,10 @@ def sign_in():
 
 @blueprint.post("/sign-out")
 def sign_out():
+    language = session.get(i18n.SESSION_KEY)
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    if language:
+        session[i18n.SESSION_KEY] = language  # the sign-in page stays in the language just read
+    flash(gettext("You are signed out."), "info")
     return redirect(url_for("auth.sign_in"))
