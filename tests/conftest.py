@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
-from pathlib import Path
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher

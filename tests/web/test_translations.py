@@ -1,0 +1,93 @@
+"""The merchant pages in two languages: every string marked in the templates and the web code has a Chinese
+translation in the catalogue, a signed-in user reads the pages in their language (their merchant's unless they
+switched), and dates and numbers follow the language."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from sqlalchemy import select
+
+from smscrm.models import StaffUser
+from tests.web.conftest import csrf_token, owner  # noqa: F401  (fixtures)
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE = ROOT / "smscrm" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "shown": None}  # as `make messages`
+
+
+def marked_strings() -> set:
+    """Every msgid in the code and templates, read with the map `make messages` uses (babel.cfg)."""
+    method_map, options_map = [], {}
+    section = None
+    for line in (ROOT / "babel.cfg").read_text().splitlines():
+        if match := re.match(r"\[(\w+): (.+)\]", line):
+            section = match.group(2)
+            method_map.append((section, match.group(1)))
+            options_map[section] = {}
+        elif "=" in line and section and not line.startswith("#"):
+            key, value = (part.strip() for part in line.split("=", 1))
+            options_map[section][key] = value
+    return {
+        message if isinstance(message, str) else message[0]
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            ROOT, method_map, options_map, keywords=KEYWORDS
+        )
+    }
+
+
+def test_every_marked_string_has_a_chinese_translation():
+    with CATALOGUE.open("rb") as source:
+        catalogue = read_po(source)
+    translated = {
+        (message.id if isinstance(message.id, str) else message.id[0])
+        for message in catalogue
+        if message.id and not message.fuzzy and all(message.string if isinstance(message.string, tuple)
+                                                    else [message.string])
+    }
+    missing = sorted(marked_strings() - translated)
+    assert not missing, f"run `make messages` and translate these in {CATALOGUE.relative_to(ROOT)}: {missing}"
+
+
+def test_a_merchant_in_chinese_reads_the_pages_in_chinese(client, session, merchant):
+    merchant.default_language = "zh"
+    session.commit()
+    form = client.get("/sign-in").text
+    client.post("/sign-in", data={"email": "owner@tea.example", "password": "correct horse battery",
+                                  "csrf_token": csrf_token(form)})
+    page = client.get("/counter").text
+    assert '<html lang="zh-Hans">' in page
+    assert "记录消费" in page and "顾客电话" in page and "退出登录" in page and "跳到正文" in page
+    assert "Record a purchase" not in page
+
+
+def test_the_language_switch_is_kept_on_the_login(owner, session, merchant):  # noqa: F811
+    home = owner.get("/").text
+    assert '<html lang="en">' in home and "Today at Green Leaf Tea" in home
+    response = owner.post("/language", data={"language": "zh", "next": "/members", "csrf_token": csrf_token(home)})
+    assert response.status_code == 302 and response.headers["Location"] == "/members"
+    assert session.scalar(select(StaffUser.language)) == "zh"
+    members = owner.get("/members").text
+    assert "还没有会员" in members and '<html lang="zh-Hans">' in members
+    back = owner.post("/language", data={"language": "en", "csrf_token": csrf_token(members)})
+    assert back.headers["Location"] == "/"
+    assert "No members yet" in owner.get("/members").text
+
+
+def test_a_language_the_pages_do_not_have_is_refused(owner):  # noqa: F811
+    home = owner.get("/").text
+    response = owner.post("/language", data={"language": "fr", "csrf_token": csrf_token(home)})
+    assert response.status_code == 400
+    assert "Choose English or Chinese." in response.text
+
+
+def test_dates_and_numbers_follow_the_language(owner, session, merchant):  # noqa: F811
+    home = owner.get("/").text
+    owner.post("/counter", data={"phone": "+14155550100", "amount": "1234.50", "key": "k" * 20,
+                                 "csrf_token": csrf_token(owner.get("/counter").text)}, follow_redirects=True)
+    owner.post("/language", data={"language": "zh", "csrf_token": csrf_token(home)})
+    done = owner.get("/counter/purchases/1").text
+    assert "1,234.50" in done
+    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}", done)
