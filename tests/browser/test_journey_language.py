@@ -1,0 +1,56 @@
+"""Switch to Chinese and back, at a desk (1280 px) and on a phone (390 px): every page in the navigation passes
+axe-core's WCAG A/AA rules with no focus ring clipped; on the phone the navigation is a menu; after a mistake the
+cursor is on the field in error and its message is an alert."""
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.accessibility import check_page
+from tests.browser.conftest import PHONE_VIEWPORT, sign_in
+
+pytestmark = pytest.mark.browser
+DESK_VIEWPORT = {"width": 1280, "height": 900}
+PAGES = ["/", "/counter", "/counter/redeem", "/counter/code", "/members", "/inbox", "/care", "/campaigns",
+         "/campaigns/new", "/campaigns/segments", "/campaigns/settings", "/rewards", "/rewards/new", "/loyalty"]
+
+
+@pytest.mark.parametrize("viewport", [DESK_VIEWPORT, PHONE_VIEWPORT], ids=["1280", "390"])
+def test_every_page_in_chinese_and_english_passes_axe(open_page, merchant, text_from_shopper, viewport):
+    text_from_shopper("JOIN Ann")
+    text_from_shopper("Do you have oolong?")
+    page = open_page(viewport)
+    page.goto("/sign-in")
+    check_page(page, f"sign-in-{viewport['width']}")
+    sign_in(page)
+    width = viewport["width"]
+    if width < 600:
+        members = page.get_by_role("navigation", name="Main").get_by_role("link", name="Members", exact=True)
+        assert members.is_hidden()  # folded into the menu
+        page.get_by_text("Menu", exact=True).click()
+        assert members.is_visible()
+    page.get_by_role("button", name="用中文显示页面").click()
+    assert page.locator("html").get_attribute("lang") == "zh-Hans"
+    assert page.get_by_role("heading", level=1).inner_text() == "Green Leaf Tea 今日概况"
+    for path in PAGES:
+        page.goto(path)
+        check_page(page, f"zh{path.replace('/', '-') or '-home'}-{width}")
+    page.goto("/members")
+    page.get_by_role("button", name="Read the pages in English").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    for path in PAGES:
+        page.goto(path)
+        check_page(page, f"en{path.replace('/', '-') or '-home'}-{width}")
+
+
+def test_after_a_mistake_the_cursor_is_on_the_field_and_the_message_is_an_alert(page, merchant):
+    page.goto("/sign-in")
+    sign_in(page)
+    page.goto("/counter")
+    page.get_by_label("Shopper's phone").fill("12")
+    page.get_by_label("Amount paid").fill("12.50")
+    page.get_by_role("button", name="Record purchase").click()
+    assert page.evaluate("document.activeElement.id") == "phone"
+    alert = page.get_by_role("alert")
+    assert "That is not a phone number" in alert.inner_text()
+    assert page.locator("#phone").get_attribute("aria-describedby") == "phone-error"
+    check_page(page, "en-counter-error-1280")
