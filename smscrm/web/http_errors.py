@@ -16,7 +16,8 @@ def init_app(app: Flask) -> None:
     """Errors answered as JSON on the machine endpoints' paths (even where no route matched), or when the client
     asks for it; as a page otherwise."""
 
-    def respond(status: int, code: str, message: str):
+    def respond(status: int, code: str, message):
+        message = str(message)  # a lazily translated message (flask_babel) becomes text in the page's language
         if is_for_machines(request) or request.accept_mimetypes.best == "application/json":
             return jsonify(error={"code": code, "message": message}), status
         return render_template("error.html", status=status, message=message), status

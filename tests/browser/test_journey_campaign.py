@@ -74,7 +74,7 @@ def test_owner_composes_previews_schedules_and_reads_the_report(page, merchant, 
     chinese = preview.locator('article[data-language="zh"]')
     expect(chinese.locator(".bubble")).to_have_text("【绿叶茶馆】小明您好，春茶上市，75积分等您来用，回复TD退订")
     expect(chinese).to_contain_text("what 小明 reads")
-    page.get_by_label("Holdout (% of recipients not texted, to measure the effect)").fill("34")
+    page.get_by_label("Holdout (percent of recipients not texted, to measure the effect)").fill("34")
     expect(preview.locator('[data-field="recipients"]')).to_have_text("2")
     expect(preview).to_contain_text("Estimated cost: ≈ 0.02")  # two texts of one part at 0.83 cents
 
