@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
@@ -15,7 +15,7 @@ from tests.web.conftest import csrf_token, owner  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "smscrm" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "shown": None}  # as `make messages`
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "shown": None}  # as `make messages` (pybabel's defaults, -k _l -k shown)
 
 
 def marked_strings() -> set:
@@ -31,8 +31,8 @@ def marked_strings() -> set:
             key, value = (part.strip() for part in line.split("=", 1))
             options_map[section][key] = value
     return {
-        message if isinstance(message, str) else message[0]
-        for _file, _line, message, _comments, _context in extract_from_dir(
+        (context, message if isinstance(message, str) else message[0])
+        for _file, _line, message, _comments, context in extract_from_dir(
             ROOT, method_map, options_map, keywords=KEYWORDS
         )
     }
@@ -42,7 +42,7 @@ def test_every_marked_string_has_a_chinese_translation():
     with CATALOGUE.open("rb") as source:
         catalogue = read_po(source)
     translated = {
-        (message.id if isinstance(message.id, str) else message.id[0])
+        (message.context, message.id if isinstance(message.id, str) else message.id[0])
         for message in catalogue
         if message.id and not message.fuzzy and all(message.string if isinstance(message.string, tuple)
                                                     else [message.string])
@@ -91,3 +91,40 @@ def test_dates_and_numbers_follow_the_language(owner, session, merchant):  # noq
     done = owner.get("/counter/purchases/1").text
     assert "1,234.50" in done
     assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}", done)
+
+
+TEMPLATES = ROOT / "smscrm" / "templates"
+NOT_WORDS = re.compile(
+    r"\{#.*?#\}|\{%-?\s*trans\b.*?\{%-?\s*endtrans\s*-?%\}|\{%.*?%\}|\{\{.*?\}\}|<script\b.*?</script>|<style\b.*?</style>",
+    re.S,
+)
+TEXT = re.compile(r">([^<>]+)<|\b(?:aria-label|placeholder|title|alt)=\"([^\"]*)\"")
+# Words that are the same in both languages: the product, the keywords shoppers text, encodings, the language names
+# of the switch (each written in its own language), example codes and placeholders.
+SAME_IN_BOTH = {"smscrm", "JOIN", "REDEEM", "STOP", "GSM", "UCS", "TEA", "English", "K7Q2MX"}
+
+
+def unmarked_text(source: str) -> list[str]:
+    """Words in a template's text or readable attributes that are not inside _() or {% trans %}."""
+    words = []
+    for match in TEXT.finditer(NOT_WORDS.sub("", source)):
+        text = match.group(1) or match.group(2) or ""
+        text = re.sub(r"\{\w+\}", "", text)  # {name}: a placeholder of a shopper text
+        words += [word for word in re.findall(r"[A-Za-z][A-Za-z'’-]+", text) if word not in SAME_IN_BOTH]
+    return words
+
+
+def test_no_template_text_is_left_unmarked():
+    unmarked = {
+        str(path.relative_to(TEMPLATES)): words
+        for path in sorted(TEMPLATES.rglob("*.html"))
+        if (words := unmarked_text(path.read_text(encoding="utf-8")))
+    }
+    assert not unmarked, f"wrap these in {{{{ _('…') }}}} or {{% trans %}} (then `make messages`): {unmarked}"
+
+
+def test_the_unmarked_text_check_sees_plain_english():
+    assert unmarked_text('<p class="hint">Only the owner can change this.</p>') == [
+        "Only", "the", "owner", "can", "change", "this"]
+    assert unmarked_text('<button aria-label="Delete it">{{ _("Delete") }}</button>') == ["Delete", "it"]
+    assert unmarked_text("<p>{% trans n=1 %}{{ n }} member{% endtrans %} · {{ _('Show all') }}</p>") == []
