@@ -32,6 +32,8 @@ from smscrm.web.campaign_forms import (
     ScheduleForm,
     TestTextForm,
 )
+from smscrm.web.formatting import clock
+from smscrm.web.formatting import day as formatted_day
 from smscrm.web.request_db import db_session
 
 blueprint = protected_blueprint("campaigns", __name__, url_prefix="/campaigns")
@@ -298,7 +300,7 @@ def local_to_utc(day: date | None, at: time | None, timezone_name: str) -> datet
     moment = local.astimezone(timezone.utc)
     if moment.astimezone(ZoneInfo(timezone_name)).replace(tzinfo=None) != local.replace(tzinfo=None):
         raise ValidationError(gettext("%(time)s does not exist on %(day)s (the clocks go forward); choose another time",
-                                      time=f"{at:%H:%M}", day=f"{day:%Y-%m-%d}"))
+                                      time=clock(at), day=formatted_day(day)))
     return moment
 
 

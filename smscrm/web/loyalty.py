@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
@@ -14,6 +15,7 @@ from smscrm import points
 from smscrm.errors import ValidationError
 from smscrm.web.auth import protected_blueprint
 from smscrm.web.fields import AmountField, WholeNumberField
+from smscrm.web.formatting import number
 from smscrm.web.request_db import db_session
 from smscrm.web.roles import OWNER_ONLY, is_owner
 
@@ -25,8 +27,9 @@ LIMITS = points.SETTING_LIMITS  # smscrm.points checks them again when the setti
 
 def _setting(label, name: str, *, is_optional: bool = False, description="") -> WholeNumberField:
     low, high = LIMITS[name]
-    message = (_l("Type a whole number from %(low)s to %(high)s, or leave it empty.", low=low, high=f"{high:,}")
-               if is_optional else _l("Type a whole number from %(low)s to %(high)s.", low=low, high=f"{high:,}"))
+    shown_high = LazyString(number, high)  # 100,000 with the separators of the page's language
+    message = (_l("Type a whole number from %(low)s to %(high)s, or leave it empty.", low=low, high=shown_high)
+               if is_optional else _l("Type a whole number from %(low)s to %(high)s.", low=low, high=shown_high))
     first = Optional() if is_optional else InputRequired(message)
     return WholeNumberField(label, [first, NumberRange(low, high, message=message)], message=message,
                             description=description, render_kw={"inputmode": "numeric"})

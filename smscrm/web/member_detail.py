@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -24,6 +25,7 @@ from smscrm.messaging import phones
 from smscrm.models import EntryKind, Member, Stage
 from smscrm.web.auth import protected_blueprint
 from smscrm.web.fields import STALE_FORM, WholeNumberField, form_key, new_form_key
+from smscrm.web.formatting import number
 from smscrm.web.request_db import db_session
 from smscrm.web.roles import is_owner, owner_only
 from smscrm.web.rows import ROW_ID
@@ -52,7 +54,7 @@ ENTRY_LABELS = {
 }
 CODE_STATES = {"reserved": _l("waiting at the counter"), "confirmed": _l("handed over"), "expired": _l("expired unused")}
 MAX_ADJUST, MAX_NOTE = points.MAX_ADJUST_POINTS, points.MAX_NOTE_CHARS  # the form's `points` field hides the module
-WHOLE_POINTS = _l("Type a whole number of points from -%(max)s to %(max)s, like 10 or -10.", max=f"{MAX_ADJUST:,}")
+WHOLE_POINTS = _l("Type a whole number of points from -%(max)s to %(max)s, like 10 or -10.", max=LazyString(number, MAX_ADJUST))
 
 
 class AdjustForm(FlaskForm):
@@ -102,7 +104,7 @@ def adjust(member_id: int):
             form.key.data = new_form_key()
         else:
             session.commit()
-            flash(gettext("%(points)s points: %(note)s. The balance is now %(balance)d.", points=f"{entry.points:+d}",
+            flash(gettext("%(points)s points: %(note)s. The balance is now %(balance)d.", points=format(entry.points, "+d"),
                           note=entry.note, balance=entry.balance_after), "info")
             return redirect(url_for(".show", member_id=member.id))
     elif form.key.errors:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField
@@ -25,6 +26,7 @@ from smscrm.loyalty.codes import normalise_code
 from smscrm.models import Reward
 from smscrm.web.auth import protected_blueprint
 from smscrm.web.fields import WholeNumberField
+from smscrm.web.formatting import number
 from smscrm.web.request_db import db_session
 from smscrm.web.roles import is_owner, owner_only
 from smscrm.web.rows import ROW_ID
@@ -44,12 +46,12 @@ class RewardForm(FlaskForm):
     points_cost = WholeNumberField(_l("Points it costs"), [
         InputRequired(_l("Say how many points the reward costs, like 100.")),
         NumberRange(1, rewards.MAX_POINTS_COST,
-                    message=_l("A reward costs from 1 to %(max)s points.", max=f"{rewards.MAX_POINTS_COST:,}")),
+                    message=_l("A reward costs from 1 to %(max)s points.", max=LazyString(number, rewards.MAX_POINTS_COST))),
     ], message=WHOLE_POINTS, render_kw={"inputmode": "numeric"})
     stock = WholeNumberField(_l("How many are left (empty: no limit)"), [
         Optional(),
         NumberRange(0, rewards.MAX_STOCK,
-                    message=_l("Stock is from 0 to %(max)s, or empty for no limit.", max=f"{rewards.MAX_STOCK:,}")),
+                    message=_l("Stock is from 0 to %(max)s, or empty for no limit.", max=LazyString(number, rewards.MAX_STOCK))),
     ], message=WHOLE_STOCK, render_kw={"inputmode": "numeric"})
     is_active = BooleanField(_l("Members can redeem it now"), default=True)
 

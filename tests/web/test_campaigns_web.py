@@ -167,7 +167,7 @@ def test_scheduling_uses_the_merchants_clock(owner, session, merchant, members):
     "day, at, message",
     [
         ("2020-01-01", "10:00", "that time has passed"),
-        ("2031-03-09", "02:30", "does not exist on 2031-03-09"),  # clocks go forward in Los Angeles
+        ("2031-03-09", "02:30", "2:30\u202fAM does not exist on Mar 9, 2031"),  # clocks go forward in Los Angeles
         ("", "10:00", "choose the date and the time"),
     ],
 )
