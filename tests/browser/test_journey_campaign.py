@@ -91,7 +91,7 @@ def test_owner_composes_previews_schedules_and_reads_the_report(page, merchant, 
     page.get_by_label("Time").fill("10:30")
     page.get_by_role("button", name="Schedule", exact=True).click()
     expect(page.locator('[data-field="status"]')).to_have_text("Scheduled")
-    expect(page.locator("main")).to_contain_text(f"It starts on {day.isoformat()} 10:30 (America/Los_Angeles)")
+    expect(page.locator("main")).to_contain_text(f"It starts on {day:%b} {day.day}, {day.year} 10:30\u202fAM (America/Los_Angeles)")
 
     # 10:30 the next day: the scheduler starts it, a worker sends it; an hour later one recipient
     # replies STOP, the next day the other comes back and buys.

@@ -4,6 +4,7 @@ cursor is on the field in error and its message is an alert."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.accessibility import check_page
 from tests.browser.conftest import PHONE_VIEWPORT, sign_in
@@ -49,7 +50,7 @@ def test_after_a_mistake_the_cursor_is_on_the_field_and_the_message_is_an_alert(
     page.get_by_label("Shopper's phone").fill("12")
     page.get_by_label("Amount paid").fill("12.50")
     page.get_by_role("button", name="Record purchase").click()
-    assert page.evaluate("document.activeElement.id") == "phone"
+    expect(page.locator("#phone")).to_be_focused()
     alert = page.get_by_role("alert")
     assert "That is not a phone number" in alert.inner_text()
     assert page.locator("#phone").get_attribute("aria-describedby") == "phone-error"
