@@ -43,7 +43,7 @@ class LoyaltyForm(FlaskForm):
     )
     has_receipt_texts = BooleanField(_l("Text members their new balance after each purchase"))
     multiplier_a_pct = _setting(_l("Class A earns (%)"), "multiplier_a_pct",
-                                description=_l("100 is the normal rate, 150 is half as much again"))
+                                description=_l("100 is the normal rate, 150 is half as much again."))
     multiplier_b_pct = _setting(_l("Class B earns (%)"), "multiplier_b_pct")
     multiplier_c_pct = _setting(_l("Class C earns (%)"), "multiplier_c_pct")
     class_a_revenue_pct = _setting(
@@ -52,19 +52,19 @@ class LoyaltyForm(FlaskForm):
     )
     class_a_max_members_pct = _setting(_l("…but at most (percent of members)"), "class_a_max_members_pct")
     class_b_members_pct = _setting(_l("Class B is the next (percent of members)"), "class_b_members_pct")
-    welcome_bonus = _setting(_l("Welcome bonus (points)"), "welcome_bonus", description=_l("When someone joins"))
+    welcome_bonus = _setting(_l("Welcome bonus (points)"), "welcome_bonus", description=_l("When someone joins."))
     birthday_bonus = _setting(_l("Birthday bonus (points)"), "birthday_bonus")
     referral_bonus = _setting(
         _l("Referral bonus (points)"), "referral_bonus",
-        description=_l("To both, when a friend a member brought joins and buys"),
+        description=_l("To both, when a friend a member brought joins and buys."),
     )
     points_expiry_months = _setting(
         _l("Points expire after (months)"), "points_expiry_months", is_optional=True,
-        description=_l("Empty: points never expire. Oldest points expire first"),
+        description=_l("Empty: points never expire. Oldest points expire first."),
     )
     redemption_code_days = _setting(
         _l("Redemption codes are valid for (days)"), "redemption_code_days",
-        description=_l("A member who texts REDEEM gets a code; unused, its points come back"),
+        description=_l("A member who texts REDEEM gets a code; unused, its points come back."),
     )
 
 
