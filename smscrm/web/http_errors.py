@@ -4,12 +4,22 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
 
 from smscrm.errors import SmscrmError
 from smscrm.web import is_for_machines
 
 log = logging.getLogger(__name__)
+# What a person reads instead of werkzeug's English description, when the view gave no message of its own.
+PLAIN_MESSAGES = {
+    400: _l("The request could not be read. Go back, reload the page and try again."),
+    403: _l("You are not allowed to see this page."),
+    404: _l("There is no page at this address. Check the link, or go back to the start."),
+    405: _l("This address does not take that kind of request."),
+    413: _l("What was sent is too large."),
+    500: _l("Something went wrong on our side. Try again in a moment."),
+}
 
 
 def init_app(app: Flask) -> None:
@@ -25,7 +35,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        body, status = respond(exc.code or 500, code, exc.description or exc.name)
+        status = exc.code or 500
+        is_default = exc.description == type(exc).description
+        message = PLAIN_MESSAGES[status] if is_default and status in PLAIN_MESSAGES else exc.description or exc.name
+        body, status = respond(status, code, message)
         headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
         return body, status, headers  # keeps Allow (405), WWW-Authenticate (401), Retry-After
 
@@ -36,4 +49,4 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return respond(500, "internal_error", InternalServerError.description)
+        return respond(500, "internal_error", PLAIN_MESSAGES[500])

@@ -83,6 +83,15 @@ def test_a_language_the_pages_do_not_have_is_refused(owner):  # noqa: F811
     assert "Choose English or Chinese." in response.text
 
 
+def test_an_error_page_is_in_the_readers_language(owner):  # noqa: F811
+    home = owner.get("/").text
+    owner.post("/language", data={"language": "zh", "csrf_token": csrf_token(home)})
+    missing = owner.get("/members/999999")
+    assert missing.status_code == 404
+    assert "找不到页面" in missing.text and "这个地址没有页面" in missing.text
+    assert "requested URL" not in missing.text
+
+
 def test_dates_and_numbers_follow_the_language(owner, session, merchant):  # noqa: F811
     home = owner.get("/").text
     owner.post("/counter", data={"phone": "+14155550100", "amount": "1234.50", "key": "k" * 20,
