@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from smscrm import broadcast, points
+from smscrm.broadcast import CampaignDraft
+from smscrm.db.engine import utcnow
+from smscrm.loyalty import rewards
+from smscrm.marketing import segments
+from smscrm.models import InboxItem
 from tests.browser.accessibility import check_page
 from tests.browser.conftest import PHONE_VIEWPORT, sign_in
 
@@ -15,10 +22,32 @@ PAGES = ["/", "/counter", "/counter/redeem", "/counter/code", "/members", "/inbo
          "/campaigns/new", "/campaigns/segments", "/campaigns/settings", "/rewards", "/rewards/new", "/loyalty"]
 
 
-@pytest.mark.parametrize("viewport", [DESK_VIEWPORT, PHONE_VIEWPORT], ids=["1280", "390"])
-def test_every_page_in_chinese_and_english_passes_axe(open_page, merchant, text_from_shopper, viewport):
+def a_shop_with_a_day_behind_it(session, merchant, text_from_shopper) -> list[str]:
+    """A member with a purchase, a question in the inbox, a reward, a draft and a sent campaign: the pages with
+    tables, ledgers and reports to check, besides those of the navigation."""
     text_from_shopper("JOIN Ann")
+    text_from_shopper("BDAY 03-15")
     text_from_shopper("Do you have oolong?")
+    text_from_shopper("JOIN 王芳", sender="+14155550101")
+    now = utcnow()
+    points.record_purchase(session, merchant, phone="+14155550100", amount_minor=123450, now=now, reference="R-1")
+    reward = rewards.create_reward(session, merchant, code="TEA", name="Free tea", points_cost=100, now=now, stock=5)
+    audience = segments.save_segment(session, merchant, name="All", rules={}, now=now, is_saved=False)
+    draft = broadcast.save_draft(session, merchant, CampaignDraft(name="Spring teas", text_en="New teas, {name}!",
+                                                                  text_zh="新茶上市，{name}！"), segment=audience, now=now)
+    sent = broadcast.save_draft(session, merchant, CampaignDraft(name="Thank you", text_en="Thank you, {name}!",
+                                                                 holdout_pct=10), segment=audience, now=now)
+    session.flush()
+    broadcast.send_now(session, merchant, sent, now=now)
+    item = session.scalar(select(InboxItem.id))
+    session.commit()
+    return ["/members/1", f"/rewards/{reward.id}/edit", f"/campaigns/{draft.id}", f"/campaigns/{sent.id}",
+            f"/inbox/{item}", "/care/birthday", "/campaigns/segments/new"]
+
+
+@pytest.mark.parametrize("viewport", [DESK_VIEWPORT, PHONE_VIEWPORT], ids=["1280", "390"])
+def test_every_page_in_chinese_and_english_passes_axe(open_page, session, merchant, text_from_shopper, viewport):
+    pages = PAGES + a_shop_with_a_day_behind_it(session, merchant, text_from_shopper)
     page = open_page(viewport)
     page.goto("/sign-in")
     check_page(page, f"sign-in-{viewport['width']}")
@@ -32,13 +61,13 @@ def test_every_page_in_chinese_and_english_passes_axe(open_page, merchant, text_
     page.get_by_role("button", name="用中文显示页面").click()
     assert page.locator("html").get_attribute("lang") == "zh-Hans"
     assert page.get_by_role("heading", level=1).inner_text() == "Green Leaf Tea 今日概况"
-    for path in PAGES:
+    for path in pages:
         page.goto(path)
         check_page(page, f"zh{path.replace('/', '-') or '-home'}-{width}")
     page.goto("/members")
     page.get_by_role("button", name="Read the pages in English").click()
     assert page.locator("html").get_attribute("lang") == "en"
-    for path in PAGES:
+    for path in pages:
         page.goto(path)
         check_page(page, f"en{path.replace('/', '-') or '-home'}-{width}")
 
