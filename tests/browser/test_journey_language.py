@@ -72,9 +72,16 @@ def test_every_page_in_chinese_and_english_passes_axe(open_page, session, mercha
         check_page(page, f"en{path.replace('/', '-') or '-home'}-{width}")
 
 
-def test_after_a_mistake_the_cursor_is_on_the_field_and_the_message_is_an_alert(page, merchant):
+def test_skip_link_and_after_a_mistake_the_cursor_is_on_the_field_with_its_alert(page, merchant):
     page.goto("/sign-in")
     sign_in(page)
+    page.goto("/members")
+    page.keyboard.press("Tab")  # the first stop: the link past the header and the navigation
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
     page.goto("/counter")
     page.get_by_label("Shopper's phone").fill("12")
     page.get_by_label("Amount paid").fill("12.50")
