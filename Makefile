@@ -7,7 +7,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum setup.cfg | cut -d' ' -f1)
 
-.PHONY: run test install bench clean
+CATALOGUES := $(wildcard smscrm/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+# The marks pybabel extracts: _ and gettext (flask_babel), _l (lazy_gettext), ngettext, care_rules.shown.
+KEYWORDS := -k _l -k shown
+
+.PHONY: run test install bench clean messages
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("smscrm needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -17,19 +22,31 @@ $(STAMP): setup.cfg pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-install: $(STAMP)
+install: $(STAMP) $(COMPILED)
 
 # Development settings with a secret of its own, written once: every `smscrm` command run here reads them.
 .env:
 	printf 'SMSCRM_ENV=development\nSMSCRM_SECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')" > $@
 
-run: $(STAMP) .env
+# The merchant pages' catalogues, compiled from the .po files (the .mo files are not committed).
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+# Extract every marked string into messages.pot, merge it into each language's .po (new strings come in with an
+# empty translation, for a person to write), compile, and check that nothing is left untranslated.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --sort-by-file --no-wrap --omit-header -o smscrm/translations/messages.pot .
+	$(BIN)/pybabel update -i smscrm/translations/messages.pot -d smscrm/translations --no-wrap --no-fuzzy-matching --ignore-obsolete
+	$(MAKE) $(COMPILED)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/web/test_translations.py
+
+run: $(STAMP) $(COMPILED) .env
 	SMSCRM_ENV=$${SMSCRM_ENV:-development} $(BIN)/smscrm db upgrade
 	SMSCRM_ENV=$${SMSCRM_ENV:-development} $(BIN)/smscrm demo
 	SMSCRM_ENV=$${SMSCRM_ENV:-development} $(BIN)/smscrm serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) $(COMPILED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) instance/*.db* .pytest_cache
+	rm -rf $(VENV) instance/*.db* .pytest_cache $(COMPILED)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import socket
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 from argon2 import profiles as argon2_profiles
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from sqlalchemy import text
 from twilio.request_validator import RequestValidator
 
@@ -25,6 +28,7 @@ PUBLIC_URL = "https://sms.example.test"
 MERCHANT_NUMBER = "+14155550000"
 OWNER_EMAIL = "owner@tea.example"
 OWNER_PASSWORD = "correct horse battery"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "smscrm" / "translations"
 
 _real_getaddrinfo = socket.getaddrinfo
 
@@ -40,6 +44,18 @@ def _guarded_getaddrinfo(host, *args, **kwargs):
 socket.getaddrinfo = _guarded_getaddrinfo  # for the whole test session: Twilio is never reached
 # Argon2's production cost (64 MiB, 3 passes) is the point in production and only slows tests down.
 logins.password_hasher = PasswordHasher.from_parameters(argon2_profiles.CHEAPEST)
+
+
+def pytest_sessionstart(session):
+    """The catalogues compiled as `make install` does, so that pytest run straight from a checkout (no make)
+    shows the pages in Chinese too."""
+    for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source:
+                catalogue = read_po(source)
+            with mo.open("wb") as target:
+                write_mo(target, catalogue)
 
 
 def is_postgres(url: str) -> bool:

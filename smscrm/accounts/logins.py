@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from smscrm.accounts.passwords import check_password
 from smscrm.errors import Conflict, NotFound, ValidationError
-from smscrm.models import Merchant, Role, StaffUser
+from smscrm.models import Language, Merchant, Role, StaffUser
 
 password_hasher = PasswordHasher()  # argon2 at its production cost; the test suite swaps in the cheapest profile
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -116,3 +116,9 @@ def deactivate(session: Session, user: StaffUser, *, by: StaffUser, now: datetim
         user.deactivated_at = now
         end_sessions(session, user)
 
+
+def choose_language(user: StaffUser, language: str) -> None:
+    """The language `user` reads the merchant pages in, from now on (English or Chinese)."""
+    if language not in tuple(Language):
+        raise ValidationError(f"{language!r} is not a language of the pages")
+    user.language = language

@@ -64,34 +64,44 @@ class KindSpec:
         return COMMON_PLACEHOLDERS + self.placeholders
 
 
+def shown(text: str) -> str:
+    """Marks a title or description the merchant pages show in the reader's language (`make messages` extracts
+    it); the text itself is unchanged."""
+    return text
+
+
 SPECS = {
     spec.kind: spec
     for spec in (
-        KindSpec(CareKind.WELCOME, "Welcome", "A text soon after a member joins.",
+        KindSpec(CareKind.WELCOME, shown("Welcome"), shown("A text soon after a member joins."),
                  ("delay_hours", "bonus_points"), {"delay_hours": 0, "grace_hours": 24}),
-        KindSpec(CareKind.WELCOME_FOLLOW_UP, "Welcome follow-up",
-                 "A second text some days after joining, to members who have not visited yet.",
+        KindSpec(CareKind.WELCOME_FOLLOW_UP, shown("Welcome follow-up"),
+                 shown("A second text some days after joining, to members who have not visited yet."),
                  ("days", "bonus_points"), {"days": 7, "grace_hours": 24}),
-        KindSpec(CareKind.BIRTHDAY, "Birthday", "A greeting on the member's birthday, at the hour you choose.",
+        KindSpec(CareKind.BIRTHDAY, shown("Birthday"),
+                 shown("A greeting on the member's birthday, at the hour you choose."),
                  ("send_hour", "bonus_points"), {"send_hour": 10, "grace_hours": 24}),
-        KindSpec(CareKind.ANNIVERSARY, "Join anniversary", "A thank-you every year on the day the member joined.",
+        KindSpec(CareKind.ANNIVERSARY, shown("Join anniversary"),
+                 shown("A thank-you every year on the day the member joined."),
                  ("send_hour", "bonus_points"), {"send_hour": 10, "grace_hours": 24}),
-        KindSpec(CareKind.HOLIDAY, "Holiday greeting", "A greeting on a holiday you choose.",
+        KindSpec(CareKind.HOLIDAY, shown("Holiday greeting"), shown("A greeting on a holiday you choose."),
                  ("send_hour", "bonus_points"), {"send_hour": 10, "grace_hours": 12}, ("holiday",)),
-        KindSpec(CareKind.AFTER_VISIT, "After a visit",
-                 "A thank-you and a 1-5 satisfaction question some hours after a purchase. "
-                 "A rating of 1 or 2 opens an urgent item in the inbox.",
+        KindSpec(CareKind.AFTER_VISIT, shown("After a visit"),
+                 shown("A thank-you and a 1-5 satisfaction question some hours after a purchase. "
+                       "A rating of 1 or 2 opens an urgent item in the inbox."),
                  ("delay_hours", "days"), {"delay_hours": 3, "days": 7, "grace_hours": 24}),
-        KindSpec(CareKind.WIN_BACK, "Win-back",
-                 "A text to members who are at risk: no visit for more than the days you set, or twice their "
-                 "usual interval if that is longer. At most once per that many days; a holdout shows whether it works.",
+        KindSpec(CareKind.WIN_BACK, shown("Win-back"),
+                 shown("A text to members who are at risk: no visit for more than the days you set, or twice their "
+                       "usual interval if that is longer. At most once per that many days; a holdout shows whether "
+                       "it works."),
                  ("value_class", "days", "holdout_pct", "send_hour", "bonus_points"),
                  {"send_hour": 11, "days": 60, "grace_hours": 24}),
-        KindSpec(CareKind.POINTS_EXPIRING, "Points about to expire",
-                 "A reminder to members whose points expire within the days you set (when points expire at all).",
+        KindSpec(CareKind.POINTS_EXPIRING, shown("Points about to expire"),
+                 shown("A reminder to members whose points expire within the days you set (when points expire at "
+                       "all)."),
                  ("days", "send_hour"), {"days": 14, "send_hour": 11, "grace_hours": 24}, ("expiring", "date")),
-        KindSpec(CareKind.CLASS_UPGRADE, "Class upgrade",
-                 "A congratulation when the nightly recompute moves a member up a value class.",
+        KindSpec(CareKind.CLASS_UPGRADE, shown("Class upgrade"),
+                 shown("A congratulation when the nightly recompute moves a member up a value class."),
                  ("bonus_points",), {"grace_hours": 72}),
     )
 }

@@ -64,7 +64,8 @@ class StaffUser(Base):
     """Someone who signs in to the merchant web app; the password is an argon2 hash.
 
     A signed-in session carries `session_epoch`: signing out and a new password raise it, which ends every
-    session opened before. A deactivated user (`deactivated_at`) can no longer sign in.
+    session opened before. A deactivated user (`deactivated_at`) can no longer sign in. `language` is the language
+    of the pages they chose (None: their merchant's).
     """
 
     __tablename__ = "staff_users"
@@ -75,6 +76,7 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(10), default=Role.OWNER)
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    language: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime]
     deactivated_at: Mapped[datetime | None]
 

@@ -3,7 +3,7 @@
 (function () {
   "use strict";
 
-  var numberFormat = new Intl.NumberFormat("en-US");
+  var numberFormat = new Intl.NumberFormat(document.documentElement.lang || "en");  // the page's language, as Babel on the server
 
   function debounce(action, milliseconds) {
     var timer = null;

@@ -16,6 +16,8 @@ from functools import partial
 from flask import Blueprint, Flask, Request, render_template
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from smscrm.config import Settings
@@ -27,7 +29,9 @@ from smscrm.web import (
     counter,
     formatting,
     home,
+    i18n,
     inbox,
+    language,
     loyalty,
     member_detail,
     members,
@@ -46,7 +50,7 @@ MACHINE_PATHS = ("/sms/", "/api/", "/healthz")  # where the machine endpoints ar
 @dataclass(frozen=True)
 class NavEntry:
     endpoint: str
-    label: str
+    label: str  # a lazy string: translated when the page is drawn
     is_owner_only: bool = False
 
     @property
@@ -57,18 +61,18 @@ class NavEntry:
 BLUEPRINTS = [
     auth.blueprint, home.blueprint, members.blueprint, inbox.blueprint, campaigns.blueprint,
     counter.blueprint, member_detail.blueprint, rewards.blueprint, loyalty.blueprint, care.blueprint,
-    settings.blueprint, account.blueprint,
+    settings.blueprint, account.blueprint, language.blueprint,
 ]
 NAV = [
-    NavEntry("home.dashboard", "Home"),
-    NavEntry("counter.purchase", "Counter"),
-    NavEntry("members.index", "Members"),
-    NavEntry("inbox.index", "Inbox"),
-    NavEntry("care.index", "Care"),
-    NavEntry("campaigns.index", "Campaigns", is_owner_only=True),
-    NavEntry("rewards.index", "Rewards"),
-    NavEntry("loyalty.settings", "Loyalty"),
-    NavEntry("settings.profile", "Settings", is_owner_only=True),
+    NavEntry("home.dashboard", _l("Home")),
+    NavEntry("counter.purchase", _l("Counter")),
+    NavEntry("members.index", _l("Members")),
+    NavEntry("inbox.index", _l("Inbox")),
+    NavEntry("care.index", _l("Care")),
+    NavEntry("campaigns.index", _l("Campaigns"), is_owner_only=True),
+    NavEntry("rewards.index", _l("Rewards")),
+    NavEntry("loyalty.settings", _l("Loyalty")),
+    NavEntry("settings.profile", _l("Settings"), is_owner_only=True),
 ]
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -93,10 +97,11 @@ def init_app(app: Flask, settings: Settings) -> None:
     auth.init_app(app, settings)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    i18n.init_app(app)
     formatting.init_app(app)
     money.init_app(app)
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
-    app.context_processor(lambda: {"nav": visible_nav()})
+    app.context_processor(lambda: {"nav": visible_nav(), "language_form": language.LanguageForm})
     app.register_error_handler(CSRFError, _expired_form)
     app.after_request(partial(_security_headers, is_https=settings.public_url.startswith("https://")))
     app.session_interface = _PagesOnlySessions()
@@ -129,7 +134,7 @@ class _PagesOnlySessions(SecureCookieSessionInterface):
 
 def _expired_form(error: CSRFError):
     """A form without a valid token: from another site, or from before the session ended."""
-    message = "This form has expired or did not come from this site. Go back, reload the page and try again."
+    message = gettext("This form has expired or did not come from this site. Go back, reload the page and try again.")
     return render_template("error.html", status=400, message=message), 400
 
 

@@ -19,6 +19,8 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
@@ -30,16 +32,16 @@ from wtforms.validators import DataRequired, Length
 from smscrm.accounts import logins
 from smscrm.config import Settings
 from smscrm.models import Merchant, StaffUser
-from smscrm.web import roles
+from smscrm.web import i18n, roles
 from smscrm.web.request_db import db_session
 
 blueprint = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.sign_in"
-login_manager.login_message = "Please sign in to see that page."
+login_manager.login_message = _l("Please sign in to see that page.")
 login_manager.login_message_category = "info"
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
-WRONG_CREDENTIALS = "That email and password do not match. Check both and try again."
+WRONG_CREDENTIALS = _l("That email and password do not match. Check both and try again.")
 # Failed attempts allowed per account and per address; each further window makes the wait longer.
 SIGN_IN_LIMITS = "5 per minute; 10 per 15 minutes; 20 per hour"
 
@@ -124,8 +126,8 @@ def open_session(user: StaffUser) -> None:
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
 
 
 def _account_attempted() -> str:
@@ -152,6 +154,7 @@ def sign_in():
         if user is not None:
             database.commit()  # authenticate may have upgraded the password hash
             open_session(user)
+            i18n.remember(user)
             return redirect(destination or url_for("home.dashboard"))
         error = WRONG_CREDENTIALS
     return _sign_in_page(form, error, destination)
@@ -183,10 +186,13 @@ def _too_many_attempts(exc: RateLimitExceeded):
 
 @blueprint.post("/sign-out")
 def sign_out():
+    language = session.get(i18n.SESSION_KEY)
     if current_user.is_authenticated:
         logins.end_sessions(db_session(), current_user.user)
         db_session().commit()
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    if language:
+        session[i18n.SESSION_KEY] = language  # the sign-in page stays in the language just read
+    flash(gettext("You are signed out."), "info")
     return redirect(url_for("auth.sign_in"))

@@ -2,10 +2,13 @@
 campaign itself, scheduling, the test text, and the campaign settings."""
 from __future__ import annotations
 
-import calendar
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from babel.dates import get_month_names
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -27,17 +30,23 @@ from smscrm.marketing.campaign_texts import MAX_TEXT_CHARS
 from smscrm.models import Stage
 
 STAGE_LABELS = {
-    Stage.PENDING: "Invited, not joined", Stage.JOINED: "Joined, no purchase", Stage.FIRST_PURCHASE: "First purchase",
-    Stage.REPEAT: "Repeat customer", Stage.ADVOCATE: "Advocate (brought a friend)",
+    Stage.PENDING: _l("Invited, not joined"), Stage.JOINED: _l("Joined, no purchase"),
+    Stage.FIRST_PURCHASE: _l("First purchase"), Stage.REPEAT: _l("Repeat customer"),
+    Stage.ADVOCATE: _l("Advocate (brought a friend)"),
 }
-CLASS_LABELS = {"A": "A — top spenders", "B": "B — next tier", "C": "C — the rest"}
-NO_ONE = SelectChoice("", "No one")
-BY_FILTER = SelectChoice("", "Members matching the filter below")
+CLASS_LABELS = {"A": _l("A — top spenders"), "B": _l("B — next tier"), "C": _l("C — the rest")}
+NO_ONE = SelectChoice("", _l("No one"))
+BY_FILTER = SelectChoice("", _l("Members matching the filter below"))
 
 
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+def month_name(month: int) -> str:
+    """Jan, Feb, … / 1月, 2月, … in the language of the page."""
+    return get_month_names("abbreviated", locale=get_locale())[month]
 
 
 def _optional_int(value):
@@ -52,25 +61,25 @@ def minor_units(amount: Decimal | None) -> int | None:
 class FilterFields:
     """Who a segment is: every field is optional and they combine with AND."""
 
-    value_classes = MultiCheckboxField("Value class", choices=[SelectChoice(*item) for item in CLASS_LABELS.items()])
-    stages = MultiCheckboxField("Stage", choices=[SelectChoice(stage.value, label) for stage, label in STAGE_LABELS.items()])
-    languages = MultiCheckboxField("Language", choices=[SelectChoice("en", "English"), SelectChoice("zh", "中文")])
+    value_classes = MultiCheckboxField(_l("Value class"), choices=[SelectChoice(*item) for item in CLASS_LABELS.items()])
+    stages = MultiCheckboxField(_l("Stage"), choices=[SelectChoice(stage.value, label) for stage, label in STAGE_LABELS.items()])
+    languages = MultiCheckboxField(_l("Language"), choices=[SelectChoice("en", "English"), SelectChoice("zh", "中文")])
     birthday_months = MultiCheckboxField(
-        "Birthday in", choices=[SelectChoice(str(month), calendar.month_abbr[month]) for month in range(1, 13)]
+        _l("Birthday in"), choices=[SelectChoice(str(month), LazyString(month_name, month)) for month in range(1, 13)]
     )
-    interests = MultiCheckboxField("Likes any of", choices=[])
-    points_min = IntegerField("Points from", validators=[Optional(), NumberRange(min=0)])
-    points_max = IntegerField("Points to", validators=[Optional(), NumberRange(min=0)])
-    visits_min = IntegerField("Visits from", validators=[Optional(), NumberRange(min=0)])
-    visits_max = IntegerField("Visits to", validators=[Optional(), NumberRange(min=0)])
-    spend_min = DecimalField("Total spend from", places=2, validators=[Optional(), NumberRange(min=0)])
-    spend_max = DecimalField("Total spend to", places=2, validators=[Optional(), NumberRange(min=0)])
-    last_visit_days_min = IntegerField("Last visit at least (days ago)", validators=[Optional(), NumberRange(min=0)])
-    last_visit_days_max = IntegerField("Last visit at most (days ago)", validators=[Optional(), NumberRange(min=0)])
-    joined_from = DateField("Joined from", validators=[Optional()])
-    joined_to = DateField("Joined to", validators=[Optional()])
-    at_risk_days = IntegerField("At risk: away longer than (days)", validators=[Optional(), NumberRange(min=1)])
-    exclude_segment_id = SelectField("Leave out the members of", coerce=_optional_int, choices=[NO_ONE],
+    interests = MultiCheckboxField(_l("Likes any of"), choices=[])
+    points_min = IntegerField(_l("Points from"), validators=[Optional(), NumberRange(min=0)])
+    points_max = IntegerField(_l("Points to"), validators=[Optional(), NumberRange(min=0)])
+    visits_min = IntegerField(_l("Visits from"), validators=[Optional(), NumberRange(min=0)])
+    visits_max = IntegerField(_l("Visits to"), validators=[Optional(), NumberRange(min=0)])
+    spend_min = DecimalField(_l("Total spend from"), places=2, validators=[Optional(), NumberRange(min=0)])
+    spend_max = DecimalField(_l("Total spend to"), places=2, validators=[Optional(), NumberRange(min=0)])
+    last_visit_days_min = IntegerField(_l("Last visit at least (days ago)"), validators=[Optional(), NumberRange(min=0)])
+    last_visit_days_max = IntegerField(_l("Last visit at most (days ago)"), validators=[Optional(), NumberRange(min=0)])
+    joined_from = DateField(_l("Joined from"), validators=[Optional()])
+    joined_to = DateField(_l("Joined to"), validators=[Optional()])
+    at_risk_days = IntegerField(_l("At risk: away longer than (days)"), validators=[Optional(), NumberRange(min=1)])
+    exclude_segment_id = SelectField(_l("Leave out the members of"), coerce=_optional_int, choices=[NO_ONE],
                                      validate_choice=False)
 
     def set_choices(self, *, interests: list[str], segments: list, editing_id: int | None = None) -> None:
@@ -111,38 +120,38 @@ class FilterFields:
 
 
 class SegmentForm(FilterFields, FlaskForm):
-    name = StringField("Segment name", validators=[DataRequired("Give the segment a name."), Length(max=80)])
+    name = StringField(_l("Segment name"), validators=[DataRequired(_l("Give the segment a name.")), Length(max=80)])
 
 
 class CampaignForm(FilterFields, FlaskForm):
-    name = StringField("Campaign name", validators=[DataRequired("Give the campaign a name."), Length(max=80)])
-    segment_id = SelectField("Send to", coerce=_optional_int, choices=[BY_FILTER], validate_choice=False)
-    save_segment_as = StringField("Save the filter as a segment named (optional)", validators=[Length(max=80)])
-    text_en = TextAreaField("Text in English", validators=[Length(max=MAX_TEXT_CHARS)])
-    text_zh = TextAreaField("Text in Chinese (for members who speak Chinese)", validators=[Length(max=MAX_TEXT_CHARS)])
-    holdout_pct = IntegerField("Holdout (% of recipients not texted, to measure the effect)", default=0,
+    name = StringField(_l("Campaign name"), validators=[DataRequired(_l("Give the campaign a name.")), Length(max=80)])
+    segment_id = SelectField(_l("Send to"), coerce=_optional_int, choices=[BY_FILTER], validate_choice=False)
+    save_segment_as = StringField(_l("Save the filter as a segment named (optional)"), validators=[Length(max=80)])
+    text_en = TextAreaField(_l("Text in English"), validators=[Length(max=MAX_TEXT_CHARS)])
+    text_zh = TextAreaField(_l("Text in Chinese (for members who speak Chinese)"), validators=[Length(max=MAX_TEXT_CHARS)])
+    holdout_pct = IntegerField(_l("Holdout (percent of recipients not texted, to measure the effect)"), default=0,
                                validators=[Optional(), NumberRange(0, MAX_HOLDOUT_PCT)])
-    return_window_days = IntegerField("Count a return within (days)", default=14,
+    return_window_days = IntegerField(_l("Count a return within (days)"), default=14,
                                       validators=[Optional(), NumberRange(1, MAX_RETURN_WINDOW_DAYS)])
-    preview_member_id = SelectField("Preview for", coerce=_optional_int, choices=[], validate_choice=False)
+    preview_member_id = SelectField(_l("Preview for"), coerce=_optional_int, choices=[], validate_choice=False)
 
 
 class ScheduleForm(FlaskForm):
-    when = RadioField("When", choices=[SelectChoice("now", "Send now"), SelectChoice("later", "Schedule")], default="later",
+    when = RadioField(_l("When"), choices=[SelectChoice("now", _l("Send now")), SelectChoice("later", _l("Schedule"))], default="later",
                       validators=[DataRequired()])
-    date = DateField("Date", validators=[Optional()])
-    time = TimeField("Time", validators=[Optional()])
+    date = DateField(_l("Date"), validators=[Optional()])
+    time = TimeField(_l("Time"), validators=[Optional()])
 
 
 class TestTextForm(FlaskForm):
-    phone = StringField("Your phone", validators=[DataRequired("Enter the phone to send the test to."), Length(max=40)])
+    phone = StringField(_l("Your phone"), validators=[DataRequired(_l("Enter the phone to send the test to.")), Length(max=40)])
 
 
 class CampaignSettingsForm(FlaskForm):
-    sending_window_opens = TimeField("Texts may arrive from", validators=[DataRequired()])
-    sending_window_closes = TimeField("until", validators=[DataRequired()])
-    weekly_marketing_cap = IntegerField("At most this many texts per member in any 7 days",
+    sending_window_opens = TimeField(_l("Texts may arrive from"), validators=[DataRequired()])
+    sending_window_closes = TimeField(_l("until"), validators=[DataRequired()])
+    weekly_marketing_cap = IntegerField(_l("At most this many texts per member in any 7 days"),
                                         validators=[DataRequired(), NumberRange(1, 14)])
-    price_per_part = DecimalField("Price of one SMS part, in cents", places=3,
+    price_per_part = DecimalField(_l("Price of one SMS part, in cents"), places=3,
                                   validators=[Optional(), NumberRange(0, 1000)])
-    test_phone = StringField("Your phone, for test texts", validators=[Optional(), Length(max=40)])
+    test_phone = StringField(_l("Your phone, for test texts"), validators=[Optional(), Length(max=40)])

@@ -12,6 +12,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -31,6 +33,8 @@ from smscrm.web.campaign_forms import (
     ScheduleForm,
     TestTextForm,
 )
+from smscrm.web.formatting import clock
+from smscrm.web.formatting import day as formatted_day
 from smscrm.web.request_db import db_session
 
 blueprint = protected_blueprint("campaigns", __name__, url_prefix="/campaigns", is_owner_only=True)
@@ -63,7 +67,7 @@ def new():
 def edit(campaign_id: int):
     campaign = _campaign(campaign_id)
     if campaign.status != CampaignStatus.DRAFT:
-        flash("Only a draft can be changed.", "error")
+        flash(gettext("Only a draft can be changed."), "error")
         return redirect(url_for(".show", campaign_id=campaign.id))
     return _compose(campaign)
 
@@ -86,7 +90,7 @@ def _compose(campaign: Campaign | None):
             if request.method == "POST" and action == "save":
                 campaign = _save(form, campaign, now=now)
                 session.commit()
-                flash("Draft saved. Check the preview, send yourself a test, then schedule it.", "info")
+                flash(gettext("Draft saved. Check the preview, send yourself a test, then schedule it."), "info")
                 return redirect(url_for(".show", campaign_id=campaign.id))
             preview = _preview_of_form(form, now=now)
         except SmscrmError as exc:
@@ -125,7 +129,7 @@ def first_error(form) -> str:
     for field in form:
         if field.errors:
             return f"{field.label.text}: {field.errors[0]}"
-    return "check the form"
+    return gettext("check the form")
 
 
 def _set_choices(form: CampaignForm, *, for_page: bool = True) -> None:
@@ -245,7 +249,17 @@ def send_test(campaign_id: int):
         session.rollback()
         return _back(campaign, exc.message, "error")
     session.commit()
-    return _back(campaign, f"Test sent to {merchant.test_phone}: {len(queued)} text(s), as {member.name if member and member.name else 'a member'} would read it.")
+    if member and member.name:
+        return _back(campaign, ngettext(
+            "Test sent to %(phone)s: %(num)d text, as %(name)s would read it.",
+            "Test sent to %(phone)s: %(num)d texts, as %(name)s would read it.",
+            len(queued), phone=merchant.test_phone, name=member.name,
+        ))
+    return _back(campaign, ngettext(
+        "Test sent to %(phone)s: %(num)d text, as a member would read it.",
+        "Test sent to %(phone)s: %(num)d texts, as a member would read it.",
+        len(queued), phone=merchant.test_phone,
+    ))
 
 
 def _member(member_id: int | None) -> Member | None:
@@ -264,13 +278,14 @@ def schedule(campaign_id: int):
         if form.when.data == "now":
             result = broadcast.send_now(session, merchant, campaign, now=now)
             if result is None:
-                message = "Starting: a campaign this large is queued by the scheduler within a minute."
+                message = gettext("Starting: a campaign this large is queued by the scheduler within a minute.")
             else:
-                message = f"Sending: {result.queued} texts queued, {result.holdout} members held out."
+                message = gettext("Sending: %(queued)d texts queued, %(held)d members held out.",
+                                  queued=result.queued, held=result.holdout)
         else:
             at = local_to_utc(form.date.data, form.time.data, merchant.timezone)
             broadcast.schedule_campaign(session, campaign, at=at, now=now)
-            message = "Scheduled. It starts at the time you chose; you can still cancel it."
+            message = gettext("Scheduled. It starts at the time you chose; you can still cancel it.")
     except SmscrmError as exc:
         session.rollback()
         return _back(campaign, exc.message, "error")
@@ -281,11 +296,12 @@ def schedule(campaign_id: int):
 def local_to_utc(day: date | None, at: time | None, timezone_name: str) -> datetime:
     """A date and time on the merchant's clock as UTC; a time the clocks skip is refused."""
     if day is None or at is None:
-        raise ValidationError("choose the date and the time to send it")
+        raise ValidationError(gettext("choose the date and the time to send it"))
     local = datetime.combine(day, at, tzinfo=ZoneInfo(timezone_name))
     moment = local.astimezone(timezone.utc)
     if moment.astimezone(ZoneInfo(timezone_name)).replace(tzinfo=None) != local.replace(tzinfo=None):
-        raise ValidationError(f"{at:%H:%M} does not exist on {day:%Y-%m-%d} (the clocks go forward); choose another time")
+        raise ValidationError(gettext("%(time)s does not exist on %(day)s (the clocks go forward); choose another time",
+                                      time=clock(at), day=formatted_day(day)))
     return moment
 
 
@@ -295,10 +311,10 @@ def change(campaign_id: int, action: str):
     session = db_session()
     campaign = _campaign(campaign_id)
     operations = {
-        "pause": (broadcast.pause_campaign, "Paused: {} texts wait until you resume."),
-        "resume": (broadcast.resume_campaign, "Sending again: {} texts back in the queue."),
-        "cancel": (broadcast.cancel_campaign, "Cancelled: {} texts will not be sent."),
-        "unschedule": (broadcast.unschedule_campaign, "Back to a draft: it will not be sent until you schedule it."),
+        "pause": (broadcast.pause_campaign, _l("Paused: %(num)d texts wait until you resume.")),
+        "resume": (broadcast.resume_campaign, _l("Sending again: %(num)d texts back in the queue.")),
+        "cancel": (broadcast.cancel_campaign, _l("Cancelled: %(num)d texts will not be sent.")),
+        "unschedule": (broadcast.unschedule_campaign, _l("Back to a draft: it will not be sent until you schedule it.")),
     }
     operation, message = operations[action]
     try:
@@ -307,7 +323,7 @@ def change(campaign_id: int, action: str):
         session.rollback()
         return _back(campaign, exc.message, "error")
     session.commit()
-    return _back(campaign, message.format(moved))
+    return _back(campaign, str(message) % {"num": moved})
 
 
 def _back(campaign: Campaign, message: str, category: str = "info"):
@@ -337,6 +353,6 @@ def settings():
             error = exc.message
         else:
             session.commit()
-            flash("Campaign settings saved.", "info")
+            flash(gettext("Campaign settings saved."), "info")
             return redirect(url_for(".settings"))
     return render_template("campaigns/settings.html", form=form, error=error)

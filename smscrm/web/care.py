@@ -3,6 +3,8 @@ greet on, and what care did lately. Staff can read it; the owner changes it."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
@@ -22,37 +24,37 @@ from smscrm.web.roles import OWNER_ONLY, is_owner, owner_only
 blueprint = protected_blueprint("care", __name__, url_prefix="/care")
 SAMPLE_NAMES = {Language.EN: "Ann", Language.ZH: "王芳"}
 SETTING_LABELS = {
-    "send_hour": "Send at (hour of the day, your time)",
+    "send_hour": _l("Send at (hour of the day, your time)"),
     "delay_hours": {
-        CareKind.WELCOME: "Hours after joining",
-        CareKind.AFTER_VISIT: "Hours after the purchase",
+        CareKind.WELCOME: _l("Hours after joining"),
+        CareKind.AFTER_VISIT: _l("Hours after the purchase"),
     },
     "days": {
-        CareKind.WELCOME_FOLLOW_UP: "Days after joining",
-        CareKind.AFTER_VISIT: "Ask each member at most once every (days)",
-        CareKind.WIN_BACK: "Days without a visit (and at most one win-back text per as many days)",
-        CareKind.POINTS_EXPIRING: "Days before the points expire",
+        CareKind.WELCOME_FOLLOW_UP: _l("Days after joining"),
+        CareKind.AFTER_VISIT: _l("Ask each member at most once every (days)"),
+        CareKind.WIN_BACK: _l("Days without a visit (and at most one win-back text per as many days)"),
+        CareKind.POINTS_EXPIRING: _l("Days before the points expire"),
     },
-    "value_class": "Members of class",
-    "holdout_pct": "Holdout (% of at-risk members who are not texted, to compare)",
-    "bonus_points": "Bonus points with the text",
-    "grace_hours": "Still send up to (hours late) after the scheduler was down",
+    "value_class": _l("Members of class"),
+    "holdout_pct": _l("Holdout (percentage of at-risk members who are not texted, to compare)"),
+    "bonus_points": _l("Bonus points with the text"),
+    "grace_hours": _l("Still send up to (hours late) after the scheduler was down"),
 }
 
 
 class RuleForm(FlaskForm):
     """Every setting a rule may have; the page shows (and saves) only those of the rule's kind."""
 
-    is_enabled = BooleanField("On: send this text")
-    text_en = TextAreaField("English text", [Optional()])
-    text_zh = TextAreaField("Chinese text (中文)", [Optional()])
+    is_enabled = BooleanField(_l("On: send this text"))
+    text_en = TextAreaField(_l("English text"), [Optional()])
+    text_zh = TextAreaField(_l("Chinese text (中文)"), [Optional()])
     send_hour = SelectField(coerce=int, validate_choice=True)
-    delay_hours = IntegerField(validators=[InputRequired("Type a number of hours."), NumberRange(0, 720)])
-    days = IntegerField(validators=[InputRequired("Type a number of days."), NumberRange(1, 365)])
-    value_class = SelectField(choices=[SelectChoice("", "Every class"), *(SelectChoice(c) for c in "ABC")])
-    holdout_pct = IntegerField(validators=[InputRequired("Type a percentage."), NumberRange(0, 50)])
-    bonus_points = IntegerField(validators=[InputRequired("Type 0 for no bonus."), NumberRange(0, 100_000)])
-    grace_hours = IntegerField(validators=[InputRequired("Type a number of hours."), NumberRange(1, 168)])
+    delay_hours = IntegerField(validators=[InputRequired(_l("Type a number of hours.")), NumberRange(0, 720)])
+    days = IntegerField(validators=[InputRequired(_l("Type a number of days.")), NumberRange(1, 365)])
+    value_class = SelectField(choices=[SelectChoice("", _l("Every class")), *(SelectChoice(c) for c in "ABC")])
+    holdout_pct = IntegerField(validators=[InputRequired(_l("Type a percentage.")), NumberRange(0, 50)])
+    bonus_points = IntegerField(validators=[InputRequired(_l("Type 0 for no bonus.")), NumberRange(0, 100_000)])
+    grace_hours = IntegerField(validators=[InputRequired(_l("Type a number of hours.")), NumberRange(1, 168)])
 
     @classmethod
     def for_kind(cls, spec: care_rules.KindSpec, **kwargs) -> "RuleForm":
@@ -102,7 +104,7 @@ def edit(kind: str):
 def edit_holiday():
     name = request.values.get("holiday", "")
     if not any(festival.name == name for festival in care_rules.holiday_choices(current_user.merchant, now=utcnow())):
-        abort(404, "That holiday is not in your calendar.")
+        abort(404, gettext("That holiday is not in your calendar."))
     return _edit(CareKind.HOLIDAY.value, holiday=name)
 
 
@@ -140,7 +142,8 @@ def _edit(kind: str, *, holiday: str):
             error = exc.message
         else:
             session.commit()
-            flash(f"{_title(spec, holiday)} saved: {'on' if form.is_enabled.data else 'off'}.", "success")
+            flash(gettext("%(rule)s saved: on.", rule=_title(spec, holiday)) if form.is_enabled.data
+                  else gettext("%(rule)s saved: off.", rule=_title(spec, holiday)), "success")
             return redirect(url_for("care.index"))
     previews = {language: _preview(merchant, rule, language, holiday) for language in Language}
     return render_template(
@@ -155,7 +158,7 @@ def _edit(kind: str, *, holiday: str):
 def switch(kind: str):
     """Turn a rule on or off from the overview, keeping its texts and settings."""
     if not SwitchForm().validate_on_submit():
-        abort(400, "This form has expired. Reload the page and try again.")
+        abort(400, gettext("This form has expired. Reload the page and try again."))
     session, merchant, now = db_session(), current_user.merchant, utcnow()
     holiday = request.form.get("holiday", "") if kind == CareKind.HOLIDAY else ""
     try:
@@ -169,36 +172,41 @@ def switch(kind: str):
         flash(exc.message, "error")
         return redirect(url_for("care.index"))
     session.commit()
-    flash(f"{_title(spec, holiday)} is {'on' if rule.is_enabled else 'off'}.", "success")
+    flash(gettext("%(rule)s is on.", rule=_title(spec, holiday)) if rule.is_enabled
+          else gettext("%(rule)s is off.", rule=_title(spec, holiday)), "success")
     return redirect(url_for("care.index"))
 
 
 def describe(merchant, rule) -> str:
     """When the rule sends, in a few words, and the bonus it grants."""
-    hour = f"at {rule.send_hour:02d}:00" if rule.send_hour is not None else ""
+    hour = gettext("at %(hour)02d:00", hour=rule.send_hour) if rule.send_hour is not None else ""
     match rule.kind:
         case CareKind.WELCOME:
-            when = f"{rule.delay_hours} hours after joining" if rule.delay_hours else "Soon after joining"
+            when = (gettext("%(hours)d hours after joining", hours=rule.delay_hours) if rule.delay_hours
+                    else gettext("Soon after joining"))
         case CareKind.WELCOME_FOLLOW_UP:
-            when = f"{rule.days} days after joining, if they have not visited"
+            when = gettext("%(days)d days after joining, if they have not visited", days=rule.days)
         case CareKind.BIRTHDAY | CareKind.ANNIVERSARY | CareKind.HOLIDAY:
-            when = f"On the day {hour}"
+            when = gettext("On the day %(hour)s", hour=hour)
         case CareKind.AFTER_VISIT:
-            when = f"{rule.delay_hours} hours after a purchase, at most once every {rule.days} days"
+            when = gettext("%(hours)d hours after a purchase, at most once every %(days)d days",
+                           hours=rule.delay_hours, days=rule.days)
         case CareKind.WIN_BACK:
-            who = f"Class {rule.value_class}" if rule.value_class else "Every class"
-            when = f"{who}, no visit for {rule.days}+ days, {hour}; holdout {rule.holdout_pct}%"
+            who = gettext("Class %(value_class)s", value_class=rule.value_class) if rule.value_class \
+                else gettext("Every class")
+            when = gettext("%(who)s, no visit for %(days)d+ days, %(hour)s; holdout %(pct)d%%",
+                           who=who, days=rule.days, hour=hour, pct=rule.holdout_pct)
         case CareKind.POINTS_EXPIRING:
-            when = (f"{rule.days} days before points expire, {hour}" if merchant.points_expiry_months
-                    else "Points never expire at your shop, so nothing is sent")
+            when = (gettext("%(days)d days before points expire, %(hour)s", days=rule.days, hour=hour)
+                    if merchant.points_expiry_months else gettext("Points never expire at your shop, so nothing is sent"))
         case _:
-            when = "After the nightly class recompute"
+            when = gettext("After the nightly class recompute")
     bonus = merchant.birthday_bonus if rule.kind == CareKind.BIRTHDAY else rule.bonus_points
-    return when + (f" · {bonus} bonus points" if bonus else "")
+    return when + (" · " + gettext("%(bonus)d bonus points", bonus=bonus) if bonus else "")
 
 
 def _title(spec: care_rules.KindSpec, holiday: str) -> str:
-    return f"Holiday greeting: {holiday}" if holiday else spec.title
+    return gettext("Holiday greeting: %(holiday)s", holiday=holiday) if holiday else gettext(spec.title)
 
 
 def _labels(spec: care_rules.KindSpec) -> dict[str, str]:

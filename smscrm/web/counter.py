@@ -7,6 +7,8 @@ sent twice (a double tap, a retried request) records one purchase, one redemptio
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TelField
@@ -40,7 +42,7 @@ from smscrm.web.rows import MAX_ROW_ID, row_id
 
 blueprint = protected_blueprint("counter", __name__, url_prefix="/counter")
 
-NOT_A_PHONE = (
+NOT_A_PHONE = _l(
     "That is not a phone number. Type the number the way the shopper says it, "
     "or with + and the country code, like +44 7700 900123."
 )
@@ -50,7 +52,7 @@ MAX_CODE_CHARS = 20  # a 6-character code with room for the spaces or dashes a s
 class PhoneForm(FlaskForm):
     """A form with the shopper's phone, read as a local number of the merchant's country or with +."""
 
-    phone = TelField("Shopper's phone", validators=[Length(max=40, message=NOT_A_PHONE)],
+    phone = TelField(_l("Shopper's phone"), validators=[Length(max=40, message=NOT_A_PHONE)],
                      render_kw={"autocomplete": "off"})
     is_phone_required = True
 
@@ -62,7 +64,7 @@ class PhoneForm(FlaskForm):
     def validate_phone(self, field):
         if not field.data:
             if self.is_phone_required:
-                raise ValidationError("Enter the shopper's phone number.")
+                raise ValidationError(gettext("Enter the shopper's phone number."))
             return
         try:
             self.e164 = phones.normalise(field.data, self.merchant.country)
@@ -71,12 +73,12 @@ class PhoneForm(FlaskForm):
 
 
 class PurchaseForm(PhoneForm):
-    amount = AmountField("Amount paid", [DataRequired("Enter the amount paid, like 12.50.")],
+    amount = AmountField(_l("Amount paid"), [DataRequired(_l("Enter the amount paid, like 12.50."))],
                          maximum=points.MAX_AMOUNT_MINOR, render_kw={"autocomplete": "off"})
     reference = StringField(
-        "Receipt number (optional)",
+        _l("Receipt number (optional)"),
         [Optional(), Length(max=points.MAX_REFERENCE_CHARS,
-                            message=f"A receipt number is at most {points.MAX_REFERENCE_CHARS} characters.")],
+                            message=_l("A receipt number is at most %(max)d characters.", max=points.MAX_REFERENCE_CHARS))],
         render_kw={"autocomplete": "off"},
     )
     key = form_key()
@@ -96,18 +98,19 @@ def purchase():
         except Conflict:
             session.rollback()
             error = (
-                f"Receipt {form.reference.data.strip()} is already recorded with a different phone or amount. "
-                "Check the receipt number, or leave it empty."
+                gettext("Receipt %(reference)s is already recorded with a different phone or amount. "
+                        "Check the receipt number, or leave it empty.", reference=form.reference.data.strip())
                 if form.reference.data and form.reference.data.strip()
-                else "This form was already sent with a different phone or amount. "
-                "Check the details and press Record again."
+                else gettext("This form was already sent with a different phone or amount. "
+                             "Check the details and press Record again.")
             )
             form.key.data = new_form_key()
         else:
             session.commit()
             if result.is_replay and result.purchase.idempotency_key != form.key.data:
                 recorded = local_datetime(result.purchase.created_at, merchant.timezone)
-                flash(f"This receipt was already recorded on {recorded}; no new points were given.", "info")
+                flash(gettext("This receipt was already recorded on %(when)s; no new points were given.", when=recorded),
+                      "info")
             return redirect(url_for(".purchase_done", purchase_id=result.purchase.id))
     elif form.key.errors:
         error, form.key.errors = STALE_FORM, []
@@ -129,13 +132,13 @@ class RedeemForm(PhoneForm):
     """Step one: who (by phone, or the member whose page staff came from) and which reward."""
 
     member = HiddenField()
-    reward = SelectField("Reward", validate_choice=False)
+    reward = SelectField(_l("Reward"), validate_choice=False)
     is_phone_required = False  # when staff came from the member's page; else `_member_with_phone` asks for it
 
     def __init__(self, merchant: Merchant, catalog: list[Reward], *args, **kwargs):
         super().__init__(merchant, *args, **kwargs)
         self.catalog = {str(reward.id): reward for reward in catalog}
-        self.reward.choices = [("", "Pick a reward…")] + [
+        self.reward.choices = [("", gettext("Pick a reward…"))] + [
             (key, _reward_label(reward), {"disabled": True} if reward.stock == 0 else {})
             for key, reward in self.catalog.items()
         ]
@@ -144,14 +147,18 @@ class RedeemForm(PhoneForm):
     def validate_reward(self, field):
         self.chosen = self.catalog.get(field.data or "")
         if self.chosen is None:
-            raise ValidationError("Pick a reward from the list.")
+            raise ValidationError(gettext("Pick a reward from the list."))
         if self.chosen.stock == 0:
-            raise ValidationError(f"{self.chosen.name} is out of stock.")
+            raise ValidationError(gettext("%(reward)s is out of stock.", reward=self.chosen.name))
 
 
 def _reward_label(reward: Reward) -> str:
-    stock = " — out of stock" if reward.stock == 0 else (f" — {reward.stock} left" if reward.stock else "")
-    return f"{reward.name} ({reward.points_cost} points){stock}"
+    if reward.stock == 0:
+        return gettext("%(reward)s (%(points)d points) — out of stock", reward=reward.name, points=reward.points_cost)
+    if reward.stock:
+        return gettext("%(reward)s (%(points)d points) — %(left)d left", reward=reward.name,
+                       points=reward.points_cost, left=reward.stock)
+    return gettext("%(reward)s (%(points)d points)", reward=reward.name, points=reward.points_cost)
 
 
 class ConfirmRedemptionForm(FlaskForm):
@@ -191,14 +198,14 @@ def _chosen_member(form: RedeemForm) -> Member | None:
 
 def _member_with_phone(form: RedeemForm) -> Member | None:
     if not form.e164:
-        form.phone.errors.append("Enter the shopper's phone number.")
+        form.phone.errors.append(gettext("Enter the shopper's phone number."))
         return None
     member = members.find(db_session(), current_user.merchant_id, form.e164)
     if member is None:
-        form.phone.errors.append(
-            "No member has this number. Check it with the shopper; "
-            f"they can join by texting JOIN to {current_user.merchant.primary_number}."
-        )
+        form.phone.errors.append(gettext(
+            "No member has this number. Check it with the shopper; they can join by texting JOIN to %(number)s.",
+            number=current_user.merchant.primary_number,
+        ))
     return member
 
 
@@ -206,10 +213,11 @@ def _why_not(member: Member, reward: Reward) -> str | None:
     """What would make the redemption fail, said at once (the domain checks again when it is confirmed)."""
     who = member.name or phones.mask_for_staff(member.phone)
     if not member.is_joined:
-        return (f"{who} has not joined yet, so there are no points to spend. "
-                f"They join by texting JOIN to {current_user.merchant.primary_number}.")
+        return gettext("%(who)s has not joined yet, so there are no points to spend. "
+                       "They join by texting JOIN to %(number)s.", who=who, number=current_user.merchant.primary_number)
     if member.points_balance < reward.points_cost:
-        return f"{who} has {member.points_balance} points; {reward.name} needs {reward.points_cost}."
+        return gettext("%(who)s has %(balance)d points; %(reward)s needs %(cost)d.", who=who,
+                       balance=member.points_balance, reward=reward.name, cost=reward.points_cost)
     return None
 
 
@@ -238,11 +246,12 @@ def confirm_redemption():
 
 def _refusal(refused: Conflict, member: Member, reward: Reward) -> str:
     if isinstance(refused, InsufficientPoints):
-        return f"Not redeemed: {_why_not(member, reward) or refused.message}"
+        return gettext("Not redeemed: %(why)s", why=_why_not(member, reward) or refused.message)
     if isinstance(refused, RewardUnavailable):
-        state = "switched off" if not reward.is_active else "out of stock"
-        return f"Not redeemed: {reward.name} is {state}."
-    return "Not redeemed: this form was already used for another redemption. Pick the reward again."
+        if not reward.is_active:
+            return gettext("Not redeemed: %(reward)s is switched off.", reward=reward.name)
+        return gettext("Not redeemed: %(reward)s is out of stock.", reward=reward.name)
+    return gettext("Not redeemed: this form was already used for another redemption. Pick the reward again.")
 
 
 @blueprint.get("/redemptions/<id:redemption_id>")
@@ -255,9 +264,9 @@ def redemption_done(redemption_id: int):
 
 class CodeForm(FlaskForm):
     code = StringField(
-        "Code the shopper shows",
-        [DataRequired("Enter the code from the shopper's text."),
-         Length(max=MAX_CODE_CHARS, message="That is too long for a code: codes have 6 letters and digits.")],
+        _l("Code the shopper shows"),
+        [DataRequired(_l("Enter the code from the shopper's text.")),
+         Length(max=MAX_CODE_CHARS, message=_l("That is too long for a code: codes have 6 letters and digits."))],
         render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
     )
 
@@ -271,27 +280,27 @@ def confirm_code():
             redemption = points.confirm_redemption(session, merchant, form.code.data, now=utcnow())
         except RedemptionCodeInvalid:
             session.rollback()
-            form.code.errors.append(
+            form.code.errors.append(gettext(
                 "There is no such code at this shop. Check it with the shopper: "
                 "codes have 6 letters and digits, without 0, 1, I or O."
-            )
+            ))
         except RedemptionCodeUsed:
             session.rollback()
             used = receipts.redemption_for_code(session, merchant.id, form.code.data)
-            error = (
-                f"Code {used.code} was already used on {local_datetime(used.confirmed_at, merchant.timezone)} "
-                f"for {used.reward.name}. Do not hand it over again."
+            error = gettext(
+                "Code %(code)s was already used on %(when)s for %(reward)s. Do not hand it over again.",
+                code=used.code, when=local_datetime(used.confirmed_at, merchant.timezone), reward=used.reward.name,
             )
         except RedemptionCodeExpired:
             session.commit()  # the points of the expired code go back to the member now
             expired = receipts.redemption_for_code(session, merchant.id, form.code.data)
-            error = (
-                f"Code {expired.code} expired on {local_datetime(expired.expires_at, merchant.timezone)}. "
-                f"Its {expired.points_cost} points are back on the member's balance; "
-                "they can text REDEEM again for a new code."
+            error = gettext(
+                "Code %(code)s expired on %(when)s. Its %(points)d points are back on the member's balance; "
+                "they can text REDEEM again for a new code.",
+                code=expired.code, when=local_datetime(expired.expires_at, merchant.timezone), points=expired.points_cost,
             )
         else:
             session.commit()
-            flash(f"Code {redemption.code} confirmed: hand over the reward.", "info")
+            flash(gettext("Code %(code)s confirmed: hand over the reward.", code=redemption.code), "info")
             return redirect(url_for(".redemption_done", redemption_id=redemption.id))
     return render_template("counter/code.html", form=form, error=error, used=used)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import secrets
 
+from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, Regexp, StopValidation
 from wtforms.widgets import TextInput
 
-from smscrm.web.money import minor_units, money
+from smscrm.web.money import minor_units, typed_amount
 
 FORM_KEY = r"^[A-Za-z0-9_-]{16,80}$"
-STALE_FORM = "This form is out of date. It has been refreshed: check the details and press the button again."
+STALE_FORM = _l("This form is out of date. It has been refreshed: check the details and press the button again.")
 
 
 def new_form_key() -> str:
@@ -62,4 +63,4 @@ class AmountField(_StopsOnUnreadable, StringField):
     def _value(self):
         if self.raw_data:
             return self.raw_data[0]
-        return "" if self.data is None else money(self.data).replace(",", "")
+        return "" if self.data is None else typed_amount(self.data)

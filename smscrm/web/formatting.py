@@ -1,10 +1,14 @@
-"""Template filters: times in the merchant's timezone, phones as staff may see them."""
+"""Template filters, formatted by Babel for the language of the page: times in the merchant's timezone,
+numbers and shares, phones as staff may see them."""
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal, format_percent
 from flask import Flask
+from flask_babel import get_locale
 
 from smscrm.messaging import phones
 
@@ -12,13 +16,41 @@ LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 
 
 def local_date(moment: datetime | None, timezone: str) -> str:
-    """2026-03-09: the calendar day `moment` fell on where the merchant is."""
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d") if moment else ""
+    """The calendar day `moment` fell on where the merchant is: Mar 9, 2026 / 2026年3月9日."""
+    if not moment:
+        return ""
+    return format_date(moment.astimezone(ZoneInfo(timezone)), "medium", locale=get_locale())
 
 
 def local_datetime(moment: datetime | None, timezone: str) -> str:
-    """2026-03-09 20:00 in the merchant's timezone."""
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if moment else ""
+    """Mar 9, 2026 8:00 PM / 2026年3月9日 20:00, in the merchant's timezone."""
+    if not moment:
+        return ""
+    local = moment.astimezone(ZoneInfo(timezone))
+    locale = get_locale()
+    return f"{format_date(local, 'medium', locale=locale)} {format_time(local, 'short', locale=locale)}"
+
+
+def day(value) -> str:
+    """A calendar day (a `date`): Mar 9, 2026 / 2026年3月9日."""
+    return format_date(value, "medium", locale=get_locale())
+
+
+def clock(value) -> str:
+    """A time of day (a `time`): 9:00 AM / 09:00."""
+    return format_time(value, "short", locale=get_locale())
+
+
+def number(value: int | float | None) -> str:
+    """12,345 with the page language's separators; nothing for None."""
+    return "" if value is None else format_decimal(value, locale=get_locale())
+
+
+def percent(share: float | None, digits: int = 1) -> str:
+    """A share (0.123) as a percentage: 12.3%; a dash for None."""
+    if share is None:
+        return "—"
+    return format_percent(share, "#,##0." + "0" * digits + "%" if digits else "#,##0%", locale=get_locale())
 
 
 def language_name(code: str) -> str:
@@ -26,7 +58,6 @@ def language_name(code: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.add_template_filter(local_date)
-    app.add_template_filter(local_datetime)
-    app.add_template_filter(language_name)
+    for template_filter in (local_date, local_datetime, day, clock, number, percent, language_name):
+        app.add_template_filter(template_filter)
     app.add_template_filter(phones.mask_for_staff, "masked_phone")

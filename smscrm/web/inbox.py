@@ -3,6 +3,8 @@ text newest first, and each conversation with its reply form."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
@@ -19,7 +21,7 @@ blueprint = protected_blueprint("inbox", __name__, url_prefix="/inbox")
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField("Reply by SMS")
+    body = TextAreaField(_l("Reply by SMS"))
 
 
 class ResolveForm(FlaskForm):
@@ -54,7 +56,7 @@ def reply(item_id: int):
             form.body.errors = [exc.message]
         else:
             session.commit()
-            flash("Reply sent by SMS.", "success")
+            flash(gettext("Reply sent by SMS."), "success")
             return redirect(url_for("inbox.show", item_id=item.id))
     return _show(item, form), 400
 
@@ -63,10 +65,10 @@ def reply(item_id: int):
 def resolve(item_id: int):
     session, item = db_session(), _item(item_id)
     if not ResolveForm().validate_on_submit():
-        abort(400, "This form has expired. Reload the page and try again.")
+        abort(400, gettext("This form has expired. Reload the page and try again."))
     inbox.resolve(session, item, staff=current_user.user, now=utcnow())
     session.commit()
-    flash("Marked as resolved.", "success")
+    flash(gettext("Marked as resolved."), "success")
     return redirect(url_for("inbox.index"))
 
 
@@ -92,11 +94,12 @@ def duration(span) -> str:
     """A waiting time as staff say it: under a minute, 12 min, 3 h 5 min, 2 d 4 h."""
     minutes = int(span.total_seconds() // 60)
     if minutes < 1:
-        return "under a minute"
+        return gettext("under a minute")
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
+        return gettext("%(days)d d %(hours)d h", days=days, hours=hours) if hours else gettext("%(days)d d", days=days)
     if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min"
+        return (gettext("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes) if minutes
+                else gettext("%(hours)d h", hours=hours))
+    return gettext("%(minutes)d min", minutes=minutes)

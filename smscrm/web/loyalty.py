@@ -3,6 +3,9 @@ and the thresholds of the value classes. Staff can read them; the owner changes 
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
@@ -12,6 +15,7 @@ from smscrm import points
 from smscrm.errors import ValidationError
 from smscrm.web.auth import protected_blueprint
 from smscrm.web.fields import AmountField, WholeNumberField
+from smscrm.web.formatting import number
 from smscrm.web.request_db import db_session
 from smscrm.web.roles import OWNER_ONLY, is_owner
 
@@ -21,42 +25,46 @@ EXAMPLE_PURCHASE_MINOR = 2500
 LIMITS = points.SETTING_LIMITS  # smscrm.points checks them again when the settings change
 
 
-def _setting(label: str, name: str, *, is_optional: bool = False, description: str = "") -> WholeNumberField:
+def _setting(label, name: str, *, is_optional: bool = False, description="") -> WholeNumberField:
     low, high = LIMITS[name]
-    message = f"Type a whole number from {low} to {high:,}{', or leave it empty' if is_optional else ''}."
+    shown_high = LazyString(number, high)  # 100,000 with the separators of the page's language
+    message = (_l("Type a whole number from %(low)s to %(high)s, or leave it empty.", low=low, high=shown_high)
+               if is_optional else _l("Type a whole number from %(low)s to %(high)s.", low=low, high=shown_high))
     first = Optional() if is_optional else InputRequired(message)
     return WholeNumberField(label, [first, NumberRange(low, high, message=message)], message=message,
                             description=description, render_kw={"inputmode": "numeric"})
 
 
 class LoyaltyForm(FlaskForm):
-    points_per_unit = _setting("Points", "points_per_unit")
+    points_per_unit = _setting(_l("Points"), "points_per_unit")
     earn_unit_minor = AmountField(
-        "for every (amount spent)", [DataRequired("Type an amount, like 1.00.")], maximum=LIMITS["earn_unit_minor"][1]
+        _l("for every (amount spent)"), [DataRequired(_l("Type an amount, like 1.00."))],
+        maximum=LIMITS["earn_unit_minor"][1],
     )
-    has_receipt_texts = BooleanField("Text members their new balance after each purchase")
-    multiplier_a_pct = _setting("Class A earns (%)", "multiplier_a_pct", description="100 is the normal rate, 150 is half as much again")
-    multiplier_b_pct = _setting("Class B earns (%)", "multiplier_b_pct")
-    multiplier_c_pct = _setting("Class C earns (%)", "multiplier_c_pct")
+    has_receipt_texts = BooleanField(_l("Text members their new balance after each purchase"))
+    multiplier_a_pct = _setting(_l("Class A earns (%)"), "multiplier_a_pct",
+                                description=_l("100 is the normal rate, 150 is half as much again."))
+    multiplier_b_pct = _setting(_l("Class B earns (%)"), "multiplier_b_pct")
+    multiplier_c_pct = _setting(_l("Class C earns (%)"), "multiplier_c_pct")
     class_a_revenue_pct = _setting(
-        "Class A brings (% of revenue)", "class_a_revenue_pct",
-        description="The top spenders who together bring this share of the last 12 months' revenue…",
+        _l("Class A brings (percent of revenue)"), "class_a_revenue_pct",
+        description=_l("The top spenders who together bring this share of the last 12 months' revenue…"),
     )
-    class_a_max_members_pct = _setting("…but at most (% of members)", "class_a_max_members_pct")
-    class_b_members_pct = _setting("Class B is the next (% of members)", "class_b_members_pct")
-    welcome_bonus = _setting("Welcome bonus (points)", "welcome_bonus", description="When someone joins")
-    birthday_bonus = _setting("Birthday bonus (points)", "birthday_bonus")
+    class_a_max_members_pct = _setting(_l("…but at most (percent of members)"), "class_a_max_members_pct")
+    class_b_members_pct = _setting(_l("Class B is the next (percent of members)"), "class_b_members_pct")
+    welcome_bonus = _setting(_l("Welcome bonus (points)"), "welcome_bonus", description=_l("When someone joins."))
+    birthday_bonus = _setting(_l("Birthday bonus (points)"), "birthday_bonus")
     referral_bonus = _setting(
-        "Referral bonus (points)", "referral_bonus",
-        description="To both, when a friend a member brought joins and buys",
+        _l("Referral bonus (points)"), "referral_bonus",
+        description=_l("To both, when a friend a member brought joins and buys."),
     )
     points_expiry_months = _setting(
-        "Points expire after (months)", "points_expiry_months", is_optional=True,
-        description="Empty: points never expire. Oldest points expire first",
+        _l("Points expire after (months)"), "points_expiry_months", is_optional=True,
+        description=_l("Empty: points never expire. Oldest points expire first."),
     )
     redemption_code_days = _setting(
-        "Redemption codes are valid for (days)", "redemption_code_days",
-        description="A member who texts REDEEM gets a code; unused, its points come back",
+        _l("Redemption codes are valid for (days)"), "redemption_code_days",
+        description=_l("A member who texts REDEEM gets a code; unused, its points come back."),
     )
 
 
@@ -76,7 +84,7 @@ def settings():
             error = refused.message[:1].upper() + refused.message[1:] + "."
         else:
             db_session().commit()
-            flash("The loyalty settings are saved.", "info")
+            flash(gettext("The loyalty settings are saved."), "info")
             return redirect(url_for(".settings"))
     example = {
         value_class: points.points_for(merchant, EXAMPLE_PURCHASE_MINOR, value_class) for value_class in ("A", "B", "C")

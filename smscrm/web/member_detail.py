@@ -3,6 +3,9 @@ code; and, for the owner, a correction of the points with a note saying why."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -22,51 +25,52 @@ from smscrm.messaging import phones
 from smscrm.models import EntryKind, Member, Stage
 from smscrm.web.auth import protected_blueprint
 from smscrm.web.fields import STALE_FORM, WholeNumberField, form_key, new_form_key
+from smscrm.web.formatting import number
 from smscrm.web.request_db import db_session
 from smscrm.web.roles import is_owner, owner_only
 
 blueprint = protected_blueprint("member_detail", __name__, url_prefix="/members")
 
 STAGE_LABELS = {
-    Stage.PENDING: "Invited, not joined yet",
-    Stage.JOINED: "Joined, no purchase yet",
-    Stage.FIRST_PURCHASE: "First purchase made",
-    Stage.REPEAT: "Repeat customer",
-    Stage.ADVOCATE: "Advocate: brought a friend who bought",
+    Stage.PENDING: _l("Invited, not joined yet"),
+    Stage.JOINED: _l("Joined, no purchase yet"),
+    Stage.FIRST_PURCHASE: _l("First purchase made"),
+    Stage.REPEAT: _l("Repeat customer"),
+    Stage.ADVOCATE: _l("Advocate: brought a friend who bought"),
 }
 CLASS_LABELS = {
-    "A": "A — among the top spenders of the last 12 months",
-    "B": "B — the next tier of spenders",
-    "C": "C — everyone else",
+    "A": _l("A — among the top spenders of the last 12 months"),
+    "B": _l("B — the next tier of spenders"),
+    "C": _l("C — everyone else"),
 }
 ENTRY_LABELS = {
-    EntryKind.EARN: "Purchase",
-    EntryKind.REDEEM: "Reward",
-    EntryKind.BONUS: "Bonus",
-    EntryKind.ADJUST: "Adjustment",
-    EntryKind.EXPIRE: "Expired",
-    EntryKind.REVERSAL: "Returned",
+    EntryKind.EARN: _l("Purchase"),
+    EntryKind.REDEEM: _l("Reward"),
+    EntryKind.BONUS: _l("Bonus"),
+    EntryKind.ADJUST: _l("Adjustment"),
+    EntryKind.EXPIRE: _l("Expired"),
+    EntryKind.REVERSAL: _l("Returned"),
 }
-CODE_STATES = {"reserved": "waiting at the counter", "confirmed": "handed over", "expired": "expired unused"}
+CODE_STATES = {"reserved": _l("waiting at the counter"), "confirmed": _l("handed over"), "expired": _l("expired unused")}
 MAX_ADJUST, MAX_NOTE = points.MAX_ADJUST_POINTS, points.MAX_NOTE_CHARS  # the form's `points` field hides the module
-WHOLE_POINTS = f"Type a whole number of points from -{MAX_ADJUST:,} to {MAX_ADJUST:,}, like 10 or -10."
+WHOLE_POINTS = _l("Type a whole number of points from -%(max)s to %(max)s, like 10 or -10.", max=LazyString(number, MAX_ADJUST))
 
 
 class AdjustForm(FlaskForm):
     """A correction by the owner: points to add (negative to take away) and why."""
 
-    points = WholeNumberField("Points to add (negative takes away)", [
+    points = WholeNumberField(_l("Points to add (negative takes away)"), [
         InputRequired(WHOLE_POINTS), NumberRange(-MAX_ADJUST, MAX_ADJUST, message=WHOLE_POINTS),
     ], message=WHOLE_POINTS, render_kw={"inputmode": "numeric", "autocomplete": "off"})
-    note = StringField("Why (shown in the ledger)", [
-        DataRequired("Say why the points change, like “stamp card from before we used texts”."),
-        Length(max=MAX_NOTE, message=f"A note is at most {MAX_NOTE} characters."),
+    note = StringField(_l("Why (shown in the ledger)"), [
+        DataRequired(_l("Say why the points change, like “stamp card from before we used texts”.")),
+        Length(max=MAX_NOTE, message=_l("A note is at most %(max)d characters.", max=MAX_NOTE)),
     ], render_kw={"autocomplete": "off"})
     key = form_key()
 
     def validate_points(self, field):
         if field.data == 0:
-            raise ValidationError("A correction of 0 points changes nothing: type how many to add or take away.")
+            raise ValidationError(gettext("A correction of 0 points changes nothing: type how many to add or take away."))
 
 
 @blueprint.get("/<id:member_id>")
@@ -81,7 +85,7 @@ def adjust(member_id: int):
     session, member, form = db_session(), _member(member_id), AdjustForm()
     error = None
     if not member.is_joined:
-        abort(409, "Points can be corrected once the shopper has joined; until then their points wait for them.")
+        abort(409, gettext("Points can be corrected once the shopper has joined; until then their points wait for them."))
     if form.validate():
         try:
             entry = points.adjust(session, member, points=form.points.data, note=form.note.data, now=utcnow(),
@@ -89,16 +93,18 @@ def adjust(member_id: int):
         except InsufficientPoints:
             session.rollback()
             who = member.name or phones.mask_for_staff(member.phone)
-            form.points.errors.append(
-                f"{who} has {member.points_balance} points: you can take away at most {member.points_balance}."
-            )
+            form.points.errors.append(gettext(
+                "%(who)s has %(balance)d points: you can take away at most %(balance)d.",
+                who=who, balance=member.points_balance,
+            ))
         except Conflict:
             session.rollback()
-            error = "This form was already sent for another correction. Check it and press the button again."
+            error = gettext("This form was already sent for another correction. Check it and press the button again.")
             form.key.data = new_form_key()
         else:
             session.commit()
-            flash(f"{entry.points:+d} points: {entry.note}. The balance is now {entry.balance_after}.", "info")
+            flash(gettext("%(points)s points: %(note)s. The balance is now %(balance)d.", points=format(entry.points, "+d"),
+                          note=entry.note, balance=entry.balance_after), "info")
             return redirect(url_for(".show", member_id=member.id))
     elif form.key.errors:
         error, form.key.errors = STALE_FORM, []

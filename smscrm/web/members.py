@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SearchField
@@ -20,7 +21,7 @@ class MemberSearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = SearchField("Search by name or last digits", validators=[Length(max=80)])
+    q = SearchField(_l("Search by name or last digits"), validators=[Length(max=80)])
 
 
 @blueprint.get("")

@@ -3,6 +3,9 @@ changes them, switches them off and on, and keeps their stock."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField
@@ -23,42 +26,44 @@ from smscrm.loyalty.codes import normalise_code
 from smscrm.models import Reward
 from smscrm.web.auth import protected_blueprint
 from smscrm.web.fields import WholeNumberField
+from smscrm.web.formatting import number
 from smscrm.web.request_db import db_session
 from smscrm.web.roles import is_owner, owner_only
 
 blueprint = protected_blueprint("rewards", __name__, url_prefix="/rewards")
 
-WHOLE_POINTS = "Type the points as a whole number, like 100."
-WHOLE_STOCK = "Type how many are left as a whole number, like 20, or leave it empty for no limit."
+WHOLE_POINTS = _l("Type the points as a whole number, like 100.")
+WHOLE_STOCK = _l("Type how many are left as a whole number, like 20, or leave it empty for no limit.")
 
 
 class RewardForm(FlaskForm):
-    name = StringField("Name", [
-        DataRequired("Give the reward a name, like Free tea."),
+    name = StringField(_l("Name"), [
+        DataRequired(_l("Give the reward a name, like Free tea.")),
         Length(max=rewards.MAX_REWARD_NAME_CHARS,
-               message=f"A name is at most {rewards.MAX_REWARD_NAME_CHARS} characters."),
+               message=_l("A name is at most %(max)d characters.", max=rewards.MAX_REWARD_NAME_CHARS)),
     ])
-    points_cost = WholeNumberField("Points it costs", [
-        InputRequired("Say how many points the reward costs, like 100."),
+    points_cost = WholeNumberField(_l("Points it costs"), [
+        InputRequired(_l("Say how many points the reward costs, like 100.")),
         NumberRange(1, rewards.MAX_POINTS_COST,
-                    message=f"A reward costs from 1 to {rewards.MAX_POINTS_COST:,} points."),
+                    message=_l("A reward costs from 1 to %(max)s points.", max=LazyString(number, rewards.MAX_POINTS_COST))),
     ], message=WHOLE_POINTS, render_kw={"inputmode": "numeric"})
-    stock = WholeNumberField("How many are left (empty: no limit)", [
+    stock = WholeNumberField(_l("How many are left (empty: no limit)"), [
         Optional(),
-        NumberRange(0, rewards.MAX_STOCK, message=f"Stock is from 0 to {rewards.MAX_STOCK:,}, or empty for no limit."),
+        NumberRange(0, rewards.MAX_STOCK,
+                    message=_l("Stock is from 0 to %(max)s, or empty for no limit.", max=LazyString(number, rewards.MAX_STOCK))),
     ], message=WHOLE_STOCK, render_kw={"inputmode": "numeric"})
-    is_active = BooleanField("Members can redeem it now", default=True)
+    is_active = BooleanField(_l("Members can redeem it now"), default=True)
 
 
 class NewRewardForm(RewardForm):
-    code = StringField("Code shoppers text (REDEEM code)", [
-        DataRequired("Give the reward a short code shoppers can text, like TEA."),
-        Length(max=20, message="A code is 1 to 12 letters or digits, like TEA or A1."),
+    code = StringField(_l("Code shoppers text (REDEEM code)"), [
+        DataRequired(_l("Give the reward a short code shoppers can text, like TEA.")),
+        Length(max=20, message=_l("A code is 1 to 12 letters or digits, like TEA or A1.")),
     ], render_kw={"autocapitalize": "characters", "autocomplete": "off"})
 
     def validate_code(self, field):
         if not rewards.REWARD_CODE.match(normalise_code(field.data)):
-            raise ValidationError("A code is 1 to 12 letters or digits, like TEA or A1.")
+            raise ValidationError(gettext("A code is 1 to 12 letters or digits, like TEA or A1."))
 
 
 class SwitchForm(FlaskForm):
@@ -84,12 +89,14 @@ def new():
             )
         except Conflict:
             session.rollback()
-            form.code.errors.append(
-                f"You already have a reward with the code {normalise_code(form.code.data)}. Pick another code."
-            )
+            form.code.errors.append(gettext(
+                "You already have a reward with the code %(code)s. Pick another code.",
+                code=normalise_code(form.code.data),
+            ))
         else:
             session.commit()
-            flash(f"{reward.name} is in the catalog: members text REDEEM {reward.code} to get it.", "info")
+            flash(gettext("%(reward)s is in the catalog: members text REDEEM %(code)s to get it.",
+                          reward=reward.name, code=reward.code), "info")
             return redirect(url_for(".index"))
     return render_template("rewards/form.html", form=form, reward=None)
 
@@ -106,7 +113,7 @@ def edit(reward_id: int):
             is_active=form.is_active.data,
         )
         session.commit()
-        flash(f"{reward.name} is saved.", "info")
+        flash(gettext("%(reward)s is saved.", reward=reward.name), "info")
         return redirect(url_for(".index"))
     return render_template("rewards/form.html", form=form, reward=reward)
 
@@ -116,11 +123,13 @@ def edit(reward_id: int):
 def switch(reward_id: int):
     reward, form = _reward(reward_id), SwitchForm()
     if not form.validate():
-        abort(400, "Switch the reward on or off with the buttons on the rewards page.")
+        abort(400, gettext("Switch the reward on or off with the buttons on the rewards page."))
     rewards.update_reward(db_session(), reward, is_active=form.is_active.data == "on")
     db_session().commit()
-    state = "on: members can redeem it" if reward.is_active else "off: members cannot redeem it until you switch it on"
-    flash(f"{reward.name} is {state}.", "info")
+    if reward.is_active:
+        flash(gettext("%(reward)s is on: members can redeem it.", reward=reward.name), "info")
+    else:
+        flash(gettext("%(reward)s is off: members cannot redeem it until you switch it on.", reward=reward.name), "info")
     return redirect(url_for(".index"))
 
 

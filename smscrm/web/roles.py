@@ -5,11 +5,12 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import abort
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from smscrm.models import Role
 
-OWNER_ONLY = "Only the owner can change this. Ask them to sign in and make the change."
+OWNER_ONLY = _l("Only the owner can change this. Ask them to sign in and make the change.")
 
 
 def is_owner() -> bool:

@@ -2,16 +2,16 @@
 (`count.json`, which `static/campaigns.js` calls as the merchant changes the filter), and deleting."""
 from __future__ import annotations
 
-import calendar
-
 from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from smscrm.db.engine import utcnow
 from smscrm.errors import SmscrmError
 from smscrm.marketing import segments
 from smscrm.models import Segment
-from smscrm.web.campaign_forms import STAGE_LABELS, SegmentForm
+from smscrm.web.campaign_forms import STAGE_LABELS, SegmentForm, month_name
 from smscrm.web.campaigns import blueprint, first_error, json_error
 from smscrm.web.request_db import db_session
 
@@ -55,7 +55,7 @@ def _segment_form(segment: Segment | None):
             error = exc.message
         else:
             session.commit()
-            flash(f"Segment “{saved.name}” saved.", "info")
+            flash(gettext("Segment “%(segment)s” saved.", segment=saved.name), "info")
             return redirect(url_for(".segment_list"))
     if error is None and not form.errors:
         count = _count(form)
@@ -104,39 +104,42 @@ def delete_segment(segment_id: int):
         flash(exc.message[:1].upper() + exc.message[1:] + ".", "error")
         return redirect(url_for(".segment_list"))
     session.commit()
-    flash(f"Segment “{segment.name}” deleted.", "info")
+    flash(gettext("Segment “%(segment)s” deleted.", segment=segment.name), "info")
     return redirect(url_for(".segment_list"))
 
 
 def describe(rules: dict, excluded_name: str | None) -> str:
     """A segment's filter in a line a merchant reads: "Class A or B · 30+ days since last visit"."""
-    parts = []
+    parts, either = [], gettext(" or ")
     if rules.get("value_classes"):
-        parts.append("Class " + " or ".join(rules["value_classes"]))
+        parts.append(gettext("Class %(classes)s", classes=either.join(rules["value_classes"])))
     if rules.get("stages"):
-        parts.append(" or ".join(STAGE_LABELS[stage].lower() for stage in rules["stages"]).capitalize())
+        parts.append(either.join(str(STAGE_LABELS[stage]) for stage in rules["stages"]))
     if rules.get("languages"):
-        parts.append(" or ".join({"en": "English", "zh": "Chinese"}[language] for language in rules["languages"]))
+        names = {"en": gettext("English"), "zh": gettext("Chinese")}
+        parts.append(either.join(names[language] for language in rules["languages"]))
     if rules.get("birthday_months"):
-        parts.append("Birthday in " + ", ".join(calendar.month_abbr[month] for month in rules["birthday_months"]))
+        months = ", ".join(month_name(month) for month in rules["birthday_months"])
+        parts.append(gettext("Birthday in %(months)s", months=months))
     if rules.get("interests"):
-        parts.append("Likes " + " or ".join(rules["interests"]))
+        parts.append(gettext("Likes %(interests)s", interests=either.join(rules["interests"])))
     for low, high, unit, scale in (
-        ("points_min", "points_max", "points", 1),
-        ("visits_min", "visits_max", "visits", 1),
-        ("spend_min_minor", "spend_max_minor", "spent", 100),
-        ("last_visit_days_min", "last_visit_days_max", "days since last visit", 1),
+        ("points_min", "points_max", _l("%(range)s points"), 1),
+        ("visits_min", "visits_max", _l("%(range)s visits"), 1),
+        ("spend_min_minor", "spend_max_minor", _l("%(range)s spent"), 100),
+        ("last_visit_days_min", "last_visit_days_max", _l("%(range)s days since last visit"), 1),
     ):
         text = _range(rules.get(low), rules.get(high), scale)
         if text:
-            parts.append(f"{text} {unit}")
+            parts.append(str(unit) % {"range": text})
     if rules.get("joined_from") or rules.get("joined_to"):
-        parts.append(f"Joined {rules.get('joined_from', '…')} to {rules.get('joined_to', 'today')}")
+        parts.append(gettext("Joined %(start)s to %(end)s", start=rules.get("joined_from", "…"),
+                             end=rules.get("joined_to") or gettext("today")))
     if rules.get("at_risk_days"):
-        parts.append(f"At risk (away over {rules['at_risk_days']} days, or twice their usual gap)")
+        parts.append(gettext("At risk (away over %(days)d days, or twice their usual gap)", days=rules["at_risk_days"]))
     if excluded_name:
-        parts.append(f"not in “{excluded_name}”")
-    return " · ".join(parts) or "Every member"
+        parts.append(gettext("not in “%(segment)s”", segment=excluded_name))
+    return " · ".join(parts) or gettext("Every member")
 
 
 def _range(low, high, scale: int) -> str:
@@ -146,5 +149,5 @@ def _range(low, high, scale: int) -> str:
     if low is not None:
         return f"{show(low)}+"
     if high is not None:
-        return f"up to {show(high)}"
+        return gettext("up to %(value)s", value=show(high))
     return ""

@@ -74,7 +74,7 @@ def test_owner_composes_previews_schedules_and_reads_the_report(page, merchant, 
     chinese = preview.locator('article[data-language="zh"]')
     expect(chinese.locator(".bubble")).to_have_text("【绿叶茶馆】小明您好，春茶上市，75积分等您来用，回复TD退订")
     expect(chinese).to_contain_text("what 小明 reads")
-    page.get_by_label("Holdout (% of recipients not texted, to measure the effect)").fill("34")
+    page.get_by_label("Holdout (percent of recipients not texted, to measure the effect)").fill("34")
     expect(preview.locator('[data-field="recipients"]')).to_have_text("2")
     expect(preview).to_contain_text("Estimated cost: ≈ 0.02")  # two texts of one part at 0.83 cents
 
@@ -91,7 +91,7 @@ def test_owner_composes_previews_schedules_and_reads_the_report(page, merchant, 
     page.get_by_label("Time").fill("10:30")
     page.get_by_role("button", name="Schedule", exact=True).click()
     expect(page.locator('[data-field="status"]')).to_have_text("Scheduled")
-    expect(page.locator("main")).to_contain_text(f"It starts on {day.isoformat()} 10:30 (America/Los_Angeles)")
+    expect(page.locator("main")).to_contain_text(f"It starts on {day:%b} {day.day}, {day.year} 10:30\u202fAM (America/Los_Angeles)")
 
     # 10:30 the next day: the scheduler starts it, a worker sends it; an hour later one recipient
     # replies STOP, the next day the other comes back and buys.

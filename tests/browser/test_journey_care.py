@@ -48,6 +48,7 @@ def test_owner_turns_on_a_rule_and_answers_the_inbox(open_page, session, merchan
     page = open_page(PHONE_VIEWPORT)
     page.goto("/care")
     sign_in(page)
+    page.get_by_text("Menu", exact=True).click()  # on a phone the navigation is folded into a menu
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link", name="Care")).to_have_attribute("aria-current", "page")
 
@@ -58,6 +59,7 @@ def test_owner_turns_on_a_rule_and_answers_the_inbox(open_page, session, merchan
 
     text_from_shopper("JOIN Ann")
     text_from_shopper("Do you have the jasmine pearls in stock?")
+    page.get_by_text("Menu", exact=True).click()
     nav.get_by_role("link", name="Inbox").click()
     expect(page.get_by_text("1 waiting for a reply")).to_be_visible()
     waiting = page.locator(".conversation")

@@ -73,7 +73,7 @@ def test_the_page_shows_the_time_in_the_merchants_timezone(owner, session, merch
     # 03:05 UTC on 8 February is 19:05 on 7 February in Los Angeles (UTC−8 in winter)
     result = give_points(session, merchant, ANN, 1000, now=datetime(2026, 2, 8, 3, 5, tzinfo=timezone.utc))
     page = owner.get(f"/counter/purchases/{result.purchase.id}").text
-    assert '<time datetime="2026-02-08T03:05:00+00:00">2026-02-07 19:05</time>' in page
+    assert '<time datetime="2026-02-08T03:05:00+00:00">Feb 7, 2026 7:05\u202fPM</time>' in page
 
 
 def test_the_same_form_sent_twice_records_one_purchase(owner, session, ann):

@@ -221,7 +221,8 @@ class TestCodes:
         again = submit(owner, "/counter/code", {"code": code})
         assert again.status_code == 200
         [redemption] = redemptions(session)
-        used_at = f"{redemption.confirmed_at.astimezone(LOS_ANGELES):%Y-%m-%d %H:%M}"
+        local = redemption.confirmed_at.astimezone(LOS_ANGELES)
+        used_at = f"{local:%b} {local.day}, {local:%Y} {local:%-I:%M}\u202f{local:%p}"  # Babel's English, medium
         assert f"Code {code} was already used on {used_at} for Free tea. Do not hand it over again." in again.text
         assert f'href="/counter/redemptions/{redemption.id}"' in again.text
 
@@ -230,7 +231,8 @@ class TestCodes:
         assert balance_of(session, ann) == 50
         response = submit(owner, "/counter/code", {"code": redemption.code})
         assert response.status_code == 200
-        expired_at = f"{redemption.expires_at.astimezone(LOS_ANGELES):%Y-%m-%d %H:%M}"
+        local = redemption.expires_at.astimezone(LOS_ANGELES)
+        expired_at = f"{local:%b} {local.day}, {local:%Y} {local:%-I:%M}\u202f{local:%p}"
         assert f"Code {redemption.code} expired on {expired_at}." in response.text
         assert "Its 100 points are back on the member&#39;s balance" in response.text
         assert balance_of(session, ann) == 150
@@ -245,7 +247,7 @@ class TestCodes:
         assert redemptions(session)[0].status == RedemptionStatus.RESERVED
 
     def test_an_empty_or_overlong_code_is_a_message(self, owner, code):
-        assert "Enter the code from the shopper&#39;s text." in submit(owner, "/counter/code", {"code": ""}).text
+        assert "Enter the code from the shopper's text." in submit(owner, "/counter/code", {"code": ""}).text
         assert "That is too long for a code" in submit(owner, "/counter/code", {"code": "A" * 21}).text
 
     def test_another_merchants_code_is_unknown_here(self, owner, session, other_merchant, now):

@@ -37,7 +37,7 @@ def test_feedback_from_someone_who_is_not_a_member_shows_the_masked_phone(owner,
 def test_the_time_is_in_the_merchants_timezone(owner, session, merchant):
     # 02:30 UTC on 10 March is 19:30 on 9 March in Los Angeles (PDT, UTC-7)
     add_feedback(session, merchant, "Lovely", received_at=datetime(2026, 3, 10, 2, 30, tzinfo=timezone.utc))
-    assert '<time datetime="2026-03-10T02:30:00+00:00">2026-03-09 19:30</time>' in owner.get("/inbox").text
+    assert '<time datetime="2026-03-10T02:30:00+00:00">Mar 9, 2026 7:30\u202fPM</time>' in owner.get("/inbox").text
 
 
 def test_newest_first_fifty_a_page(owner, session, merchant, now):

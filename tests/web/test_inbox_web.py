@@ -37,7 +37,7 @@ def test_an_urgent_low_rating_comes_first_with_the_members_context(owner, sessio
     page = owner.get("/inbox").text
     assert waiting_senders(page) == ["Ann", "•••• 0188"]
     assert "Rated 1/5" in page and "Urgent" in page and "2 waiting for a reply" in page
-    assert re.search(r"Class B\s+· 18 points\s+· last visit \d{4}-\d\d-\d\d, 1 visit", page)
+    assert re.search(r"Class B\s+· 18 points\s+· last visit \w{3} \d{1,2}, \d{4}, 1 visit", page)
     assert "Not a member" in page
 
 

@@ -34,7 +34,7 @@ def test_a_member_shows_with_the_phone_masked_and_the_local_join_date(owner, ann
     assert names_on(page.text) == ["Ann Lee"]
     assert "•••• 0100" in page.text
     assert "4155550100" not in page.text and "555" not in page.text
-    assert '<time datetime="2026-03-10T03:00:00+00:00">2026-03-09</time>' in page.text
+    assert '<time datetime="2026-03-10T03:00:00+00:00">Mar 9, 2026</time>' in page.text
     assert "Opted in" in page.text
     assert "English" in page.text
 
