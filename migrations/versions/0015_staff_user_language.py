@@ -1,13 +1,13 @@
 """A staff user's language of the merchant pages (None: their merchant's)
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0013
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
