@@ -3,6 +3,7 @@ every other session of theirs; this one goes on."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from smscrm.accounts import logins
@@ -31,6 +32,6 @@ def password():
         else:
             session.commit()
             open_session(user)
-            flash("Your password is changed. You are signed out everywhere else.", "info")
+            flash(gettext("Your password is changed. You are signed out everywhere else."), "info")
             return redirect(url_for("home.dashboard"))
     return render_template("account/password.html", form=form)

@@ -19,7 +19,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext
+from flask_babel import format_timedelta, gettext
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
@@ -167,11 +167,8 @@ def _sign_in_page(form: SignInForm, error: str | None, destination: str | None, 
 
 
 def _idle_time() -> str:
-    """How long a session lasts without a request, said in words ("8 hours", "1.5 hours", "30 minutes")."""
-    minutes = current_app.permanent_session_lifetime.total_seconds() / 60
-    if minutes < 60:
-        return f"{minutes:g} minutes"
-    return f"{minutes / 60:.3g} hour{'s' if minutes != 60 else ''}"
+    """How long a session lasts without a request, in words of the page's language ("8 hours", "8小时")."""
+    return format_timedelta(current_app.permanent_session_lifetime, threshold=1)
 
 
 def _too_many_attempts(exc: RateLimitExceeded):

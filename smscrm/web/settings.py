@@ -5,6 +5,7 @@ per SMS part are the campaign settings, linked from here. Staff get 403 on every
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -42,7 +43,7 @@ def profile():
             error = sentence(refused)
         else:
             session.commit()
-            flash("The shop's settings are saved.", "info")
+            flash(gettext("The shop's settings are saved."), "info")
             return redirect(url_for(".profile"))
     return render_template("settings/profile.html", form=form, error=error, merchant=merchant,
                            opt_out_zh=opt_out_instruction(merchant, Language.ZH))
@@ -60,7 +61,8 @@ def numbers():
             error = sentence(refused)
         else:
             session.commit()
-            flash(f"{sender.number} is added. Point its Messaging webhook at /sms/inbound as for the first.", "info")
+            flash(gettext("%(number)s is added. Point its Messaging webhook at /sms/inbound as for the first.",
+                          number=sender.number), "info")
             return redirect(url_for(".numbers"))
     return render_template("settings/numbers.html", form=form, error=error, merchant=merchant, remove=FlaskForm())
 
@@ -79,7 +81,7 @@ def remove_number(number_id: int):
         flash(sentence(refused), "error")
     else:
         session.commit()
-        flash("The number is removed: texts to it are no longer answered.", "info")
+        flash(gettext("The number is removed: texts to it are no longer answered."), "info")
     return redirect(url_for(".numbers"))
 
 
@@ -111,7 +113,7 @@ def revoke_key(prefix: str):
     except SmscrmError:
         abort(404)
     session.commit()
-    flash(f"The key {revoked.prefix}… is revoked: requests with it are refused from now on.", "info")
+    flash(gettext("The key %(prefix)s… is revoked: requests with it are refused from now on.", prefix=revoked.prefix), "info")
     return redirect(url_for(".keys"))
 
 
@@ -131,7 +133,7 @@ def staff():
             error = sentence(refused)
         else:
             session.commit()
-            flash(f"{added.email} can sign in now. Give them their password in person.", "info")
+            flash(gettext("%(email)s can sign in now. Give them their password in person.", email=added.email), "info")
             return redirect(url_for(".staff"))
     return render_template("settings/staff.html", form=form, error=error,
                            logins=logins.staff_of(session, merchant), action=FlaskForm())
@@ -150,7 +152,7 @@ def deactivate(user_id: int):
         flash(sentence(refused), "error")
     else:
         session.commit()
-        flash(f"{user.email} is deactivated: they are signed out and cannot sign in.", "info")
+        flash(gettext("%(email)s is deactivated: they are signed out and cannot sign in.", email=user.email), "info")
     return redirect(url_for(".staff"))
 
 
@@ -169,8 +171,8 @@ def reset_password(user_id: int):
             error = sentence(refused)
         else:
             session.commit()
-            flash(f"{user.email} has a new password; they are signed out everywhere. Give it to them in person.",
-                  "info")
+            flash(gettext("%(email)s has a new password; they are signed out everywhere. Give it to them in person.",
+                          email=user.email), "info")
             return redirect(url_for(".staff"))
     return render_template("settings/reset_password.html", form=form, error=error, user=user)
 

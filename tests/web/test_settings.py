@@ -83,7 +83,7 @@ def test_an_empty_opt_out_line_brings_back_the_default(owner, session, merchant)
 
 
 @pytest.mark.parametrize(("changes", "message"), [
-    ({"name": ""}, "Give the shop&#39;s name"),
+    ({"name": ""}, "Give the shop's name"),
     ({"signature": "x" * 41}, "A signature is at most 40 characters."),
     ({"opt_out_zh": "请勿回复"}, "must be at most 20 characters and name a word that opts out"),
     ({"timezone": "Mars/Olympus"}, "Choose a timezone from the list."),
