@@ -15,9 +15,9 @@ from functools import partial
 
 from flask import Blueprint, Flask, Request, render_template
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import current_user
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from smscrm.config import Settings

@@ -5,7 +5,7 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from smscrm.db import outages
 from smscrm.errors import SmscrmError
