@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
@@ -32,7 +32,9 @@ def init_app(app: Flask) -> None:
         message = str(message)  # a lazily translated message (flask_babel) becomes text in the page's language
         if is_for_machines(request) or request.accept_mimetypes.best == "application/json":
             return jsonify(error={"code": code, "message": message}), status
-        return render_template("error.html", status=status, message=message), status
+        # The page is rendered without the context processors: Flask-Login's would load the signed-in user, a
+        # database call, and an error page must render even when the database is the problem.
+        return current_app.jinja_env.get_template("error.html").render(status=status, message=message), status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -38,4 +38,4 @@ def page_language() -> str:
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.policies["ext.i18n.trimmed"] = True  # a {% trans %} block's msgid is its text on one line
-    app.context_processor(lambda: {"page_language": page_language, "html_lang": HTML_LANG})
+    app.jinja_env.globals.update(page_language=page_language, html_lang=HTML_LANG)  # error pages need them too
