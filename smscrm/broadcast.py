@@ -22,7 +22,7 @@ from sqlalchemy import and_, func, insert, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from smscrm.db.conflicts import insert_on_conflict
-from smscrm.errors import Conflict, NotFound, ValidationError
+from smscrm.errors import N_, Conflict, NotFound, ValidationError
 from smscrm.marketing import campaign_texts, segments
 from smscrm.messaging import phones
 from smscrm.messaging.outbox import queue_text
@@ -72,20 +72,20 @@ def save_draft(
 ) -> Campaign:
     """Create a draft campaign, or change one that is still a draft."""
     if campaign is not None and campaign.status not in EDITABLE:
-        raise Conflict("only a draft can be changed; this campaign is " + campaign.status)
+        raise Conflict(N_("only a draft can be changed; this campaign is %(status)s"), status=campaign.status)
     name = " ".join((draft.name or "").split())
     if not name or len(name) > MAX_NAME_CHARS:
-        raise ValidationError(f"a campaign needs a name of 1 to {MAX_NAME_CHARS} characters")
+        raise ValidationError(N_("a campaign needs a name of 1 to %(count)s characters"), count=MAX_NAME_CHARS)
     text_en = campaign_texts.check_text(draft.text_en, "the English text")
     text_zh = campaign_texts.check_text(draft.text_zh, "the Chinese text")
     if not text_en and not text_zh:
-        raise ValidationError("write the text of the campaign (in English, Chinese or both)")
+        raise ValidationError(N_("write the text of the campaign (in English, Chinese or both)"))
     if not 0 <= draft.holdout_pct <= MAX_HOLDOUT_PCT:
-        raise ValidationError(f"the holdout is 0 to {MAX_HOLDOUT_PCT} percent of the segment")
+        raise ValidationError(N_("the holdout is 0 to %(count)s percent of the segment"), count=MAX_HOLDOUT_PCT)
     if not 1 <= draft.return_window_days <= MAX_RETURN_WINDOW_DAYS:
-        raise ValidationError(f"count returns within 1 to {MAX_RETURN_WINDOW_DAYS} days")
+        raise ValidationError(N_("count returns within 1 to %(count)s days"), count=MAX_RETURN_WINDOW_DAYS)
     if segment is not None and segment.merchant_id != merchant.id:
-        raise NotFound("no such segment")
+        raise NotFound(N_("no such segment"))
     if campaign is None:
         campaign = Campaign(merchant_id=merchant.id, status=CampaignStatus.DRAFT, created_at=now)
         session.add(campaign)
@@ -102,7 +102,7 @@ def save_draft(
 def get_campaign(session: Session, merchant_id: int, campaign_id: int) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None or campaign.merchant_id != merchant_id:
-        raise NotFound("no such campaign")
+        raise NotFound(N_("no such campaign"))
     return campaign
 
 
@@ -118,7 +118,7 @@ def list_campaigns(session: Session, merchant_id: int) -> list[Campaign]:
 def audience(session: Session, merchant: Merchant, campaign: Campaign, *, now: datetime):
     """The campaign's segment as a condition on `members`."""
     if campaign.segment is None:
-        raise ValidationError("choose who receives the campaign: a segment, or a filter")
+        raise ValidationError(N_("choose who receives the campaign: a segment, or a filter"))
     return segments.members_condition(session, campaign.segment, merchant=merchant, now=now)
 
 
@@ -127,7 +127,7 @@ def schedule_campaign(session: Session, campaign: Campaign, *, at: datetime, now
     _require(campaign, EDITABLE, "schedule")
     _check_ready(campaign)
     if at < now - timedelta(minutes=1):
-        raise ValidationError("that time has passed; choose a time from now on, or send now")
+        raise ValidationError(N_("that time has passed; choose a time from now on, or send now"))
     campaign.status = CampaignStatus.SCHEDULED
     campaign.scheduled_at = at
     campaign.updated_at = now
@@ -154,7 +154,7 @@ def start_campaign(session: Session, merchant: Merchant, campaign: Campaign, *, 
     """Fan the campaign out to the outbox now (see the module docstring). The caller commits."""
     _check_ready(campaign)
     if campaign.merchant_id != merchant.id:
-        raise NotFound("no such campaign")
+        raise NotFound(N_("no such campaign"))
     _set_status(session, campaign, CampaignStatus.SENDING, STARTABLE, now=now, started_at=now)
     condition = audience(session, merchant, campaign, now=now)
     matched, not_joined, opted_out = session.execute(
@@ -320,9 +320,9 @@ def _require(campaign: Campaign, allowed, action: str) -> None:
 
 def _check_ready(campaign: Campaign) -> None:
     if campaign.segment_id is None:
-        raise ValidationError("choose who receives the campaign: a segment, or a filter")
+        raise ValidationError(N_("choose who receives the campaign: a segment, or a filter"))
     if not campaign.text_en and not campaign.text_zh:
-        raise ValidationError("write the text of the campaign first")
+        raise ValidationError(N_("write the text of the campaign first"))
 
 
 def sample_members(session: Session, condition, *, languages: tuple[str, ...], limit: int = SAMPLE_SIZE) -> list[Member]:
@@ -376,11 +376,13 @@ def update_settings(
 ) -> None:
     """Change the merchant's campaign settings (see `smscrm.models.campaign.CampaignSettings`)."""
     if not window_opens < window_closes:
-        raise ValidationError("the sending window must open before it closes on the same day (for example 09:00 to 20:00)")
+        raise ValidationError(
+            N_("the sending window must open before it closes on the same day (for example 09:00 to 20:00)")
+        )
     if not 1 <= weekly_cap <= MAX_WEEKLY_CAP:
-        raise ValidationError(f"the weekly cap is 1 to {MAX_WEEKLY_CAP} texts")
+        raise ValidationError(N_("the weekly cap is 1 to %(count)s texts"), count=MAX_WEEKLY_CAP)
     if not 0 <= price_per_part_millis <= MAX_PRICE_PER_PART_MILLIS:
-        raise ValidationError("the price per part is 0 to 1000 cents")
+        raise ValidationError(N_("the price per part is 0 to 1000 cents"))
     merchant.sending_window_opens, merchant.sending_window_closes = window_opens, window_closes
     merchant.weekly_marketing_cap = weekly_cap
     merchant.price_per_part_millis = price_per_part_millis

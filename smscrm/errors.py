@@ -2,15 +2,24 @@
 from __future__ import annotations
 
 
+def N_(message: str) -> str:
+    """Marks a message for the pages' catalogues (`make messages`); the pages show it in their language."""
+    return message
+
+
 class SmscrmError(Exception):
-    """Base class: `code` is a stable machine-readable name, the message is for people."""
+    """Base class: `code` is a stable machine-readable name, the message is for people.
+
+    A message marked with `N_` names its values (`N_("at most %(count)s characters")`, `count=40`): `message` is
+    the English sentence, `template` and `values` let a page say it in its own language."""
 
     code = "error"
     http_status = 400
 
-    def __init__(self, message: str, *, code: str | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, code: str | None = None, **values):
+        self.template, self.values = message, values
+        self.message = message % values if values else message
+        super().__init__(self.message)
         if code:
             self.code = code
 

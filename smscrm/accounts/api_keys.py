@@ -18,7 +18,7 @@ from enum import StrEnum
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from smscrm.errors import NotFound, ValidationError
+from smscrm.errors import N_, NotFound, ValidationError
 from smscrm.models import ApiKey, Merchant
 
 KEY_PATTERN = re.compile(r"^(sk_[0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
@@ -53,7 +53,7 @@ def create(session: Session, merchant: Merchant, *, now: datetime, name: str | N
     """A new key for `merchant`; returns the row and the key itself, which is never stored."""
     name = " ".join((name or "").split()) or DEFAULT_NAME
     if len(name) > MAX_NAME_CHARS:
-        raise ValidationError(f"the key name must be at most {MAX_NAME_CHARS} characters")
+        raise ValidationError(N_("the key name must be at most %(count)s characters"), count=MAX_NAME_CHARS)
     prefix = f"sk_{secrets.token_hex(6)}"
     key = f"{prefix}_{secrets.token_urlsafe(32)}"
     api_key = ApiKey(merchant_id=merchant.id, name=name, prefix=prefix, key_hash=hash_key(key), created_at=now)
@@ -103,7 +103,7 @@ def revoke(session: Session, prefix: str, *, now: datetime, merchant: Merchant |
         query = query.where(ApiKey.merchant_id == merchant.id)
     api_key = session.scalar(query)
     if api_key is None:
-        raise NotFound(f"no API key has the prefix {prefix!r} (it looks like sk_0123456789ab)")
+        raise NotFound(N_("no API key has the prefix %(prefix)r (it looks like sk_0123456789ab)"), prefix=prefix)
     if api_key.revoked_at is None:
         api_key.revoked_at = now
         session.flush()

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from smscrm.accounts.passwords import check_password
-from smscrm.errors import Conflict, NotFound, ValidationError
+from smscrm.errors import N_, Conflict, NotFound, ValidationError
 from smscrm.models import Language, Merchant, Role, StaffUser
 
 password_hasher = PasswordHasher()  # argon2 at its production cost; the test suite swaps in the cheapest profile
@@ -27,12 +27,12 @@ def create_staff_user(
 ) -> StaffUser:
     email = (email or "").strip().lower()
     if not _EMAIL.match(email) or len(email) > 254:
-        raise ValidationError(f"{email!r} is not an email address")
+        raise ValidationError(N_("%(email)r is not an email address"), email=email)
     if role not in tuple(Role):
-        raise ValidationError(f"the role must be one of {', '.join(Role)}, got {role!r}")
+        raise ValidationError(N_("the role must be one of %(roles)s, got %(role)r"), roles=", ".join(Role), role=role)
     check_password(password, personal=(email, merchant.name))
     if session.scalar(select(StaffUser.id).where(func.lower(StaffUser.email) == email)):
-        raise Conflict(f"the email {email} already has a login")
+        raise Conflict(N_("the email %(email)s already has a login"), email=email)
     user = StaffUser(
         merchant_id=merchant.id, email=email, password_hash=password_hasher.hash(password), role=role, created_at=now
     )
@@ -75,14 +75,14 @@ def change_password(session: Session, user: StaffUser, *, current: str, new: str
     try:
         password_hasher.verify(user.password_hash, current or "")
     except (VerificationError, InvalidHashError):
-        raise ValidationError("the current password is not right") from None
+        raise ValidationError(N_("the current password is not right")) from None
     _set_password(session, user, new)
 
 
 def reset_password(session: Session, user: StaffUser, *, password: str) -> None:
     """The owner gives a staff login a new password (to hand over in person); its open sessions end."""
     if user.role == Role.OWNER:
-        raise ValidationError("an owner changes their own password")
+        raise ValidationError(N_("an owner changes their own password"))
     _set_password(session, user, password)
 
 
@@ -104,14 +104,14 @@ def colleague(session: Session, merchant: Merchant, user_id: int) -> StaffUser:
     """The merchant's login `user_id` (another merchant's is not found)."""
     user = session.get(StaffUser, user_id)
     if user is None or user.merchant_id != merchant.id:
-        raise NotFound("there is no such login")
+        raise NotFound(N_("there is no such login"))
     return user
 
 
 def deactivate(session: Session, user: StaffUser, *, by: StaffUser, now: datetime) -> None:
     """The owner stops a login: it cannot sign in and its open sessions end. The owner's own login stays."""
     if user.id == by.id or user.role == Role.OWNER:
-        raise ValidationError("an owner's login cannot be deactivated here")
+        raise ValidationError(N_("an owner's login cannot be deactivated here"))
     if user.deactivated_at is None:
         user.deactivated_at = now
         end_sessions(session, user)
@@ -120,5 +120,5 @@ def deactivate(session: Session, user: StaffUser, *, by: StaffUser, now: datetim
 def choose_language(user: StaffUser, language: str) -> None:
     """The language `user` reads the merchant pages in, from now on (English or Chinese)."""
     if language not in tuple(Language):
-        raise ValidationError(f"{language!r} is not a language of the pages")
+        raise ValidationError(N_("%(language)r is not a language of the pages"), language=language)
     user.language = language

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from smscrm.accounts import logins
-from smscrm.errors import Conflict, NotFound, ValidationError
+from smscrm.errors import N_, Conflict, NotFound, ValidationError
 from smscrm.messaging import phones
 from smscrm.models import Language, Merchant, Role, SenderNumber
 
@@ -71,15 +71,15 @@ def update_profile(
     name = _name(name)
     name_zh = " ".join((name_zh or "").split()) or None
     if name_zh and len(name_zh) > MAX_NAME_CHARS:
-        raise ValidationError(f"the Chinese name must be at most {MAX_NAME_CHARS} characters")
+        raise ValidationError(N_("the Chinese name must be at most %(count)s characters"), count=MAX_NAME_CHARS)
     signature = " ".join((signature or "").split()).strip("【】")
     if not 1 <= len(signature) <= MAX_SIGNATURE_CHARS:
-        raise ValidationError(f"the signature must be 1 to {MAX_SIGNATURE_CHARS} characters")
+        raise ValidationError(N_("the signature must be 1 to %(count)s characters"), count=MAX_SIGNATURE_CHARS)
     opt_out_zh = "".join((opt_out_zh or "").split())
     if opt_out_zh and (len(opt_out_zh) > MAX_OPT_OUT_CHARS or not any(word in opt_out_zh for word in OPT_OUT_KEYWORDS)):
         raise ValidationError(
-            f"the Chinese opt-out line must be at most {MAX_OPT_OUT_CHARS} characters and name a word that opts out "
-            f"when texted back ({', '.join(OPT_OUT_KEYWORDS)}), like 回复TD退订"
+            N_("the Chinese opt-out line must be at most %(count)s characters and name a word that opts out when "
+               "texted back (%(words)s), like 回复TD退订"), count=MAX_OPT_OUT_CHARS, words=", ".join(OPT_OUT_KEYWORDS)
         )
     merchant.name, merchant.name_zh, merchant.signature = name, name_zh, signature
     merchant.default_language, merchant.timezone = _language(language), _timezone(timezone)
@@ -105,9 +105,9 @@ def remove_number(session: Session, merchant: Merchant, number_id: int) -> None:
     """Stop using a number; the last one stays (texts need a number to go from)."""
     sender = next((number for number in merchant.numbers if number.id == number_id), None)
     if sender is None:
-        raise NotFound("there is no such number")
+        raise NotFound(N_("there is no such number"))
     if len(merchant.numbers) == 1:
-        raise ValidationError("this is your only number: add the new one before removing it")
+        raise ValidationError(N_("this is your only number: add the new one before removing it"))
     merchant.numbers.remove(sender)
     session.delete(sender)
     session.flush()
@@ -120,13 +120,14 @@ def has_merchants(session: Session) -> bool:
 def _name(name: str) -> str:
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME_CHARS:
-        raise ValidationError(f"the merchant name must be 1 to {MAX_NAME_CHARS} characters")
+        raise ValidationError(N_("the merchant name must be 1 to %(count)s characters"), count=MAX_NAME_CHARS)
     return name
 
 
 def _language(language: str) -> str:
     if language not in tuple(Language):
-        raise ValidationError(f"language must be one of {', '.join(Language)}, got {language!r}")
+        raise ValidationError(N_("language must be one of %(languages)s, got %(language)r"),
+                              languages=", ".join(Language), language=language)
     return language
 
 
@@ -134,21 +135,22 @@ def _timezone(timezone: str) -> str:
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{timezone!r} is not an IANA timezone such as Asia/Shanghai") from None
+        raise ValidationError(N_("%(timezone)r is not an IANA timezone such as Asia/Shanghai"),
+                              timezone=timezone) from None
     return timezone
 
 
 def _country(country: str) -> str:
     country = (country or "").upper()
     if country not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValidationError(f"{country!r} is not a two-letter country code such as US or CN")
+        raise ValidationError(N_("%(country)r is not a two-letter country code such as US or CN"), country=country)
     return country
 
 
 def _free_number(session: Session, number: str, country: str) -> str:
     sender = phones.normalise(number, country)
     if session.scalar(select(SenderNumber.id).where(SenderNumber.number == sender)):
-        raise Conflict(f"the number {sender} already belongs to a merchant")
+        raise Conflict(N_("the number %(number)s already belongs to a merchant"), number=sender)
     return sender
 
 

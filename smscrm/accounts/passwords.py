@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from zxcvbn import zxcvbn
 
-from smscrm.errors import PasswordRefused
+from smscrm.errors import N_, PasswordRefused
 
 MIN_LENGTH = 8
 MAX_LENGTH = 72  # zxcvbn's limit
@@ -21,9 +21,9 @@ def check_password(password: str, *, personal: tuple[str, ...] = ()) -> None:
     """Raise PasswordRefused saying why `password` will not do; `personal`: words of this account."""
     password = password or ""
     if len(password) < MIN_LENGTH:
-        raise PasswordRefused(f"the password must be at least {MIN_LENGTH} characters")
+        raise PasswordRefused(N_("the password must be at least %(count)s characters"), count=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        raise PasswordRefused(f"the password must be at most {MAX_LENGTH} characters")
+        raise PasswordRefused(N_("the password must be at most %(count)s characters"), count=MAX_LENGTH)
     judgement = zxcvbn(password, user_inputs=[word for word in personal if word])
     if judgement["score"] < MIN_SCORE:
         feedback = judgement["feedback"]

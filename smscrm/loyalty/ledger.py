@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from smscrm.db.conflicts import insert_on_conflict
-from smscrm.errors import Conflict, InsufficientPoints
+from smscrm.errors import N_, Conflict, InsufficientPoints
 from smscrm.models import EntryKind, Member, PointsEntry
 
 _MOVE = (  # under the member's row lock; a debit finds no row when the balance is too small
@@ -94,7 +94,8 @@ def _move_balance(session: Session, member: Member, points: int) -> int:
     if balance is None:
         current = session.scalar(select(Member.points_balance).where(Member.id == member.id))
         set_committed_value(member, "points_balance", current)
-        raise InsufficientPoints(f"this needs {-points} points and the member has {current}")
+        raise InsufficientPoints(N_("this needs %(needed)s points and the member has %(current)s"),
+                                 needed=-points, current=current)
     return balance
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from smscrm.db.types import UTCDateTime
 from smscrm.errors import (
+    N_,
     Conflict,
     InsufficientPoints,
     NotFound,
@@ -79,9 +80,9 @@ def create_reward(
     """A reward in the merchant's catalog; `code` is what shoppers text (REDEEM <code>), unique per merchant."""
     code = normalise_code(code)
     if not REWARD_CODE.match(code):
-        raise ValidationError("the reward code must be 1 to 12 letters or digits, e.g. TEA or A1")
+        raise ValidationError(N_("the reward code must be 1 to 12 letters or digits, e.g. TEA or A1"))
     if find_reward(session, merchant, code) is not None:
-        raise Conflict(f"the merchant already has a reward with the code {code}")
+        raise Conflict(N_("the merchant already has a reward with the code %(reward)s"), reward=code)
     reward = Reward(merchant_id=merchant.id, code=code, created_at=now, is_active=True)
     update_reward(session, reward, name=name, points_cost=points_cost, stock=stock, is_active=is_active)
     session.add(reward)
@@ -95,7 +96,7 @@ def update_reward(session: Session, reward: Reward, *, name=_UNCHANGED, points_c
     if name is not _UNCHANGED:
         name = " ".join((name or "").split()) if isinstance(name, str) else ""
         if not name or len(name) > MAX_REWARD_NAME_CHARS:
-            raise ValidationError(f"the reward name must be 1 to {MAX_REWARD_NAME_CHARS} characters")
+            raise ValidationError(N_("the reward name must be 1 to %(count)s characters"), count=MAX_REWARD_NAME_CHARS)
     if points_cost is not _UNCHANGED and not _whole(points_cost, 1, MAX_POINTS_COST):
         raise ValidationError(f"points_cost must be a whole number from 1 to {MAX_POINTS_COST}")
     if stock is not _UNCHANGED and stock is not None and not _whole(stock, 0, MAX_STOCK):
@@ -128,7 +129,7 @@ def find_reward(session: Session, merchant: Merchant, code: str) -> Reward | Non
 def get_reward(session: Session, merchant: Merchant, reward_id: int) -> Reward:
     reward = session.get(Reward, reward_id)
     if reward is None or reward.merchant_id != merchant.id:
-        raise NotFound(f"the merchant has no reward {reward_id}")
+        raise NotFound(N_("the merchant has no reward %(id)s"), id=reward_id)
     return reward
 
 
@@ -179,7 +180,7 @@ def request_redemption(
     reward = find_reward(session, merchant, reward_code)
     if reward is None:
         shown = normalise_code(reward_code) or "(empty)"
-        raise NotFound(f"there is no reward with the code {shown}", code="reward_not_found")
+        raise NotFound(N_("there is no reward with the code %(reward)s"), code="reward_not_found", reward=shown)
     release_expired_redemptions(session, now=now, member=member)
     return _redeem(
         session, merchant, member, reward, now=now, channel=RedemptionChannel.SMS, status=RedemptionStatus.RESERVED,
@@ -198,7 +199,8 @@ def confirm_redemption(session: Session, merchant: Merchant, code: str, *, now: 
         select(Redemption).where(Redemption.merchant_id == merchant.id, Redemption.code == normalise_code(code))
     )
     if redemption is None:
-        raise RedemptionCodeInvalid(f"there is no redemption code {normalise_code(code) or '(empty)'} at this shop")
+        raise RedemptionCodeInvalid(N_("there is no redemption code %(given)s at this shop"),
+                                    given=normalise_code(code) or "(empty)")
     consumed = session.execute(
         update(Redemption)
         .where(
@@ -214,20 +216,21 @@ def confirm_redemption(session: Session, merchant: Merchant, code: str, *, now: 
         return redemption
     if redemption.status == RedemptionStatus.CONFIRMED:
         raise RedemptionCodeUsed(
-            f"the code {redemption.code} was already used on {redemption.confirmed_at:%Y-%m-%d %H:%M} UTC"
+            N_("the code %(given)s was already used on %(at)s UTC"), given=redemption.code,
+            at=f"{redemption.confirmed_at:%Y-%m-%d %H:%M}",
         )
     release_expired_redemptions(session, now=now, member=session.get(Member, redemption.member_id))
     raise RedemptionCodeExpired(
-        f"the code {redemption.code} expired on {redemption.expires_at:%Y-%m-%d %H:%M} UTC; "
-        "its points go back to the member"
+        N_("the code %(given)s expired on %(at)s UTC; its points go back to the member"), given=redemption.code,
+        at=f"{redemption.expires_at:%Y-%m-%d %H:%M}",
     )
 
 
 def _check_owner(merchant: Merchant, member: Member, reward: Reward | None) -> None:
     if member.merchant_id != merchant.id:
-        raise NotFound("no such member at this shop")
+        raise NotFound(N_("no such member at this shop"))
     if reward is not None and reward.merchant_id != merchant.id:
-        raise NotFound("no such reward at this shop")
+        raise NotFound(N_("no such reward at this shop"))
 
 
 def _key(value: str | None) -> str | None:
@@ -257,9 +260,9 @@ def _redeem(
 ) -> Redemption:
     """Take the points (member row lock first) and one of the stock (reward row lock second), or nothing."""
     if not member.is_joined:
-        raise InsufficientPoints("only members who have joined can redeem points")
+        raise InsufficientPoints(N_("only members who have joined can redeem points"))
     if not reward.is_active:
-        raise RewardUnavailable(f"the reward {reward.code} is switched off")
+        raise RewardUnavailable(N_("the reward %(reward)s is switched off"), reward=reward.code)
     try:
         with session.begin_nested():
             redemption = Redemption(
@@ -289,7 +292,7 @@ def _take_stock(session: Session, reward: Reward) -> None:
         .execution_options(synchronize_session=False)
     ).first()
     if stock is None:
-        raise RewardUnavailable(f"the reward {reward.code} is out of stock")
+        raise RewardUnavailable(N_("the reward %(reward)s is out of stock"), reward=reward.code)
     set_committed_value(reward, "stock", stock.stock)
 
 

@@ -1,7 +1,7 @@
 """A merchant's loyalty settings: earn rules, bonuses, expiry, receipts and class thresholds, checked."""
 from __future__ import annotations
 
-from smscrm.errors import ValidationError
+from smscrm.errors import N_, ValidationError
 from smscrm.models import Merchant
 
 SETTING_LIMITS = {  # the range of each whole-number loyalty setting
@@ -40,6 +40,6 @@ def update_settings(merchant: Merchant, **changes) -> None:
             raise ValidationError(f"{name} must be a whole number from {low} to {high}")
     a_max = changes.get("class_a_max_members_pct", merchant.class_a_max_members_pct)
     if a_max + changes.get("class_b_members_pct", merchant.class_b_members_pct) > 100:
-        raise ValidationError("class A's and class B's shares of members add up to more than 100 %")
+        raise ValidationError(N_("class A's and class B's shares of members add up to more than 100 %"))
     for name, value in changes.items():
         setattr(merchant, name, value)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from smscrm import points
 from smscrm.care import purpose_of
 from smscrm.db.sqltime import epoch_days
-from smscrm.errors import NotFound, ValidationError
+from smscrm.errors import N_, NotFound, ValidationError
 from smscrm.marketing import festivals
 from smscrm.marketing.festivals import Festival
 from smscrm.marketing.reports import Lift, ReturnRate, lift
@@ -111,7 +111,7 @@ def spec_for(kind: str) -> KindSpec:
     try:
         return SPECS[CareKind(kind)]
     except ValueError:
-        raise NotFound(f"there is no care rule {kind!r}") from None
+        raise NotFound(N_("there is no care rule %(kind)r"), kind=kind) from None
 
 
 def rules(session: Session, merchant_id: int) -> dict[tuple[str, str], CareRule]:
@@ -124,7 +124,7 @@ def rule_for(session: Session, merchant: Merchant, kind: str, holiday: str = "",
     """The saved rule, or a new one (turned off, not yet in the database) with the kind's defaults."""
     spec = spec_for(kind)
     if (spec.kind == CareKind.HOLIDAY) != bool(holiday):
-        raise NotFound("a holiday rule needs a holiday, and only a holiday rule has one")
+        raise NotFound(N_("a holiday rule needs a holiday, and only a holiday rule has one"))
     saved = rules(session, merchant.id).get((spec.kind.value, holiday))
     if saved is not None:
         return saved
@@ -153,7 +153,8 @@ def save_rule(
     """
     spec = spec_for(kind)
     if holiday and not _is_known_holiday(merchant, holiday, now):
-        raise ValidationError(f"{holiday!r} is not a holiday in the calendar for {merchant.country}")
+        raise ValidationError(N_("%(holiday)r is not a holiday in the calendar for %(country)s"), holiday=holiday,
+                              country=merchant.country)
     rule = rule_for(session, merchant, kind, holiday, now=now)
     checked = _checked_settings(merchant, spec, settings)
     wording = _checked_texts(spec, wording if wording is not None else rule.texts)
@@ -177,7 +178,7 @@ def _checked_settings(merchant: Merchant, spec: KindSpec, settings: dict) -> dic
             raise ValidationError(f"{name} is not a setting of the {spec.title.lower()} rule")
         if name == "value_class":
             if value not in (None, "", *ValueClass):
-                raise ValidationError("the class must be A, B, C or empty for every class")
+                raise ValidationError(N_("the class must be A, B, C or empty for every class"))
             checked[name] = value or None
             continue
         low, high = LIMITS[name]
@@ -187,8 +188,9 @@ def _checked_settings(merchant: Merchant, spec: KindSpec, settings: dict) -> dic
     hour = checked.get("send_hour")
     if hour is not None and not merchant.sending_window_opens.hour <= hour < merchant.sending_window_closes.hour:
         raise ValidationError(
-            f"the hour must be inside your sending window, {merchant.sending_window_opens:%H:%M}"
-            f"–{merchant.sending_window_closes:%H:%M}, so that nobody is woken by a greeting"
+            N_("the hour must be inside your sending window, %(opens)s–%(closes)s, so that nobody is woken by a "
+               "greeting"),
+            opens=f"{merchant.sending_window_opens:%H:%M}", closes=f"{merchant.sending_window_closes:%H:%M}",
         )
     return checked
 
@@ -203,15 +205,16 @@ def _checked_texts(spec: KindSpec, wording: dict) -> dict[str, str]:
         if not text:
             continue
         if len(text) > MAX_TEXT_CHARS:
-            raise ValidationError(f"a text must be at most {MAX_TEXT_CHARS} characters")
+            raise ValidationError(N_("a text must be at most %(count)s characters"), count=MAX_TEXT_CHARS)
         try:
             names = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
         except ValueError:
-            raise ValidationError("a text has a { or } that is not part of a placeholder such as {name}") from None
+            raise ValidationError(N_("a text has a { or } that is not part of a placeholder such as {name}")) from None
         unknown = sorted(set(names) - set(spec.allowed_placeholders))
         if unknown:
             allowed = ", ".join("{" + name + "}" for name in spec.allowed_placeholders)
-            raise ValidationError(f"unknown placeholder {{{unknown[0]}}}; you can use {allowed}")
+            raise ValidationError(N_("unknown placeholder %(placeholder)s; you can use %(allowed)s"),
+                                  placeholder="{" + unknown[0] + "}", allowed=allowed)
         checked[language] = text
     return checked
 

@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, not_, select, tr
 from sqlalchemy.orm import Session, aliased
 
 from smscrm.db.sqltime import days_from_epoch, epoch_days
-from smscrm.errors import Conflict, NotFound, ValidationError
+from smscrm.errors import N_, Conflict, NotFound, ValidationError
 from smscrm.loyalty.members import MAX_TOPIC_CHARS
 from smscrm.models import (
     Campaign,
@@ -151,7 +151,7 @@ def _topics(value) -> tuple[str, ...]:
     for item in _as_list(value):
         topic = " ".join(str(item).split()).lower()
         if len(topic) > MAX_TOPIC_CHARS:
-            raise ValidationError(f"an interest is at most {MAX_TOPIC_CHARS} characters")
+            raise ValidationError(N_("an interest is at most %(count)s characters"), count=MAX_TOPIC_CHARS)
         if topic and topic not in topics:
             topics.append(topic)
     return tuple(topics)
@@ -311,7 +311,7 @@ def _excluded_segment(session: Session, segment: Segment) -> Segment | None:
         return None
     excluded = session.get(Segment, segment.exclude_segment_id)
     if excluded is None or excluded.merchant_id != segment.merchant_id:
-        raise NotFound("the segment to exclude no longer exists")
+        raise NotFound(N_("the segment to exclude no longer exists"))
     return excluded
 
 
@@ -355,10 +355,10 @@ def save_segment(
     """Create `segment` (or update it) after checking the filter, the name and the exclusion."""
     name = " ".join((name or "").split())
     if not name or len(name) > MAX_NAME_CHARS:
-        raise ValidationError(f"a segment needs a name of 1 to {MAX_NAME_CHARS} characters")
+        raise ValidationError(N_("a segment needs a name of 1 to %(count)s characters"), count=MAX_NAME_CHARS)
     segment_filter = SegmentFilter.from_rules(rules)
     if is_saved and _name_taken(session, merchant, name, segment):
-        raise Conflict(f"there is already a segment called {name!r}")
+        raise Conflict(N_("there is already a segment called %(name)r"), name=name)
     _check_exclusion(session, merchant, segment, exclude_segment_id)
     if segment is None:
         segment = Segment(merchant_id=merchant.id, created_at=now)
@@ -389,12 +389,12 @@ def _check_exclusion(session: Session, merchant: Merchant, segment: Segment | No
     while current_id is not None:
         excluded = session.get(Segment, current_id)
         if excluded is None or excluded.merchant_id != merchant.id:
-            raise ValidationError("the segment to exclude does not exist")
+            raise ValidationError(N_("the segment to exclude does not exist"))
         if excluded.id in seen:
-            raise ValidationError(f"a segment cannot exclude itself, even through {excluded.name!r}")
+            raise ValidationError(N_("a segment cannot exclude itself, even through %(name)r"), name=excluded.name)
         depth += 1
         if depth > MAX_EXCLUSION_DEPTH:
-            raise ValidationError(f"exclusions may chain at most {MAX_EXCLUSION_DEPTH} segments deep")
+            raise ValidationError(N_("exclusions may chain at most %(count)s segments deep"), count=MAX_EXCLUSION_DEPTH)
         seen.add(excluded.id)
         current_id = excluded.exclude_segment_id
 
@@ -410,17 +410,18 @@ def saved_segments(session: Session, merchant_id: int) -> list[Segment]:
 def get_segment(session: Session, merchant_id: int, segment_id: int) -> Segment:
     segment = session.get(Segment, segment_id)
     if segment is None or segment.merchant_id != merchant_id:
-        raise NotFound("no such segment")
+        raise NotFound(N_("no such segment"))
     return segment
 
 
 def delete_segment(session: Session, segment: Segment) -> None:
     """Delete a saved segment no campaign and no other segment refers to."""
     if session.scalar(select(Campaign.id).where(Campaign.segment_id == segment.id).limit(1)) is not None:
-        raise Conflict(f"{segment.name!r} is the audience of a campaign and stays on record")
+        raise Conflict(N_("%(name)r is the audience of a campaign and stays on record"), name=segment.name)
     excluding = session.scalar(select(Segment.name).where(Segment.exclude_segment_id == segment.id).limit(1))
     if excluding is not None:
-        raise Conflict(f"{segment.name!r} is excluded by the segment {excluding!r}; change that one first")
+        raise Conflict(N_("%(name)r is excluded by the segment %(other)r; change that one first"), name=segment.name,
+                       other=excluding)
     session.delete(segment)
     session.flush()
 

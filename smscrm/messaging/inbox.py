@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from smscrm.errors import NotFound, ValidationError
+from smscrm.errors import N_, NotFound, ValidationError
 from smscrm.loyalty.directory import Page, paginate
 from smscrm.messaging import consent, outbox, phones
 from smscrm.models import (
@@ -86,11 +86,11 @@ def reply(session: Session, merchant: Merchant, item: InboxItem, *, staff: Staff
     """Text `body` to the conversation's phone; the first answer stamps the time to first response."""
     body = (body or "").strip()
     if not body:
-        raise ValidationError("write a reply before sending it")
+        raise ValidationError(N_("write a reply before sending it"))
     if len(body) > MAX_REPLY_CHARS:
-        raise ValidationError(f"a reply must be at most {MAX_REPLY_CHARS} characters")
+        raise ValidationError(N_("a reply must be at most %(count)s characters"), count=MAX_REPLY_CHARS)
     if is_opted_out(session, item):
-        raise ValidationError("this phone has opted out of your texts, so a reply cannot be sent")
+        raise ValidationError(N_("this phone has opted out of your texts, so a reply cannot be sent"))
     message_id = outbox.queue_text(
         session, merchant, to_phone=item.phone, body=body, category=Category.REPLY, purpose="inbox_reply",
         now=now, member_id=item.member_id,
@@ -116,7 +116,7 @@ def resolve(session: Session, item: InboxItem, *, staff: StaffUser, now: datetim
 def get_item(session: Session, merchant_id: int, item_id: int) -> InboxItem:
     item = session.get(InboxItem, item_id)
     if item is None or item.merchant_id != merchant_id:
-        raise NotFound("there is no such conversation in your inbox")
+        raise NotFound(N_("there is no such conversation in your inbox"))
     return item
 
 

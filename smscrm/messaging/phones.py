@@ -6,7 +6,7 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
-from smscrm.errors import InvalidPhone
+from smscrm.errors import N_, InvalidPhone
 
 
 @lru_cache(maxsize=8192)  # a pure function on the path of every text and purchase: the same numbers come back
@@ -17,15 +17,15 @@ def normalise(raw: str, country: str = "US") -> str:
     """
     text = (raw or "").strip()
     if not text:
-        raise InvalidPhone("a phone number is required")
+        raise InvalidPhone(N_("a phone number is required"))
     if len(text) > 40:
-        raise InvalidPhone("that is too long to be a phone number")
+        raise InvalidPhone(N_("that is too long to be a phone number"))
     try:
         number = phonenumbers.parse(text, country.upper())
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidPhone(f"{text!r} is not a phone number ({exc._msg})") from None
+    except phonenumbers.NumberParseException:
+        raise InvalidPhone(N_("%(text)r is not a phone number"), text=text) from None
     if not phonenumbers.is_possible_number(number):
-        raise InvalidPhone(f"{text!r} is not a possible phone number")
+        raise InvalidPhone(N_("%(text)r is not a possible phone number"), text=text)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -9,8 +9,8 @@ from flask_login import current_user
 from smscrm.accounts import logins
 from smscrm.errors import PasswordRefused, ValidationError
 from smscrm.web.auth import open_session, protected_blueprint
+from smscrm.web.i18n import sentence
 from smscrm.web.request_db import db_session
-from smscrm.web.settings import sentence
 from smscrm.web.settings_forms import ChangePasswordForm
 
 blueprint = protected_blueprint("account", __name__, url_prefix="/account")

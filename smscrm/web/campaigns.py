@@ -35,6 +35,7 @@ from smscrm.web.campaign_forms import (
 )
 from smscrm.web.formatting import clock
 from smscrm.web.formatting import day as formatted_day
+from smscrm.web.i18n import said
 from smscrm.web.request_db import db_session
 
 blueprint = protected_blueprint("campaigns", __name__, url_prefix="/campaigns", is_owner_only=True)
@@ -95,7 +96,7 @@ def _compose(campaign: Campaign | None):
             preview = _preview_of_form(form, now=now)
         except SmscrmError as exc:
             session.rollback()
-            error = exc.message
+            error = said(exc)
     return render_template("campaigns/compose.html", form=form, campaign=campaign, preview=preview, error=error,
                            merchant=merchant)
 
@@ -116,7 +117,7 @@ def preview_json():
     try:
         preview = _preview_of_form(form, now=utcnow())
     except SmscrmError as exc:
-        return json_error(exc.message, code=exc.code, status=exc.http_status)
+        return json_error(said(exc), code=exc.code, status=exc.http_status)
     html = render_template("campaigns/_preview.html", preview=preview, member_field="preview_member_id")
     return jsonify({**preview.as_json(), "html": html})
 
@@ -219,7 +220,7 @@ def show(campaign_id: int):
                 member_id=request.args.get("member", type=int),
             )
         except SmscrmError as exc:
-            error = exc.message
+            error = said(exc)
     report = reports.report(session, campaign, now=now) if campaign.started_at else None
     schedule_form = ScheduleForm()
     test_form = TestTextForm(phone=merchant.test_phone or "")
@@ -247,7 +248,7 @@ def send_test(campaign_id: int):
         queued = broadcast.send_test(session, merchant, campaign, to_phone=form.phone.data, member=member, now=utcnow())
     except SmscrmError as exc:
         session.rollback()
-        return _back(campaign, exc.message, "error")
+        return _back(campaign, said(exc), "error")
     session.commit()
     if member and member.name:
         return _back(campaign, ngettext(
@@ -288,7 +289,7 @@ def schedule(campaign_id: int):
             message = gettext("Scheduled. It starts at the time you chose; you can still cancel it.")
     except SmscrmError as exc:
         session.rollback()
-        return _back(campaign, exc.message, "error")
+        return _back(campaign, said(exc), "error")
     session.commit()
     return _back(campaign, message)
 
@@ -321,7 +322,7 @@ def change(campaign_id: int, action: str):
         moved = operation(session, campaign, now=utcnow())
     except SmscrmError as exc:
         session.rollback()
-        return _back(campaign, exc.message, "error")
+        return _back(campaign, said(exc), "error")
     session.commit()
     return _back(campaign, str(message) % {"num": moved})
 
@@ -350,7 +351,7 @@ def settings():
             )
         except SmscrmError as exc:
             session.rollback()
-            error = exc.message
+            error = said(exc)
         else:
             session.commit()
             flash(gettext("Campaign settings saved."), "info")

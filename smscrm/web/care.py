@@ -18,6 +18,7 @@ from smscrm.marketing import campaign_texts, care_rules
 from smscrm.messaging import texts
 from smscrm.models import CareKind, Language
 from smscrm.web.auth import protected_blueprint
+from smscrm.web.i18n import said
 from smscrm.web.request_db import db_session
 from smscrm.web.roles import OWNER_ONLY, is_owner, owner_only
 
@@ -114,7 +115,7 @@ def _edit(kind: str, *, holiday: str):
         spec = care_rules.spec_for(kind)
         rule = care_rules.rule_for(session, merchant, kind, holiday, now=now)
     except NotFound as exc:
-        abort(404, exc.message)
+        abort(404, said(exc))
     form, error = RuleForm.for_kind(spec, obj=rule), None
     for name, label in _labels(spec).items():
         form[name].label.text = label
@@ -139,7 +140,7 @@ def _edit(kind: str, *, holiday: str):
             )
         except ValidationError as exc:
             session.rollback()
-            error = exc.message
+            error = said(exc)
         else:
             session.commit()
             flash(gettext("%(rule)s saved: on.", rule=_title(spec, holiday)) if form.is_enabled.data
@@ -166,10 +167,10 @@ def switch(kind: str):
         was_on = care_rules.rule_for(session, merchant, kind, holiday, now=now).is_enabled
         rule = care_rules.save_rule(session, merchant, kind, now=now, holiday=holiday, is_enabled=not was_on)
     except NotFound as exc:
-        abort(404, exc.message)
+        abort(404, said(exc))
     except ValidationError as exc:
         session.rollback()
-        flash(exc.message, "error")
+        flash(said(exc), "error")
         return redirect(url_for("care.index"))
     session.commit()
     flash(gettext("%(rule)s is on.", rule=_title(spec, holiday)) if rule.is_enabled

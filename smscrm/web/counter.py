@@ -37,6 +37,7 @@ from smscrm.models import Member, Merchant, Reward
 from smscrm.web.auth import protected_blueprint
 from smscrm.web.fields import STALE_FORM, AmountField, form_key, new_form_key
 from smscrm.web.formatting import local_datetime
+from smscrm.web.i18n import said
 from smscrm.web.request_db import db_session
 from smscrm.web.rows import MAX_ROW_ID, row_id
 
@@ -246,7 +247,7 @@ def confirm_redemption():
 
 def _refusal(refused: Conflict, member: Member, reward: Reward) -> str:
     if isinstance(refused, InsufficientPoints):
-        return gettext("Not redeemed: %(why)s", why=_why_not(member, reward) or refused.message)
+        return gettext("Not redeemed: %(why)s", why=_why_not(member, reward) or said(refused))
     if isinstance(refused, RewardUnavailable):
         if not reward.is_active:
             return gettext("Not redeemed: %(reward)s is switched off.", reward=reward.name)

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from smscrm.db import outages
 from smscrm.errors import SmscrmError
 from smscrm.web import is_for_machines
+from smscrm.web.i18n import said
 
 log = logging.getLogger(__name__)
 # What a person reads instead of werkzeug's English description, when the view gave no message of its own.
@@ -48,7 +49,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(SmscrmError)
     def domain_error(exc: SmscrmError):
-        return respond(exc.http_status, exc.code, exc.message)
+        return respond(exc.http_status, exc.code, exc.message if is_for_machines(request) else said(exc))
 
     def database_unreachable(exc: Exception):
         """503, so that Twilio and shop systems try again; one log line, no traceback."""

@@ -8,8 +8,9 @@ of a page (an error page too) never needs the database.
 from __future__ import annotations
 
 from flask import Flask, request, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, gettext
 
+from smscrm.errors import SmscrmError
 from smscrm.models import Language, StaffUser
 
 LANGUAGES = tuple(Language)
@@ -28,6 +29,18 @@ def select_locale() -> str:
 def remember(user: StaffUser) -> None:
     """The signed-in user's language, kept in the session for the pages that follow."""
     session[SESSION_KEY] = user.language or user.merchant.default_language
+
+
+def said(error: SmscrmError) -> str:
+    """A domain error's message in the page's language (the English one when the catalogue does not have it)."""
+    return gettext(error.template, **error.values)
+
+
+def sentence(error: SmscrmError) -> str:
+    """A domain error's message ("the signature must be …") as a sentence on a page, in the page's language."""
+    text = said(error)
+    full_stop = "。" if page_language() == Language.ZH else "."
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "。", "!", "！", "?", "？")) else full_stop)
 
 
 def page_language() -> str:

@@ -15,6 +15,7 @@ from smscrm.loyalty import directory
 from smscrm.messaging import inbox
 from smscrm.models import Purchase
 from smscrm.web.auth import protected_blueprint
+from smscrm.web.i18n import said
 from smscrm.web.request_db import db_session
 
 blueprint = protected_blueprint("inbox", __name__, url_prefix="/inbox")
@@ -53,7 +54,7 @@ def reply(item_id: int):
                         now=utcnow())
         except ValidationError as exc:
             session.rollback()
-            form.body.errors = [exc.message]
+            form.body.errors = [said(exc)]
         else:
             session.commit()
             flash(gettext("Reply sent by SMS."), "success")
@@ -76,7 +77,7 @@ def _item(item_id: int):
     try:
         return inbox.get_item(db_session(), current_user.merchant_id, item_id)
     except NotFound as exc:
-        abort(404, exc.message)
+        abort(404, said(exc))
 
 
 def _show(item, form: ReplyForm):

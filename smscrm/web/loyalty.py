@@ -16,6 +16,7 @@ from smscrm.errors import ValidationError
 from smscrm.web.auth import protected_blueprint
 from smscrm.web.fields import AmountField, WholeNumberField
 from smscrm.web.formatting import number
+from smscrm.web.i18n import sentence
 from smscrm.web.request_db import db_session
 from smscrm.web.roles import OWNER_ONLY, is_owner
 
@@ -81,7 +82,7 @@ def settings():
         try:
             points.update_settings(merchant, **{name: form[name].data for name in SETTINGS})
         except ValidationError as refused:
-            error = refused.message[:1].upper() + refused.message[1:] + "."
+            error = sentence(refused)
         else:
             db_session().commit()
             flash(gettext("The loyalty settings are saved."), "info")

@@ -13,6 +13,7 @@ from smscrm.marketing import segments
 from smscrm.models import Segment
 from smscrm.web.campaign_forms import STAGE_LABELS, SegmentForm, month_name
 from smscrm.web.campaigns import blueprint, first_error, json_error
+from smscrm.web.i18n import said, sentence
 from smscrm.web.request_db import db_session
 
 
@@ -52,7 +53,7 @@ def _segment_form(segment: Segment | None):
             )
         except SmscrmError as exc:
             session.rollback()
-            error = exc.message
+            error = said(exc)
         else:
             session.commit()
             flash(gettext("Segment “%(segment)s” saved.", segment=saved.name), "info")
@@ -89,7 +90,7 @@ def segment_count():
     try:
         count = _count(form)
     except SmscrmError as exc:
-        return json_error(exc.message, code=exc.code, status=exc.http_status)
+        return json_error(said(exc), code=exc.code, status=exc.http_status)
     return jsonify(matching=count.matching, reachable=count.reachable)
 
 
@@ -101,7 +102,7 @@ def delete_segment(segment_id: int):
         segments.delete_segment(session, segment)
     except SmscrmError as exc:
         session.rollback()
-        flash(exc.message[:1].upper() + exc.message[1:] + ".", "error")
+        flash(sentence(exc), "error")
         return redirect(url_for(".segment_list"))
     session.commit()
     flash(gettext("Segment “%(segment)s” deleted.", segment=segment.name), "info")

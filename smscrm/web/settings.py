@@ -15,15 +15,11 @@ from smscrm.errors import PasswordRefused, SmscrmError
 from smscrm.messaging.texts import opt_out_instruction
 from smscrm.models import Language
 from smscrm.web.auth import protected_blueprint
+from smscrm.web.i18n import sentence
 from smscrm.web.request_db import db_session
 from smscrm.web.settings_forms import ApiKeyForm, NumberForm, ProfileForm, ResetPasswordForm, StaffForm
 
 blueprint = protected_blueprint("settings", __name__, url_prefix="/settings", is_owner_only=True)
-
-
-def sentence(error: SmscrmError) -> str:
-    """A domain message ("the signature must be …") as a sentence on a page."""
-    return error.message[:1].upper() + error.message[1:] + ("" if error.message.endswith(".") else ".")
 
 
 @blueprint.route("", methods=["GET", "POST"])

@@ -92,6 +92,15 @@ def test_an_error_page_is_in_the_readers_language(owner):  # noqa: F811
     assert "requested URL" not in missing.text
 
 
+def test_a_refusal_of_the_domain_reads_in_the_readers_language(owner, other_merchant):  # noqa: F811
+    home = owner.get("/").text
+    owner.post("/language", data={"language": "zh", "csrf_token": csrf_token(home)})
+    page = owner.get("/settings/numbers").text
+    taken = owner.post("/settings/numbers", data={"csrf_token": csrf_token(page), "number": other_merchant.primary_number})
+    assert f"号码 {other_merchant.primary_number} 已经属于某个商家。" in taken.text
+    assert "already belongs" not in taken.text
+
+
 def test_dates_and_numbers_follow_the_language(owner, session, merchant):  # noqa: F811
     home = owner.get("/").text
     owner.post("/counter", data={"phone": "+14155550100", "amount": "1234.50", "key": "k" * 20,
