@@ -26,6 +26,7 @@ from smscrm.errors import N_, Conflict, NotFound, ValidationError
 from smscrm.marketing import campaign_texts, segments
 from smscrm.messaging import phones
 from smscrm.messaging.outbox import queue_text
+from smscrm.messaging.texts import merchant_name
 from smscrm.models import (
     DEDUPE_CONFLICT,
     Campaign,
@@ -357,7 +358,8 @@ def send_test(session: Session, merchant: Merchant, campaign: Campaign, *, to_ph
         body = campaign_texts.fill(
             campaign_texts.template_for(merchant, campaign, language),
             name=member.name if member else None, points=member.points_balance if member else 0,
-            value_class=member.value_class if member else None, merchant_name=merchant.name, language=language,
+            value_class=member.value_class if member else None, merchant_name=merchant_name(merchant, language),
+            language=language,
         )
         queued.append(queue_text(
             session, merchant, to_phone=phone, body=body, category=Category.TRANSACTIONAL,

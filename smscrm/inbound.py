@@ -33,8 +33,9 @@ from smscrm.models import (
 )
 
 OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "TD", "T", "R", "退订", "取消"}
-OPT_IN_WORDS = {"START", "UNSTOP", "YES"}
+OPT_IN_WORDS = {"START", "UNSTOP", "YES", "订阅", "开通"}
 CHINESE_OPT_OUT = {"TD", "T", "R", "退订", "取消"}
+CHINESE_OPT_IN = {"订阅", "开通"}
 FIRST_WORD_KEYWORDS = {
     "JOIN": (Intent.JOIN, Language.EN),
     "入会": (Intent.JOIN, Language.ZH),
@@ -55,10 +56,17 @@ FIRST_WORD_KEYWORDS = {
 }
 CHINESE_KEYWORDS = tuple(k for k in FIRST_WORD_KEYWORDS if not k.isascii())
 _TRAILING_PUNCTUATION = ".,!?;:。，！？；：~…"
-_BIRTHDAY = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
+_BIRTHDAY = re.compile(r"^(?:(\d{4})\s*[-/.年]\s*)?(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")  # [1990-]03-08
+_NAMED_MONTH = (  # March 8, Mar. 8th, 1990 / 8 March 1990
+    re.compile(r"^(?P<month>[A-Z]+)\.?\s*(?P<day>\d{1,2})(?:ST|ND|RD|TH)?(?:,?\s*(?P<year>\d{4}))?$"),
+    re.compile(r"^(?P<day>\d{1,2})(?:ST|ND|RD|TH)?\s*(?P<month>[A-Z]+)\.?(?:,?\s*(?P<year>\d{4}))?$"),
+)
+_MONTHS = ("JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE", "JULY", "AUGUST", "SEPTEMBER", "OCTOBER",
+           "NOVEMBER", "DECEMBER")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _RATING = re.compile(r"^([1-5])\s*(?:分|星|/\s*5|STARS?)?$")  # 4, 4分, 4/5, 4 stars: a rating, if one is asked for
 MAX_BODY_CHARS = 1600
+MIN_BIRTH_YEAR = 1900
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,8 @@ def parse(body: str) -> Command:
         language = Language.ZH if whole in CHINESE_OPT_OUT else Language.EN
         return Command(Intent.OPT_OUT, language=language, keyword=whole)
     if whole in OPT_IN_WORDS:
-        return Command(Intent.OPT_IN, language=Language.EN, keyword=whole)
+        language = Language.ZH if whole in CHINESE_OPT_IN else Language.EN
+        return Command(Intent.OPT_IN, language=language, keyword=whole)
     for keyword in CHINESE_KEYWORDS:
         if text.startswith(keyword):
             intent, language = FIRST_WORD_KEYWORDS[keyword]
@@ -99,17 +108,35 @@ def _argument(rest: str) -> str:
     return " ".join(rest.split()).strip(_TRAILING_PUNCTUATION + " :：")
 
 
-def parse_birthday(text: str) -> tuple[int, int] | None:
-    """(month, day) from 03-08, 3/8, 3.8 or 3月8日; None when it is not a real date (Feb 29 is)."""
-    match = _BIRTHDAY.match(unicodedata.normalize("NFKC", text or "").strip())
-    if not match:
-        return None
-    month, day = int(match.group(1)), int(match.group(2))
+@dataclass(frozen=True)
+class Birthday:
+    month: int
+    day: int
+    year: int | None = None  # when the member gave it
+
+    def __str__(self) -> str:
+        return f"{self.year}-{self.month:02d}-{self.day:02d}" if self.year else f"{self.month:02d}-{self.day:02d}"
+
+
+def parse_birthday(text: str) -> Birthday | None:
+    """The birthday in 03-08, 3/8, 3.8, 3月8日, March 8, 8 Mar, with a year first (1990-03-08, 1990年3月8日) or
+    after a month's name (March 8, 1990); None when it is not a real date (Feb 29 is, without a year)."""
+    text = unicodedata.normalize("NFKC", text or "").strip().upper()
+    match = _BIRTHDAY.match(text)
+    if match:
+        year, month, day = match.groups()
+    else:
+        match = next(filter(None, (pattern.match(text) for pattern in _NAMED_MONTH)), None)
+        names = [name for name in _MONTHS if match and name.startswith(match["month"])]
+        if not match or len(names) != 1 or len(match["month"]) < 3:
+            return None
+        year, month, day = match["year"], _MONTHS.index(names[0]) + 1, match["day"]
+    birthday = Birthday(int(month), int(day), int(year) if year else None)
     try:
-        date(2000, month, day)  # a leap year, so 02-29 is accepted
+        date(birthday.year or 2000, birthday.month, birthday.day)  # 2000 is a leap year: 02-29 is accepted
     except ValueError:
         return None
-    return month, day
+    return birthday
 
 
 @dataclass(frozen=True)
@@ -310,7 +337,7 @@ class _Conversation:
             if opted_out or not was_member:
                 self._consent(ConsentAction.OPT_IN)
             if was_member:
-                return "already_member", {}
+                return ("opted_in" if opted_out else "already_member"), {}
             points.on_join(self.session, self.merchant, member, referrer=referrer, now=self.now)
         suffix = "" if not member.name else (f", {member.name}" if self.language == Language.EN else member.name)
         balance = member.points_balance
@@ -333,11 +360,12 @@ class _Conversation:
         return "join_hint", {}
 
     def _birthday(self) -> tuple[str, dict]:
-        parsed = parse_birthday(self.command.argument)
-        if parsed is None:
+        """A real date (a year, when given, from 1900 to this year) is kept; anything else gets the examples."""
+        birthday = parse_birthday(self.command.argument)
+        if birthday is None or (birthday.year is not None and not MIN_BIRTH_YEAR <= birthday.year <= self.now.year):
             return "birthday_invalid", {}
-        members.set_birthday(self.session, self.load_member(), *parsed)
-        return "birthday_saved", {"birthday": f"{parsed[0]:02d}-{parsed[1]:02d}"}
+        members.set_birthday(self.session, self.load_member(), birthday.month, birthday.day, year=birthday.year)
+        return "birthday_saved", {"birthday": str(birthday)}
 
     def _interest(self) -> tuple[str, dict]:
         topic = members.add_interest(self.session, self.load_member(), self.command.argument, now=self.now)
@@ -346,8 +374,9 @@ class _Conversation:
         return "interest_saved", {"topic": topic}
 
     def _rating(self) -> tuple[str, dict] | None:
-        """The answer to the after-visit question, stored as the visit's rating; None when none is pending."""
-        survey = surveys.pending_survey(self.session, self.load_member(), now=self.now) if self._is_member else None
+        """The rating of the visit asked about, else of a recent visit (`surveys.visit_to_rate`); None when there
+        is none to rate."""
+        survey = surveys.visit_to_rate(self.session, self.load_member(), now=self.now) if self._is_member else None
         if survey is None:
             return None
         is_low = surveys.record_rating(

@@ -1,7 +1,7 @@
 """Keyword parsing is pure: every keyword, both languages, full-width and mixed case."""
 import pytest
 
-from smscrm.inbound import parse, parse_birthday
+from smscrm.inbound import Birthday, parse, parse_birthday
 from smscrm.models import Intent
 
 
@@ -59,16 +59,27 @@ def test_chinese_opt_out_words_answer_in_chinese():
     assert parse("STOP").language == "en"
 
 
+@pytest.mark.parametrize("word", ["订阅", "开通", "订阅。"])
+def test_chinese_opt_in_words_answer_in_chinese(word):
+    assert (parse(word).intent, parse(word).language) == (Intent.OPT_IN, "zh")
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [("03-08", (3, 8)), ("3/8", (3, 8)), ("12.31", (12, 31)), ("3月8日", (3, 8)), ("3月8号", (3, 8)),
-     ("０３－０８", (3, 8)), ("02-29", (2, 29))],
+     ("０３－０８", (3, 8)), ("02-29", (2, 29)),
+     ("1990-03-08", (3, 8, 1990)), ("1990/3/8", (3, 8, 1990)), ("1990年3月8日", (3, 8, 1990)),
+     ("１９９０年３月８日", (3, 8, 1990)), ("2000-02-29", (2, 29, 2000)),
+     ("March 8", (3, 8)), ("march 8th", (3, 8)), ("Mar. 8", (3, 8)), ("8 March", (3, 8)), ("Sept 30", (9, 30)),
+     ("March 8, 1990", (3, 8, 1990)), ("8 Mar 1990", (3, 8, 1990))],
 )
 def test_birthdays(text, expected):
-    assert parse_birthday(text) == expected
+    """The month and day, and the year when one is given (issue 21: BDAY 1990-03-08, 生日 1990年3月8日, March 8)."""
+    assert parse_birthday(text) == Birthday(*expected)
 
 
-@pytest.mark.parametrize("text", ["", "13-01", "02-30", "00-10", "March 8", "3-8-1990", "abc", "31"])
+@pytest.mark.parametrize("text", ["", "13-01", "02-30", "00-10", "3-8-1990", "abc", "31", "1990-02-29",
+                                  "1990-13-01", "February 30", "Ma 8", "Smarch 8", "March 32", "8"])
 def test_impossible_birthdays(text):
     assert parse_birthday(text) is None
 

@@ -247,9 +247,24 @@ class TestOptOut:
     def test_join_after_opt_out_opts_back_in(self, text_in, session, merchant):
         reply(text_in("JOIN Ann"))
         reply(text_in("STOP"))
-        assert "already a member" in reply(text_in("JOIN"))
+        assert "you will get our texts again" in reply(text_in("JOIN"))
         assert not member(session).is_opted_out
         assert consent_trail(session)[-1][:2] == ("opt_in", "JOIN")
+
+    @pytest.mark.parametrize("word", ["订阅", "开通", "入会"])
+    def test_opting_back_in_in_chinese(self, text_in, session, merchant, word):
+        """Issue 21: a Chinese member who texted TD can come back in Chinese, and is told texts will come again."""
+        reply(text_in("入会"))
+        assert "回复“订阅”可重新订阅" in reply(text_in("TD"))
+        assert reply(text_in(word)) == "【绿叶茶馆】您已重新订阅Green Leaf Tea的短信，将再次收到我们的消息。回复TD退订"
+        assert not member(session).is_opted_out
+        assert consent_trail(session) == [("opt_in", "入会", "sms"), ("opt_out", "TD", "sms"), ("opt_in", word, "sms")]
+        assert reply(text_in("积分")).endswith("积分为0分。")
+
+    def test_a_stranger_who_opted_out_opts_in_in_chinese(self, text_in, session, merchant):
+        reply(text_in("退订"))
+        assert "将再次收到" in reply(text_in("订阅"))
+        assert consent_trail(session) == [("opt_out", "退订", "sms"), ("opt_in", "订阅", "sms")]
 
     def test_non_member_opt_out_is_kept_as_evidence(self, text_in, session, merchant):
         assert "unsubscribed" in reply(text_in("STOP"))
@@ -265,9 +280,9 @@ class TestOptOut:
 
 class TestOtherKeywords:
     def test_help_in_both_languages(self, text_in, merchant):
-        assert "Text JOIN to join" in reply(text_in("HELP"))
+        assert "text JOIN to join" in reply(text_in("HELP"))
         assert "Reply STOP to opt out" in reply(text_in("INFO"))
-        assert reply(text_in("帮助")).startswith("【绿叶茶馆】Green Leaf Tea会员服务")
+        assert reply(text_in("帮助")).startswith("【绿叶茶馆】发送：入会 加入，积分 查询")
 
     def test_balance(self, text_in, merchant):
         reply(text_in("JOIN"))
@@ -286,10 +301,29 @@ class TestOtherKeywords:
         assert "12-25" in reply(text_in("生日 12月25日", sender=LI))
         assert (member(session, LI).birthday_month, member(session, LI).birthday_day) == (12, 25)
 
-    def test_impossible_birthday_gets_help(self, text_in, session, merchant):
+    @pytest.mark.parametrize("body, shown, saved", [
+        ("BDAY 1990-03-08", "1990-03-08", (3, 8, 1990)),
+        ("BDAY March 8", "03-08", (3, 8, None)),
+        ("bday 8 Mar 1990", "1990-03-08", (3, 8, 1990)),
+        ("生日 1990年3月8日", "1990-03-08", (3, 8, 1990)),
+    ])
+    def test_birthday_with_a_year_or_a_months_name(self, text_in, session, merchant, body, shown, saved):
+        """Issue 21: the year is kept when given; a month's name is understood."""
         reply(text_in("JOIN"))
-        assert "BDAY MM-DD" in reply(text_in("BDAY 02-30"))
+        assert shown in reply(text_in(body))
+        joined = member(session)
+        assert (joined.birthday_month, joined.birthday_day, joined.birth_year) == saved
+
+    @pytest.mark.parametrize("body", ["BDAY 02-30", "BDAY 1990-02-29", "BDAY February 30", "BDAY 2990-01-01",
+                                      "BDAY 1066-10-14", "BDAY soon"])
+    def test_impossible_birthday_gets_help(self, text_in, session, merchant, body):
+        reply(text_in("JOIN"))
+        assert "for example BDAY 03-08, BDAY March 8 or BDAY 1990-03-08" in reply(text_in(body))
         assert member(session).birthday_month is None
+
+    def test_impossible_birthday_gets_help_in_chinese(self, text_in, session, merchant):
+        reply(text_in("入会"))
+        assert "例如：生日 3月8日 或 生日 1990年3月8日" in reply(text_in("生日 2月30日"))
 
     def test_interests(self, text_in, session, merchant):
         reply(text_in("JOIN"))

@@ -12,10 +12,14 @@ from smscrm.accounts import logins
 from smscrm.errors import N_, Conflict, NotFound, ValidationError
 from smscrm.messaging import phones
 from smscrm.models import Language, Merchant, Role, SenderNumber
+from smscrm.sending import parts
 
-MAX_NAME_CHARS = 80
-MAX_SIGNATURE_CHARS = 40
-MAX_OPT_OUT_CHARS = 20
+# Every automatic reply fits one SMS part with the longest names, signature and opt-out line these allow
+# (tests/messaging/test_reply_parts.py): the English name in GSM-7, so that English texts stay GSM-7.
+MAX_NAME_CHARS = 30
+MAX_NAME_ZH_CHARS = 10
+MAX_SIGNATURE_CHARS = 10
+MAX_OPT_OUT_CHARS = 10
 # A Chinese opt-out line must name a word that opts out when texted back (see inbound.CHINESE_OPT_OUT).
 OPT_OUT_KEYWORDS = ("TD", "退订", "取消")
 
@@ -70,8 +74,8 @@ def update_profile(
     """
     name = _name(name)
     name_zh = " ".join((name_zh or "").split()) or None
-    if name_zh and len(name_zh) > MAX_NAME_CHARS:
-        raise ValidationError(N_("the Chinese name must be at most %(count)s characters"), count=MAX_NAME_CHARS)
+    if name_zh and len(name_zh) > MAX_NAME_ZH_CHARS:
+        raise ValidationError(N_("the Chinese name must be at most %(count)s characters"), count=MAX_NAME_ZH_CHARS)
     signature = " ".join((signature or "").split()).strip("【】")
     if not 1 <= len(signature) <= MAX_SIGNATURE_CHARS:
         raise ValidationError(N_("the signature must be 1 to %(count)s characters"), count=MAX_SIGNATURE_CHARS)
@@ -118,9 +122,15 @@ def has_merchants(session: Session) -> bool:
 
 
 def _name(name: str) -> str:
-    name = (name or "").strip()
+    """The English name, with look-alikes (’ “ —) made GSM-7: one other character would make every English text
+    UCS-2 and cost it parts."""
+    name = " ".join((name or "").split())
+    name = parts.gsm_replacement(name) or name
     if not name or len(name) > MAX_NAME_CHARS:
         raise ValidationError(N_("the merchant name must be 1 to %(count)s characters"), count=MAX_NAME_CHARS)
+    if not parts.is_gsm(name):
+        raise ValidationError(N_("the English name must be written in letters an English SMS carries "
+                                 "(the Chinese name goes in its own field)"))
     return name
 
 

@@ -204,6 +204,7 @@ SCHEMAS = {
         "id": INTEGER,
         "code": {**STRING, "description": "what a member texts (REDEEM <code>) or a till sends to redeem"},
         "name": STRING,
+        "name_zh": nullable({**STRING, "description": "its name in Chinese texts; null: `name`"}),
         "points_cost": {"type": "integer", "minimum": 1},
         "stock": nullable({"type": "integer", "minimum": 0, "description": "null: unlimited"}),
         "is_active": {"type": "boolean"},

@@ -31,6 +31,7 @@ def reward_json(reward: Reward) -> dict:
         "id": reward.id,
         "code": reward.code,
         "name": reward.name,
+        "name_zh": reward.name_zh,
         "points_cost": reward.points_cost,
         "stock": reward.stock,
         "is_active": reward.is_active,

@@ -66,9 +66,9 @@ def clean_name(name: str | None) -> str | None:
     return " ".join((name or "").split())[:MAX_NAME_CHARS] or None
 
 
-def set_birthday(session: Session, member: Member, month: int, day: int) -> None:
-    """The member's birthday (no year: it is for the birthday greeting)."""
-    member.birthday_month, member.birthday_day = month, day
+def set_birthday(session: Session, member: Member, month: int, day: int, *, year: int | None = None) -> None:
+    """The member's birthday, for the birthday greeting; the year when they gave it."""
+    member.birthday_month, member.birthday_day, member.birth_year = month, day, year
     session.flush()
 
 

@@ -124,12 +124,11 @@ def record_purchase(
                 session, member, kind=EntryKind.EARN, points=earned, key=purchase_key(purchase_id), now=now,
                 purchase_id=purchase_id,
             ).balance_after
-        balance_now = balance
-        if is_first_visit:  # a referred member's first purchase settles the referral
-            referrals.reward_first_purchase(session, merchant, member, now=now)
-            balance_now = member.points_balance
+        # a referred member's first purchase settles the referral: the receipt tells its bonus with the balance
+        bonus = referrals.reward_first_purchase(session, merchant, member, now=now) if is_first_visit else 0
         if merchant.has_receipt_texts and not member.is_opted_out:
-            body = texts.render(merchant, RECEIPT_PURPOSE, member.language, points=earned, balance=balance_now)
+            body = texts.render(merchant, "purchase_receipt_bonus" if bonus else RECEIPT_PURPOSE, member.language,
+                                points=earned, bonus=bonus, balance=member.points_balance)
             outbox.queue_text(
                 session, merchant, to_phone=phone, body=body, category=Category.TRANSACTIONAL,
                 purpose=RECEIPT_PURPOSE, now=now, member_id=member.id, dedupe_key=f"receipt:{purchase_id}",

@@ -155,13 +155,15 @@ def on_join(session: Session, merchant: Merchant, member: Member, *, referrer: M
     reward_first_purchase(session, merchant, member, now=now)
 
 
-def reward_first_purchase(session: Session, merchant: Merchant, member: Member, *, now: datetime) -> None:
-    """Once a referred member has joined and bought, both they and their referrer get the referral bonus, once."""
+def reward_first_purchase(session: Session, merchant: Merchant, member: Member, *, now: datetime) -> int:
+    """Once a referred member has joined and bought, both they and their referrer get the referral bonus, once.
+    The referrer is texted it with their balance after it; the bonus `member` got now is returned (0: none), for
+    the text they get now (receipt or welcome) to say it with the balance that includes it."""
     if not member.is_joined or member.visit_count == 0:
-        return
+        return 0
     referral = _referral_of(session, member, for_update=True)
     if referral is None or referral.status != ReferralStatus.JOINED:
-        return
+        return 0
     referrer = session.get(Member, referral.referrer_id)
     bonus = merchant.referral_bonus
     if bonus > 0:
@@ -185,3 +187,4 @@ def reward_first_purchase(session: Session, merchant: Merchant, member: Member, 
             purpose="referral_rewarded", now=now, member_id=referrer.id, dedupe_key=f"referral-rewarded:{referral.id}",
         )
     session.flush()
+    return bonus

@@ -9,6 +9,7 @@ with them.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -42,8 +43,10 @@ from smscrm.errors import (
 )
 from smscrm.loyalty.codes import normalise_code, random_code
 from smscrm.loyalty.ledger import lock_members, post, resum_balances
+from smscrm.messaging import texts
 from smscrm.models import (
     EntryKind,
+    Language,
     Member,
     Merchant,
     PointsEntry,
@@ -52,10 +55,12 @@ from smscrm.models import (
     RedemptionStatus,
     Reward,
 )
+from smscrm.sending import parts
 
 REDEMPTION_CODE_LENGTH = 6
 REWARD_CODE = re.compile(r"^[A-Z0-9]{1,12}$")
-MAX_REWARD_NAME_CHARS = 80
+MAX_REWARD_NAME_CHARS = 30  # the redemption code's text fits one SMS part (tests/messaging/test_reply_parts.py)
+MAX_REWARD_NAME_ZH_CHARS = 10
 MAX_POINTS_COST = 10_000_000
 MAX_STOCK = 1_000_000
 MAX_KEY_CHARS = 80
@@ -74,36 +79,49 @@ def create_reward(
     name: str,
     points_cost: int,
     now: datetime,
+    name_zh: str | None = None,
     stock: int | None = None,
     is_active: bool = True,
 ) -> Reward:
-    """A reward in the merchant's catalog; `code` is what shoppers text (REDEEM <code>), unique per merchant."""
+    """A reward in the merchant's catalog; `code` is what shoppers text (REDEEM <code>), unique per merchant.
+    `name_zh` is its name in Chinese texts (None: `name`)."""
     code = normalise_code(code)
     if not REWARD_CODE.match(code):
         raise ValidationError(N_("the reward code must be 1 to 12 letters or digits, e.g. TEA or A1"))
     if find_reward(session, merchant, code) is not None:
         raise Conflict(N_("the merchant already has a reward with the code %(reward)s"), reward=code)
     reward = Reward(merchant_id=merchant.id, code=code, created_at=now, is_active=True)
-    update_reward(session, reward, name=name, points_cost=points_cost, stock=stock, is_active=is_active)
+    update_reward(session, reward, name=name, name_zh=name_zh, points_cost=points_cost, stock=stock,
+                  is_active=is_active)
     session.add(reward)
     session.flush()
     return reward
 
 
-def update_reward(session: Session, reward: Reward, *, name=_UNCHANGED, points_cost=_UNCHANGED, stock=_UNCHANGED,
-                  is_active=_UNCHANGED) -> Reward:
-    """Change what is passed, after checking all of it. `stock=None` means unlimited."""
+def update_reward(session: Session, reward: Reward, *, name=_UNCHANGED, name_zh=_UNCHANGED, points_cost=_UNCHANGED,
+                  stock=_UNCHANGED, is_active=_UNCHANGED) -> Reward:
+    """Change what is passed, after checking all of it. `stock=None` means unlimited, `name_zh=None` no Chinese
+    name."""
     if name is not _UNCHANGED:
         name = " ".join((name or "").split()) if isinstance(name, str) else ""
         if not name or len(name) > MAX_REWARD_NAME_CHARS:
             raise ValidationError(N_("the reward name must be 1 to %(count)s characters"), count=MAX_REWARD_NAME_CHARS)
+    if name_zh is not _UNCHANGED:
+        if name_zh is not None and not isinstance(name_zh, str):
+            raise ValidationError(N_("the Chinese name must be text"))
+        name_zh = " ".join((name_zh or "").split()) or None
+        if name_zh and len(name_zh) > MAX_REWARD_NAME_ZH_CHARS:
+            raise ValidationError(N_("the reward's Chinese name must be at most %(count)s characters"),
+                                  count=MAX_REWARD_NAME_ZH_CHARS)
     if points_cost is not _UNCHANGED and not _whole(points_cost, 1, MAX_POINTS_COST):
         raise ValidationError(f"points_cost must be a whole number from 1 to {MAX_POINTS_COST}")
     if stock is not _UNCHANGED and stock is not None and not _whole(stock, 0, MAX_STOCK):
         raise ValidationError(f"stock must be empty (unlimited) or a whole number from 0 to {MAX_STOCK}")
     if is_active is not _UNCHANGED and not isinstance(is_active, bool):
         raise ValidationError("is_active must be true or false")
-    for field, value in (("name", name), ("points_cost", points_cost), ("stock", stock), ("is_active", is_active)):
+    changes = (("name", name), ("name_zh", name_zh), ("points_cost", points_cost), ("stock", stock),
+               ("is_active", is_active))
+    for field, value in changes:
         if value is not _UNCHANGED:
             setattr(reward, field, value)
     session.flush()
@@ -124,6 +142,24 @@ def list_rewards(session: Session, merchant: Merchant, *, active_only: bool = Fa
 
 def find_reward(session: Session, merchant: Merchant, code: str) -> Reward | None:
     return session.scalar(select(Reward).where(Reward.merchant_id == merchant.id, Reward.code == normalise_code(code)))
+
+
+def reward_for_text(session: Session, merchant: Merchant, text: str) -> Reward | None:
+    """The reward a shopper asked for after REDEEM / 兑换: by its code, else by its name in either language
+    (兑换 绿茶; letters in any case)."""
+    name = " ".join(unicodedata.normalize("NFKC", text or "").split()).lower()
+    return find_reward(session, merchant, text) or session.scalars(
+        select(Reward)
+        .where(Reward.merchant_id == merchant.id,
+               or_(func.lower(Reward.name_zh) == name, func.lower(Reward.name) == name))
+        .order_by(Reward.id)
+        .limit(1)
+    ).first()
+
+
+def reward_name(reward: Reward, language: str) -> str:
+    """The reward's name in a text in `language`: its Chinese name in Chinese, when it has one."""
+    return (reward.name_zh if language == Language.ZH else None) or reward.name
 
 
 def get_reward(session: Session, merchant: Merchant, reward_id: int) -> Reward:
@@ -368,25 +404,36 @@ def _lock_due(session: Session, due) -> None:
 def answer_redeem_text(
     session: Session, merchant: Merchant, member: Member, argument: str, *, now: datetime
 ) -> tuple[str, dict]:
-    """The reply key and values for `REDEEM <code>` / `兑换 <code>` from a member who has joined."""
+    """The reply key and values for `REDEEM <code>` / `兑换 <code or name>` from a member who has joined."""
     rewards = list_rewards(session, merchant, active_only=True)
-    catalog = "; ".join(f"{r.code} {r.name} ({r.points_cost})" for r in rewards[:CATALOG_IN_A_TEXT])
     if not rewards:
         return "redeem_no_rewards", {}
+    language = member.language
     if not normalise_code(argument):
-        return "redeem_catalog", {"catalog": catalog, "example": rewards[0].code, "balance": member.points_balance}
-    reward = find_reward(session, merchant, argument)
+        values = {"example": rewards[0].code, "balance": member.points_balance}
+        return "redeem_catalog", _with_catalog(merchant, rewards, "redeem_catalog", language, values)
+    reward = reward_for_text(session, merchant, argument)
     if reward is None:
-        return "redeem_unknown", {"code": normalise_code(argument)[:12], "catalog": catalog}
+        values = {"code": normalise_code(argument)[:12]}
+        return "redeem_unknown", _with_catalog(merchant, rewards, "redeem_unknown", language, values)
+    name = reward_name(reward, language)
     try:
         redemption = request_redemption(session, merchant, member, reward.code, now=now)
     except RewardUnavailable:
-        return "redeem_unavailable", {"reward": reward.name}
+        return "redeem_unavailable", {"reward": name}
     except InsufficientPoints:
-        values = {"reward": reward.name, "cost": reward.points_cost, "balance": member.points_balance}
-        return "redeem_insufficient", values
+        return "redeem_insufficient", {"reward": name, "cost": reward.points_cost, "balance": member.points_balance}
     expires = redemption.expires_at.astimezone(ZoneInfo(merchant.timezone))
     return "redemption_code", {
-        "reward": reward.name, "code": redemption.code, "expires": f"{expires:%Y-%m-%d}",
+        "reward": name, "code": redemption.code, "expires": f"{expires:%Y-%m-%d}",
         "cost": reward.points_cost, "balance": member.points_balance,
     }
+
+
+def _with_catalog(merchant: Merchant, rewards: list[Reward], key: str, language: str, values: dict) -> dict:
+    """`values` with the catalog: the cheapest rewards, as many as the reply holds in one SMS part (at least one)."""
+    for shown in range(min(len(rewards), CATALOG_IN_A_TEXT), 0, -1):
+        catalog = "; ".join(f"{r.code} {reward_name(r, language)} ({r.points_cost})" for r in rewards[:shown])
+        if parts.count(texts.render(merchant, key, language, catalog=catalog, **values)).parts == 1:
+            break
+    return {**values, "catalog": catalog}

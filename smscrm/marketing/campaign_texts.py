@@ -99,7 +99,10 @@ def fill_sql(template: str, *, merchant_name: str, language: str) -> ColumnEleme
 def body_sql(merchant: Merchant, campaign: Campaign) -> ColumnElement[str]:
     """Each member's text: in their language when the campaign has it, with the placeholders filled."""
     bodies = {
-        language: fill_sql(template_for(merchant, campaign, language), merchant_name=merchant.name, language=language)
+        language: fill_sql(
+            template_for(merchant, campaign, language), merchant_name=texts.merchant_name(merchant, language),
+            language=language,
+        )
         for language in (Language.EN, Language.ZH)
         if (campaign.text_zh if language == Language.ZH else campaign.text_en)
     }

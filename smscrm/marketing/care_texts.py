@@ -86,7 +86,9 @@ def _body(merchant: Merchant, rule: CareRule, *, expiring: ColumnElement[int] | 
     branches = {}
     for language in Language:
         template = care_template(merchant, rule, language, **{name: value[language] for name, value in values.items()})
-        filled = campaign_texts.fill_sql(template, merchant_name=merchant.name, language=language)
+        filled = campaign_texts.fill_sql(
+            template, merchant_name=texts.merchant_name(merchant, language), language=language
+        )
         if expiring is not None and "{expiring}" in template:
             filled = func.replace(filled, "{expiring}", cast(expiring, String))
         branches[language] = filled

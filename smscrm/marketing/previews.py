@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from smscrm import broadcast
 from smscrm.marketing import campaign_texts, segments
+from smscrm.messaging.texts import merchant_name
 from smscrm.models import Campaign, Language, Member, Merchant
 
 
@@ -88,7 +89,7 @@ def preview(
         template = campaign_texts.template_for(merchant, draft, language)
         full = campaign_texts.fill(
             template, name=shown.name, points=shown.points_balance, value_class=shown.value_class,
-            merchant_name=merchant.name, language=language,
+            merchant_name=merchant_name(merchant, language), language=language,
         )
         written = text_zh if language == Language.ZH else text_en
         texts.append(TextPreview(

@@ -33,6 +33,7 @@ class Shop:
 
     id: int
     name: str
+    name_zh: str | None
     signature: str
     default_language: str
     timezone: str
@@ -74,7 +75,7 @@ def arrive(session: Session, *, message_sid: str, to_phone: str, from_phone: str
     row = session.connection().execute(_ARRIVAL, parameters).first()
     if row is None:
         return None
-    shop = Shop(row.merchant_id, row.merchant_name, row.signature, row.default_language, row.timezone,
+    shop = Shop(row.merchant_id, row.merchant_name, row.name_zh, row.signature, row.default_language, row.timezone,
                 row.country, row.texts or {}, row.welcome_bonus)
     return Arrival(
         shop=shop,
@@ -137,9 +138,9 @@ _handled = _inbound.alias("handled")
 _earlier = _outbound.alias("earlier")
 _ARRIVAL = (
     select(
-        _merchants.c.id.label("merchant_id"), _merchants.c.name.label("merchant_name"), _merchants.c.signature,
-        _merchants.c.default_language, _merchants.c.timezone, _merchants.c.country, _merchants.c.texts,
-        _merchants.c.welcome_bonus,
+        _merchants.c.id.label("merchant_id"), _merchants.c.name.label("merchant_name"), _merchants.c.name_zh,
+        _merchants.c.signature, _merchants.c.default_language, _merchants.c.timezone, _merchants.c.country,
+        _merchants.c.texts, _merchants.c.welcome_bonus,
         *_MEMBER_COLUMNS, _stranger_consent(_merchants.c.id, bindparam("phone")), _IS_OWN_NUMBER,
         _handled.c.id.label("handled_id"), _earlier.c.body.label("earlier_reply"),
     )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from smscrm.errors import N_, NotFound, ValidationError
 from smscrm.loyalty.directory import Page, paginate
-from smscrm.messaging import consent, outbox, phones
+from smscrm.messaging import consent, outbox, phones, texts
 from smscrm.models import (
     Category,
     InboundMessage,
@@ -83,7 +83,8 @@ def file_low_rating(
 
 def reply(session: Session, merchant: Merchant, item: InboxItem, *, staff: StaffUser, body: str,
           now: datetime) -> InboxReply:
-    """Text `body` to the conversation's phone; the first answer stamps the time to first response."""
+    """Text `body` to the conversation's phone (a Chinese member's begins with the 【signature】, like every text to
+    them); the first answer stamps the time to first response."""
     body = (body or "").strip()
     if not body:
         raise ValidationError(N_("write a reply before sending it"))
@@ -91,9 +92,11 @@ def reply(session: Session, merchant: Merchant, item: InboxItem, *, staff: Staff
         raise ValidationError(N_("a reply must be at most %(count)s characters"), count=MAX_REPLY_CHARS)
     if is_opted_out(session, item):
         raise ValidationError(N_("this phone has opted out of your texts, so a reply cannot be sent"))
+    member = session.get(Member, item.member_id) if item.member_id else None
+    language = member.language if member else merchant.default_language
     message_id = outbox.queue_text(
-        session, merchant, to_phone=item.phone, body=body, category=Category.REPLY, purpose="inbox_reply",
-        now=now, member_id=item.member_id,
+        session, merchant, to_phone=item.phone, body=texts.with_signature(merchant, body, language),
+        category=Category.REPLY, purpose="inbox_reply", now=now, member_id=item.member_id,
     )
     answer = InboxReply(item_id=item.id, staff_user_id=staff.id, message_id=message_id, created_at=now)
     session.add(answer)

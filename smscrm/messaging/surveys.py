@@ -2,7 +2,8 @@
 
 A reply counts as an answer when the member has an unanswered question about a visit that actually
 left the outbox within the last ANSWER_DAYS days (a question still waiting for the morning, or never
-sent, is not one they can be answering). A rating of 1 or 2 opens an urgent inbox item.
+sent, is not one they can be answering). Without one, it rates the member's latest visit of the last
+ANSWER_DAYS days, unasked, unless that visit is rated already. A rating of 1 or 2 opens an urgent inbox item.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from smscrm.models import (
     Member,
     Merchant,
     OutboundMessage,
+    Purchase,
     Status,
     VisitSurvey,
 )
@@ -48,6 +50,28 @@ def pending_survey(session: Session, member: Member, *, now: datetime) -> VisitS
         )
     )
     return survey if status in SENT_STATUSES else None
+
+
+def visit_to_rate(session: Session, member: Member, *, now: datetime) -> VisitSurvey | None:
+    """The survey a 1-5 reply answers: the pending question, else one for the member's latest visit of the last
+    ANSWER_DAYS days (made now: asked_at is when the member rated it unasked); None when there is nothing to rate."""
+    survey = pending_survey(session, member, now=now)
+    if survey is not None:
+        return survey
+    purchase_id = session.scalar(
+        select(Purchase.id)
+        .where(Purchase.member_id == member.id, Purchase.created_at > now - timedelta(days=ANSWER_DAYS))
+        .order_by(Purchase.created_at.desc(), Purchase.id.desc())
+        .limit(1)
+    )
+    if purchase_id is None:
+        return None
+    survey = session.scalar(select(VisitSurvey).where(VisitSurvey.purchase_id == purchase_id))
+    if survey is None:
+        survey = VisitSurvey(merchant_id=member.merchant_id, member_id=member.id, purchase_id=purchase_id, asked_at=now)
+        session.add(survey)
+        session.flush()
+    return survey if survey.rating is None else None
 
 
 def record_rating(

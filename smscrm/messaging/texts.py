@@ -14,6 +14,7 @@ class Sender(Protocol):
     """What wording a text needs of its merchant: a `Merchant`, or the webhook's `arrival.Shop`."""
 
     name: str
+    name_zh: str | None
     signature: str
     default_language: str
     texts: dict
@@ -24,16 +25,14 @@ OPT_OUT_INSTRUCTION = {Language.EN: "Reply STOP to opt out.", Language.ZH: "回�
 
 DEFAULT_TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
-        Language.EN: "Welcome to {merchant}{name_suffix}! You are now a member: your phone number "
-        "is your card. Text BAL for your points, HELP for help. {opt_out}",
-        Language.ZH: "欢迎加入{merchant}会员{name_suffix}！您的手机号就是会员卡。"
-        "发送“积分”查询积分，发送“帮助”获取帮助。{opt_out}",
+        Language.EN: "Welcome to {merchant}{name_suffix}! Your phone number is your card. "
+        "Text BAL for points, HELP for help. {opt_out}",
+        Language.ZH: "欢迎加入{merchant}会员{name_suffix}！手机号即会员卡，发“帮助”了解更多。{opt_out}",
     },
     "welcome_points": {
-        Language.EN: "Welcome to {merchant}{name_suffix}! You are now a member with {points} points: your phone "
-        "number is your card. Text BAL for your points, HELP for help. {opt_out}",
-        Language.ZH: "欢迎加入{merchant}会员{name_suffix}！您已有{points}积分，手机号就是会员卡。"
-        "发送“积分”查询积分，发送“帮助”获取帮助。{opt_out}",
+        Language.EN: "Welcome to {merchant}{name_suffix}! You are now a member with {points} points. "
+        "Text BAL for your points, HELP for help. {opt_out}",
+        Language.ZH: "欢迎加入{merchant}会员{name_suffix}！您已有{points}积分，发“帮助”获取帮助。{opt_out}",
     },
     "already_member": {
         Language.EN: "You are already a member of {merchant}. Text BAL for your points, HELP for help. {opt_out}",
@@ -41,18 +40,16 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
     },
     "opted_out": {
         Language.EN: "You have been unsubscribed from {merchant} and will get no more texts. Reply START to resubscribe.",
-        Language.ZH: "您已退订{merchant}的短信，将不再收到消息。回复START可重新订阅。",
+        Language.ZH: "您已退订{merchant}的短信，将不再收到消息。回复“订阅”可重新订阅。",
     },
     "opted_in": {
-        Language.EN: "You are subscribed to {merchant} again. {opt_out}",
-        Language.ZH: "您已重新订阅{merchant}的短信。{opt_out}",
+        Language.EN: "You are subscribed to {merchant} again: you will get our texts again. {opt_out}",
+        Language.ZH: "您已重新订阅{merchant}的短信，将再次收到我们的消息。{opt_out}",
     },
     "help": {
-        Language.EN: "{merchant} members club. Text JOIN to join, BAL for points, REDEEM for rewards, "
-        "REFER <phone> to invite a friend, BDAY MM-DD for a birthday treat, LIKE <topic> for news you want. "
-        "{opt_out}",
-        Language.ZH: "{merchant}会员服务。发送“入会”加入，“积分”查询积分，“兑换”兑换礼品，“推荐 手机号”邀请好友，"
-        "“生日 MM-DD”登记生日，“兴趣 主题”订阅感兴趣的内容。{opt_out}",
+        Language.EN: "{merchant}: text JOIN to join, BAL for points, REDEEM for rewards, REFER <phone> to invite, "
+        "BDAY MM-DD, LIKE <topic>. {opt_out}",
+        Language.ZH: "发送：入会 加入，积分 查询，兑换 礼品，推荐 手机号 邀好友，生日 3月8日，兴趣 绿茶。{opt_out}",
     },
     "balance": {
         Language.EN: "{merchant}: you have {points} points.",
@@ -63,8 +60,9 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         Language.ZH: "谢谢！我们记住了您的生日：{birthday}。",
     },
     "birthday_invalid": {
-        Language.EN: "Please send your birthday as BDAY MM-DD, for example BDAY 03-08.",
-        Language.ZH: "请按“生日 MM-DD”格式发送，例如：生日 03-08 或 生日 3月8日。",
+        Language.EN: "Please send a real date as your birthday, for example BDAY 03-08, BDAY March 8 or "
+        "BDAY 1990-03-08.",
+        Language.ZH: "请发送真实的生日日期，例如：生日 3月8日 或 生日 1990年3月8日。",
     },
     "interest_saved": {
         Language.EN: "Noted: you like {topic}. We will keep you posted.",
@@ -87,16 +85,20 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         Language.EN: "Thanks for visiting {merchant}! +{points} points, you now have {balance} points.",
         Language.ZH: "感谢光临{merchant}！本次获得{points}积分，当前共{balance}积分。",
     },
+    "purchase_receipt_bonus": {  # a referred member's first purchase: the referral bonus with it
+        Language.EN: "Thanks for visiting {merchant}! +{points} points and a {bonus}-point friend bonus: "
+        "you now have {balance} points.",
+        Language.ZH: "感谢光临{merchant}！本次获得{points}积分，另得好友奖励{bonus}积分，当前共{balance}积分。",
+    },
     "purchase_invite": {
         Language.EN: "Thanks for visiting {merchant}! {points} points are waiting for you: reply JOIN to become "
         "a member and collect them. {opt_out}",
         Language.ZH: "感谢光临{merchant}！您有{points}积分待领取，回复“入会”成为会员即可领取。{opt_out}",
     },
     "redeem_catalog": {
-        Language.EN: "Rewards at {merchant} (points): {catalog}. Text REDEEM and a code, e.g. REDEEM {example}. "
+        Language.EN: "Rewards (points): {catalog}. Text REDEEM and a code, e.g. REDEEM {example}. "
         "You have {balance} points.",
-        Language.ZH: "{merchant}可兑换礼品（所需积分）：{catalog}。发送“兑换 代码”兑换，例如：兑换 {example}。"
-        "您有{balance}积分。",
+        Language.ZH: "礼品（积分）：{catalog}。发“兑换 {example}”即可兑换，您有{balance}积分。",
     },
     "redeem_no_rewards": {
         Language.EN: "{merchant} has no rewards to redeem right now.",
@@ -116,8 +118,8 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
     },
     "redemption_code": {
         Language.EN: "Your code for {reward} is {code}: show it at {merchant} by {expires}. "
-        "{cost} points are set aside, {balance} points left.",
-        Language.ZH: "您兑换{reward}的兑换码为{code}，请于{expires}前到{merchant}出示。已预留{cost}积分，剩余{balance}积分。",
+        "{cost} points set aside, {balance} left.",
+        Language.ZH: "{reward}兑换码{code}，{expires}前到店出示。已预留{cost}积分，余{balance}。",
     },
     "refer_sent": {
         Language.EN: "Thanks! We invited {phone}. When they join and make a first purchase, you both get "
@@ -131,12 +133,12 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
     "refer_not_sent": {
         Language.EN: "Thanks! We cannot send an invitation to {phone}, but your friend can text JOIN {code} "
         "to {number}.",
-        Language.ZH: "谢谢推荐！我们无法向{phone}发送邀请，您的好友可发送“入会 {code}”到{number}加入。",
+        Language.ZH: "谢谢推荐！无法邀请{phone}，请好友发“入会 {code}”到{number}。",
     },
     "refer_usage": {
         Language.EN: "Invite a friend: text REFER and their phone number, e.g. REFER 415 555 0123. Or share your "
         "code {code}: friends text JOIN {code} to {number}.",
-        Language.ZH: "邀请好友：发送“推荐 好友手机号”，或分享您的推荐码{code}，好友发送“入会 {code}”到{number}即可加入。",
+        Language.ZH: "邀请好友：发“推荐 好友手机号”，或请好友发“入会 {code}”到{number}。",
     },
     "refer_self": {
         Language.EN: "That is your own number. Text REFER and a friend's phone number.",
@@ -147,15 +149,14 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         Language.ZH: "您今天已发送{limit}条邀请，请明天再试。",
     },
     "refer_invitation": {
-        Language.EN: "Your friend {friend} (phone ending {last4}) invites you to the {merchant} members club: "
-        "reply JOIN {code} to join and earn points on every visit. {opt_out}",
-        Language.ZH: "您的好友{friend}（手机尾号{last4}）邀请您加入{merchant}会员：回复“入会 {code}”即可加入，"
-        "每次消费均可积分。{opt_out}",
+        Language.EN: "{friend} (phone ending {last4}) invites you to {merchant}: reply JOIN {code} "
+        "to earn points on every visit. {opt_out}",
+        Language.ZH: "好友{friend}（尾号{last4}）邀您加入{merchant}，回复“入会 {code}”即可。{opt_out}",
     },
     "refer_invitation_unnamed": {
-        Language.EN: "Your friend with the phone ending {last4} invites you to the {merchant} members club: "
-        "reply JOIN {code} to join and earn points on every visit. {opt_out}",
-        Language.ZH: "您手机尾号{last4}的好友邀请您加入{merchant}会员：回复“入会 {code}”即可加入，每次消费均可积分。{opt_out}",
+        Language.EN: "A friend with the phone ending {last4} invites you to {merchant}: reply JOIN {code} "
+        "to earn points on every visit. {opt_out}",
+        Language.ZH: "尾号{last4}的好友邀您加入{merchant}会员，回复“入会 {code}”即可。{opt_out}",
     },
     "referral_rewarded": {
         Language.EN: "A friend you invited made their first purchase at {merchant}: +{points} bonus points, "
@@ -222,7 +223,7 @@ def render(merchant: Sender, key: str, language: str, *, template: str | None = 
     """
     lang = _LANGUAGES.get(language) or Language(merchant.default_language)
     template = template or (merchant.texts or {}).get(key, {}).get(lang) or DEFAULT_TEXTS[key][lang]
-    values.setdefault("merchant", merchant.name)
+    values.setdefault("merchant", merchant_name(merchant, lang))
     values.setdefault("opt_out", opt_out_instruction(merchant, lang))
     body = template.format_map(_KeepUnknown(values)).strip()
     return with_signature(merchant, body, lang)
@@ -233,6 +234,11 @@ class _KeepUnknown(dict):
 
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+
+def merchant_name(merchant: Sender, language: str) -> str:
+    """The merchant's name as `{merchant}` in a text: its Chinese name in Chinese texts, when it has one."""
+    return (merchant.name_zh if language == Language.ZH else None) or merchant.name
 
 
 def opt_out_instruction(merchant: Sender, language: str) -> str:

@@ -43,6 +43,7 @@ class Member(Base):
     points_balance: Mapped[int] = mapped_column(default=0)
     birthday_month: Mapped[int | None] = mapped_column(SmallInteger)
     birthday_day: Mapped[int | None] = mapped_column(SmallInteger)
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)  # when the member gave it (BDAY 1990-03-08)
     created_at: Mapped[datetime]
     # loyalty (smscrm.points, smscrm.loyalty.classes): the ladder stage, the value class, visit statistics
     stage: Mapped[str] = mapped_column(String(16), default=Stage.JOINED, server_default=Stage.JOINED.value)

@@ -11,7 +11,8 @@ from smscrm.db.types import Base
 
 
 class Reward(Base):
-    """Something members can get for points. `code` is what a shopper texts (REDEEM <code>); `stock` None is unlimited."""
+    """Something members can get for points. `code` is what a shopper texts (REDEEM <code>); `stock` None is unlimited.
+    `name_zh` is its name in Chinese texts (None: `name`)."""
 
     __tablename__ = "rewards"
     __table_args__ = (
@@ -24,6 +25,7 @@ class Reward(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
     code: Mapped[str] = mapped_column(String(12))
     name: Mapped[str] = mapped_column(String(80))
+    name_zh: Mapped[str | None] = mapped_column(String(80))
     points_cost: Mapped[int]
     is_active: Mapped[bool] = mapped_column(default=True)
     stock: Mapped[int | None]

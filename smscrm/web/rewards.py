@@ -42,6 +42,11 @@ class RewardForm(FlaskForm):
         Length(max=rewards.MAX_REWARD_NAME_CHARS,
                message=_l("A name is at most %(max)d characters.", max=rewards.MAX_REWARD_NAME_CHARS)),
     ])
+    name_zh = StringField(_l("Name in Chinese texts (empty: the name above)"), [
+        Optional(),
+        Length(max=rewards.MAX_REWARD_NAME_ZH_CHARS,
+               message=_l("A Chinese name is at most %(max)d characters.", max=rewards.MAX_REWARD_NAME_ZH_CHARS)),
+    ])
     points_cost = WholeNumberField(_l("Points it costs"), [
         InputRequired(_l("Say how many points the reward costs, like 100.")),
         NumberRange(1, rewards.MAX_POINTS_COST,
@@ -84,7 +89,7 @@ def new():
         session = db_session()
         try:
             reward = rewards.create_reward(
-                session, current_user.merchant, code=form.code.data, name=form.name.data,
+                session, current_user.merchant, code=form.code.data, name=form.name.data, name_zh=form.name_zh.data,
                 points_cost=form.points_cost.data, stock=form.stock.data, is_active=form.is_active.data, now=utcnow(),
             )
         except Conflict:
@@ -109,8 +114,8 @@ def edit(reward_id: int):
     form = RewardForm(obj=reward)
     if form.validate_on_submit():
         rewards.update_reward(
-            session, reward, name=form.name.data, points_cost=form.points_cost.data, stock=form.stock.data,
-            is_active=form.is_active.data,
+            session, reward, name=form.name.data, name_zh=form.name_zh.data, points_cost=form.points_cost.data,
+            stock=form.stock.data, is_active=form.is_active.data,
         )
         session.commit()
         flash(gettext("%(reward)s is saved.", reward=reward.name), "info")

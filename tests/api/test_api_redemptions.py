@@ -17,7 +17,8 @@ from tests.api.conftest import ADA
 @pytest.fixture
 def catalog(session, loyal_merchant, now):
     made = {
-        "TEA": rewards.create_reward(session, loyal_merchant, code="TEA", name="A pot of tea", points_cost=10, now=now),
+        "TEA": rewards.create_reward(session, loyal_merchant, code="TEA", name="A pot of tea", name_zh="一壶茶",
+                                     points_cost=10, now=now),
         "CAKE": rewards.create_reward(session, loyal_merchant, code="CAKE", name="Cake", points_cost=5, now=now,
                                       stock=1),
         "OLD": rewards.create_reward(session, loyal_merchant, code="OLD", name="Gone", points_cost=1, now=now,
@@ -43,11 +44,12 @@ def test_the_catalog_lists_active_rewards_cheapest_first(api, catalog):
     response = api.get("/api/v1/rewards")
     assert response.status_code == 200
     assert response.get_json()["rewards"] == [
-        {"id": catalog["CAKE"].id, "code": "CAKE", "name": "Cake", "points_cost": 5, "stock": 1, "is_active": True},
-        {"id": catalog["TEA"].id, "code": "TEA", "name": "A pot of tea", "points_cost": 10, "stock": None,
+        {"id": catalog["CAKE"].id, "code": "CAKE", "name": "Cake", "name_zh": None, "points_cost": 5, "stock": 1,
          "is_active": True},
-        {"id": catalog["FEAST"].id, "code": "FEAST", "name": "Feast", "points_cost": 900, "stock": None,
-         "is_active": True},
+        {"id": catalog["TEA"].id, "code": "TEA", "name": "A pot of tea", "name_zh": "一壶茶", "points_cost": 10,
+         "stock": None, "is_active": True},
+        {"id": catalog["FEAST"].id, "code": "FEAST", "name": "Feast", "name_zh": None, "points_cost": 900,
+         "stock": None, "is_active": True},
     ]
 
 

@@ -64,7 +64,8 @@ class TestRefer:
         assert (command.intent, command.argument, command.language) == (Intent.REFER, argument, language)
 
     def test_help_mentions_it(self, merchant, text_in):
-        assert "“推荐 手机号”邀请好友" in say(text_in, "帮助")
+        assert "推荐 手机号 邀好友" in say(text_in, "帮助")
+        assert "REFER <phone> to invite" in say(text_in, "HELP")
 
     def test_refer_invites_the_friend_once_as_a_pending_member(self, session, text_in, ann):
         reply = say(text_in, "REFER (415) 555-0123")
@@ -75,8 +76,8 @@ class TestRefer:
         [invitation] = session.scalars(select(OutboundMessage).where(OutboundMessage.to_phone == FRIEND)).all()
         assert invitation.category == Category.MARKETING and invitation.purpose == "referral_invitation"
         assert invitation.body == (
-            f"Your friend Ann (phone ending 0100) invites you to the Green Leaf Tea members club: reply JOIN "
-            f"{ann.referral_code} to join and earn points on every visit. Reply STOP to opt out.")
+            f"Ann (phone ending 0100) invites you to Green Leaf Tea: reply JOIN {ann.referral_code} to earn points "
+            f"on every visit. Reply STOP to opt out.")
         referral = session.scalar(select(Referral))
         assert (referral.referrer_id, referral.referred_id, referral.channel, referral.status) == (
             ann.id, friend.id, ReferralChannel.SMS, ReferralStatus.INVITED)
@@ -118,7 +119,7 @@ class TestRefer:
         reply = say(text_in, "推荐4155550123")
         assert reply == "【绿叶茶馆】谢谢推荐！我们已邀请+14155550123。对方入会并首次消费后，您和对方各得50积分。"
         invitation = session.scalar(select(OutboundMessage.body).where(OutboundMessage.to_phone == FRIEND))
-        assert invitation.startswith("【绿叶茶馆】您手机尾号0100的好友邀请您加入Green Leaf Tea会员")
+        assert invitation.startswith("【绿叶茶馆】尾号0100的好友邀您加入Green Leaf Tea会员")
         assert invitation.endswith("回复TD退订")
 
     def test_non_members_cannot_refer(self, session, merchant, text_in):
@@ -141,6 +142,25 @@ class TestBonus:
         [note] = session.scalars(select(OutboundMessage.body).where(OutboundMessage.purpose == "referral_rewarded"))
         assert note == ("A friend you invited made their first purchase at Green Leaf Tea: +50 bonus points, "
                         "you now have 50 points.")
+
+    def test_each_text_tells_the_bonus_with_the_balance_after_it(self, session, text_in, buy, ann):
+        """Issue 21: the friend's first receipt says the bonus its balance includes (one text, so no later text
+        contradicts it, whatever order texts arrive in); the referrer's text shows their balance after the bonus."""
+        say(text_in, f"REFER {FRIEND}")
+        say(text_in, "JOIN", sender=FRIEND)
+        buy(FRIEND, 1000)
+        buy(FRIEND, 1000, days=1)
+        texts_to = lambda phone: session.scalars(  # noqa: E731
+            select(OutboundMessage.body).where(OutboundMessage.to_phone == phone, OutboundMessage.category != "reply")
+            .order_by(OutboundMessage.id)).all()
+        assert texts_to(FRIEND)[-2:] == [
+            "Thanks for visiting Green Leaf Tea! +10 points and a 50-point friend bonus: you now have 60 points.",
+            "Thanks for visiting Green Leaf Tea! +10 points, you now have 70 points.",
+        ]
+        assert texts_to(ANN) == [
+            "A friend you invited made their first purchase at Green Leaf Tea: +50 bonus points, you now have 50 points."
+        ]
+        assert (member(session, FRIEND).points_balance, member(session, ANN).points_balance) == (70, 50)
 
     def test_join_with_a_personal_code_counts_and_the_code_is_not_taken_for_a_name(self, session, text_in, buy, ann):
         say(text_in, f"JOIN {ann.referral_code.lower()}", sender=FRIEND)

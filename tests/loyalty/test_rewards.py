@@ -237,7 +237,7 @@ class TestRedeemText:
         last_day = redemption.expires_at.astimezone(ZoneInfo("America/Los_Angeles")).date()  # the webhook's clock
         assert redemption.expires_at - redemption.created_at == timedelta(days=7)
         assert f"Your code for Free pot of tea is {redemption.code}: show it at Green Leaf Tea by {last_day}." in body
-        assert "100 points are set aside, 150 points left." in body
+        assert "100 points set aside, 150 left." in body
 
     def test_chinese_keyword_and_reply(self, session, text_in, tea):
         text_in("入会")

@@ -101,6 +101,18 @@ class TestConversations:
             (True, ""), (False, owner_user.email), (False, owner_user.email),
         ]
 
+    def test_a_reply_to_a_chinese_member_carries_the_signature(self, session, merchant, text_in, owner_user, now):
+        """Issue 21: like every other text to them, and once."""
+        text_in("入会")
+        text_in("周日营业吗？")
+        [item] = items(session)
+        inbox.reply(session, merchant, item, staff=owner_user, body="营业，10点到6点。", now=now)
+        inbox.reply(session, merchant, item, staff=owner_user, body="【绿叶茶馆】欢迎光临", now=now)
+        session.commit()
+        sent = session.scalars(select(OutboundMessage.body).where(OutboundMessage.purpose == "inbox_reply")
+                               .order_by(OutboundMessage.id)).all()
+        assert sent == ["【绿叶茶馆】营业，10点到6点。", "【绿叶茶馆】欢迎光临"]
+
     @pytest.mark.parametrize("body, message", [("   ", "write a reply"), ("x" * 481, "at most 480")])
     def test_a_reply_must_say_something_short(self, session, merchant, text_in, owner_user, now, body, message):
         text_in("Hello?")
@@ -172,16 +184,42 @@ class TestRatings:
         ask_about_a_visit(session, merchant, wall_now)
         assert "感谢您对Green Leaf Tea的评价" in text_in("４分").text
 
-    def test_a_number_with_no_question_sent_is_just_a_message(self, session, merchant, text_in, wall_now):
+    def test_a_rating_before_the_question_left_rates_the_visit(self, session, merchant, text_in, wall_now):
         text_in("JOIN Ann")
         survey = ask_about_a_visit(session, merchant, wall_now, sent=False)  # still waiting in the outbox
 
-        assert "will get back to you" in text_in("1").text
+        assert "sorry" in text_in("1").text
         session.refresh(survey)
-        assert survey.rating is None
+        assert survey.rating == 1
+        [item] = items(session)
+        assert (item.kind, item.is_urgent, item.survey_id) == (InboxKind.LOW_RATING, True, survey.id)
+
+    @pytest.mark.parametrize("rating, is_low", [("1", True), ("2", True), ("3", False), ("5", False)])
+    def test_a_rating_after_a_recent_visit_counts_without_a_question(self, session, merchant, text_in, wall_now,
+                                                                     rating, is_low):
+        """Issue 21: no survey was sent (no after-visit rule), but the member visited two days ago."""
+        text_in("JOIN Ann")
+        visit = points.record_purchase(session, merchant, phone=ANN, amount_minor=1800, now=wall_now - timedelta(days=2))
+        session.commit()
+
+        answer = text_in(rating).text
+        assert ("sorry" in answer) if is_low else ("Thank you for rating your visit" in answer)
+        [survey] = session.scalars(select(VisitSurvey)).all()
+        assert (survey.rating, survey.purchase_id) == (int(rating), visit.purchase_id)
+        urgent = [(item.kind, item.survey_id) for item in items(session) if item.is_urgent]
+        assert urgent == ([(InboxKind.LOW_RATING, survey.id)] if is_low else [])
+        assert session.scalar(select(InboundMessage.intent).where(InboundMessage.body == rating)) == Intent.RATING
+        assert "get back to you" in text_in("4").text  # the visit is rated: now it is just a message
+
+    def test_a_number_long_after_the_last_visit_is_just_a_message(self, session, merchant, text_in, wall_now):
+        text_in("JOIN Ann")
+        points.record_purchase(session, merchant, phone=ANN, amount_minor=1800, now=wall_now - timedelta(days=4))
+        session.commit()
+
+        assert "will get back to you" in text_in("1").text
+        assert session.scalars(select(VisitSurvey)).all() == []
         [item] = items(session)
         assert (item.kind, item.is_urgent) == (InboxKind.MESSAGE, False)
-        assert session.scalar(select(InboundMessage.intent).where(InboundMessage.body == "1")) == Intent.FEEDBACK
 
     def test_an_old_question_is_not_answered_days_later(self, session, merchant, text_in, wall_now):
         text_in("JOIN Ann")

@@ -64,7 +64,7 @@ def test_a_code_in_use_is_refused_with_a_message(owner, session, merchant, now):
         ("code", "茶", "A code is 1 to 12 letters or digits, like TEA or A1."),
         ("code", "THIRTEENCHARS", "A code is 1 to 12 letters or digits, like TEA or A1."),
         ("name", "  ", "Give the reward a name, like Free tea."),
-        ("name", "x" * 81, "A name is at most 80 characters."),
+        ("name", "x" * 31, "A name is at most 30 characters."),
         ("points_cost", "", "Say how many points the reward costs, like 100."),
         ("points_cost", "a lot", "Type the points as a whole number, like 100."),
         ("points_cost", "2.5", "Type the points as a whole number, like 100."),
@@ -91,6 +91,19 @@ def test_the_owner_changes_a_reward_and_its_stock_but_not_its_code(owner, sessio
     assert response.location == "/rewards"
     [changed] = catalog(session)
     assert (changed.code, changed.name, changed.points_cost, changed.stock, changed.is_active) == ("TEA", "Pot of tea", 120, None, True)
+
+
+def test_a_reward_has_a_name_for_chinese_texts(owner, session, merchant, now):
+    """Issue 21: added, listed and changed on the rewards page; empty means the name above."""
+    add(owner, name_zh=" 免费 茶 ")
+    [reward] = catalog(session)
+    assert reward.name_zh == "免费 茶"
+    assert '<span class="muted" lang="zh-Hans">免费 茶</span>' in owner.get("/rewards").text
+    submit(owner, f"/rewards/{reward.id}/edit", {"name": "Free tea", "name_zh": "", "points_cost": "100", "is_active": "y"})
+    assert catalog(session)[0].name_zh is None
+    response = submit(owner, f"/rewards/{reward.id}/edit",
+                      {"name": "Free tea", "name_zh": "茶" * 11, "points_cost": "100", "is_active": "y"})
+    assert "A Chinese name is at most 10 characters." in response.text
 
 
 def test_a_change_that_is_not_valid_keeps_the_reward(owner, session, merchant, now):

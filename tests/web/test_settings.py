@@ -63,13 +63,13 @@ def test_staff_see_no_settings_or_campaigns_and_get_403_there(as_staff, staff_us
 
 
 def test_the_owner_saves_the_shop_in_both_languages(owner, session, merchant):
-    response = post(owner, "/settings", **{**PROFILE, "opt_out_zh": "回复 TD 退订本店短信"})
+    response = post(owner, "/settings", **{**PROFILE, "opt_out_zh": "回复 TD 退订本店"})
     assert response.status_code == 302
     session.expire_all()
     saved = session.get(Merchant, merchant.id)
     assert (saved.name_zh, saved.signature, saved.default_language, saved.timezone, saved.country) == (
         "绿叶茶馆", "绿叶", "zh", "Asia/Shanghai", "CN")
-    assert opt_out_instruction(saved, "zh") == "回复TD退订本店短信"
+    assert opt_out_instruction(saved, "zh") == "回复TD退订本店"
     page = owner.get("/settings").text
     assert "The shop&#39;s settings are saved." in page
     assert 'value="绿叶茶馆"' in page
@@ -84,8 +84,12 @@ def test_an_empty_opt_out_line_brings_back_the_default(owner, session, merchant)
 
 @pytest.mark.parametrize(("changes", "message"), [
     ({"name": ""}, "Give the shop's name"),
-    ({"signature": "x" * 41}, "A signature is at most 40 characters."),
-    ({"opt_out_zh": "请勿回复"}, "must be at most 20 characters and name a word that opts out"),
+    ({"signature": "x" * 11}, "A signature is at most 10 characters."),
+    ({"opt_out_zh": "请勿回复"}, "must be at most 10 characters and name a word that opts out"),
+    # issue 21: every automatic reply fits one SMS part with the longest names accepted
+    ({"name": "x" * 31}, "A name is at most 30 characters."),
+    ({"name_zh": "绿" * 11}, "The Chinese name must be at most 10 characters."),
+    ({"name": "Green Leaf 绿叶"}, "The English name must be written in letters an English SMS carries"),
     ({"timezone": "Mars/Olympus"}, "Choose a timezone from the list."),
     ({"country": "XX"}, "Choose a country code."),
     ({"default_language": "fr"}, "Choose English or Chinese."),
