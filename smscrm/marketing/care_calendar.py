@@ -60,6 +60,30 @@ def calendar(session: Session, merchant: Merchant, *, now: datetime, days: int =
     return sorted(upcoming, key=lambda item: (item.send_at, item.rule is None))
 
 
+@dataclass(frozen=True)
+class DueToday:
+    """Who a day-based rule texts on today's occurrence: how many, and the first few."""
+
+    day: date
+    send_at: datetime
+    count: int
+    members: list[Member]
+
+
+def due_today(session: Session, merchant: Merchant, rule: CareRule, *, now: datetime, shown: int = 20) -> DueToday | None:
+    """Today's occurrence of a day-based rule (whether it is on, and whether sent yet), as the scheduler selects
+    its members; None for a kind that follows an event."""
+    if rule.kind not in DAY_BASED:
+        return None
+    day = _today(merchant, now)
+    send_at = _window(merchant).next_open(due_moment(merchant, rule, day), merchant.timezone)
+    due = due_on(session, merchant, rule, day)
+    if due is None:
+        return DueToday(day, send_at, 0, [])
+    count = session.scalar(select(func.count()).select_from(due.with_only_columns(Member.id).subquery()))
+    return DueToday(day, send_at, count, list(session.scalars(due.order_by(Member.id).limit(shown))))
+
+
 def due_on(session: Session, merchant: Merchant, rule: CareRule, day: date) -> Select | None:
     """The members a day-based `rule` would text on the local `day` (whether or not it is on), as the
     scheduler selects them at the occurrence's due moment; None when the rule has no occurrence that day."""
