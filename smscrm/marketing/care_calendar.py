@@ -5,12 +5,14 @@ A day-based care rule's count is the scheduler's own selection (`care.DAY_BASED`
 the rule's occasion) taken at the occurrence's due moment and counted instead of written. Occurrences the
 scheduler has already looked at are left out (the rest of an unfinished one is counted). A repeating rule
 (win-back, points expiring) reaches a member at most once per `days`: across the calendar a member counts
-on the first day they are due and then every `days` days while still due; its holdout (a share of
-them, drawn when it sends) is among the members counted. Care texts do not count toward the weekly cap. A scheduled campaign counts its
-reachable audience at its time, less the holdout (for one member: unless drawn into it) and the members
-already at the weekly cap by the texts sent so far. Texts go out
-when the merchant's sending window is open (`send_at`); the recipient's own quiet hours may hold them later.
-Care kinds that follow an event (joining, a purchase, a class recompute) cannot be foreseen by day.
+on the first day they are due and then every `days` days while still due; win-back's members stay due
+(no visit is foreseen), so one pass over the members finds the day each is first due. Its holdout (a
+share of them, drawn when it sends) is among the members counted. Care texts do not count toward the
+weekly cap. A scheduled campaign counts its reachable audience at its time, less the holdout (for one
+member: unless drawn into it) and the members already at the weekly cap by the texts sent so far. Texts
+go out when the merchant's sending window is open (`send_at`); the recipient's own quiet hours may hold
+them later. Care kinds that follow an event (joining, a purchase, a class recompute) cannot be foreseen
+by day.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, literal, select, union_all
+from sqlalchemy import Select, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from smscrm import broadcast
@@ -30,6 +32,8 @@ from smscrm.models import Campaign, CampaignStatus, CareKind, CareRule, Member, 
 
 DAYS_AHEAD = 30
 REPEATING = {CareKind.WIN_BACK, CareKind.POINTS_EXPIRING}  # once per `days` (care_audience.not_touched_since)
+# at risk until the next visit (none is foreseen), and a touch only ages out: the members due only grow
+GROWING = {CareKind.WIN_BACK}
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,7 @@ def scheduled_campaigns(session: Session, merchant: Merchant, *, now: datetime, 
 
 def _rule_days(session: Session, merchant: Merchant, rule: CareRule, *, now: datetime, days: int,
                member_id: int | None) -> list[Upcoming]:
-    """One grouped count of the rule's due members over the calendar's days (see the module docstring)."""
+    """The rule's texts on each of the calendar's days (see the module docstring), counted in one statement."""
     today, window = _today(merchant, now), _window(merchant)
     branches = []
     for offset in range(days):
@@ -127,22 +131,45 @@ def _rule_days(session: Session, merchant: Merchant, rule: CareRule, *, now: dat
             members = members.where(Member.id > rule.resume_after)
         if member_id is not None:
             members = members.where(Member.id == member_id)
-        branches.append(members.with_only_columns(literal(offset).label("day"), Member.id.label("member_id")))
-    if not branches:
-        return []
-    due = union_all(*branches).subquery("due")
-    counted = select(due.c.day, func.count()).group_by(due.c.day)
-    if rule.kind in REPEATING:
-        first = select(due.c.member_id, func.min(due.c.day).label("day")).group_by(due.c.member_id).subquery("first")
-        counted = counted.join(first, first.c.member_id == due.c.member_id).where(
-            (due.c.day - first.c.day) % rule.days == 0
-        )
+        branches.append((offset, members))
+    if rule.kind in GROWING and member_id is None:
+        counted = _growing_texts(session, merchant, branches, rule.days)
+    else:
+        counted = session.execute(_grouped_texts(rule, branches)).all()
     return [
         Upcoming(day, window.next_open(max(due_moment(merchant, rule, day), now), merchant.timezone), count,
                  rule=rule)
-        for offset, count in session.execute(counted).all()
+        for offset, count in counted if count
         for day in [today + timedelta(days=offset)]
     ]
+
+
+def _grouped_texts(rule: CareRule, branches: list[tuple[int, Select]]) -> Select:
+    """(day, texts) in one grouped statement over every day's due members; a member of a repeating rule
+    counts on their first day and every `days` days after it on which they are due."""
+    due = union_all(*(
+        members.with_only_columns(literal(offset).label("day"), Member.id.label("member_id"))
+        for offset, members in branches
+    )).subquery("due")
+    counted = select(due.c.day, func.count()).group_by(due.c.day)
+    if rule.kind not in REPEATING:
+        return counted
+    first = select(due.c.member_id, func.min(due.c.day).label("day")).group_by(due.c.member_id).subquery("first")
+    return counted.join(first, first.c.member_id == due.c.member_id).where((due.c.day - first.c.day) % rule.days == 0)
+
+
+def _growing_texts(session: Session, merchant: Merchant, branches: list[tuple[int, Select]],
+                   every: int) -> list[tuple[int, int]]:
+    """(day, texts) for a repeating rule whose due members only grow from one day to the next (each day's
+    selection reads the members' rows alone): one pass over the merchant's members finds the first day each
+    is due; they are texted that day and every `every` days after."""
+    first_day = case(*((members.whereclause, offset) for offset, members in branches), else_=None)
+    new = dict(session.execute(
+        select(first_day, func.count()).where(Member.merchant_id == merchant.id).group_by(first_day)
+    ).all())
+    new.pop(None, None)
+    return [(day, sum(count for first, count in new.items() if first <= day and (day - first) % every == 0))
+            for day, _ in branches]
 
 
 def _campaign(session: Session, merchant: Merchant, campaign: Campaign, *, now: datetime,
