@@ -19,6 +19,7 @@ from smscrm.web.request_db import db_session
 from smscrm.web.roles import is_owner
 
 blueprint = protected_blueprint("calendar", __name__, url_prefix="/calendar")
+blueprint.add_app_template_global(care_calendar.DAYS_AHEAD, "calendar_days")
 
 
 @blueprint.get("")
@@ -32,7 +33,7 @@ def index():
     )
     return render_template(
         "calendar/index.html", days=[(day, list(items)) for day, items in groupby(upcoming, key=lambda i: i.day)],
-        by_event=[care_rules.SPECS[rule.kind] for rule in by_event], days_ahead=care_calendar.DAYS_AHEAD,
+        by_event=[care_rules.SPECS[rule.kind] for rule in by_event],
     )
 
 

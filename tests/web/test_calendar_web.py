@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from smscrm import broadcast
+from smscrm.accounts import logins
 from smscrm.marketing import care_rules, segments
-from smscrm.models import CareKind
+from smscrm.models import CareKind, Role
 from tests.campaign_members import add_member
 from tests.web.conftest import csrf_token
 
@@ -91,3 +92,19 @@ def test_a_members_page_shows_the_next_texts(owner, birthdays, today):
 
     todays = owner.get(f"/members/{bo.id}").text  # today's greeting is on its way
     assert '<a href="/care/birthday">Birthday</a>' in todays
+
+
+def test_staff_read_the_calendar_without_links_to_campaigns(client, session, merchant, now, sign_in):
+    add_member(session, merchant, now=now)
+    segment = segments.save_segment(session, merchant, name="Everyone", rules={}, now=now)
+    campaign = broadcast.save_draft(session, merchant, broadcast.CampaignDraft(name="Tea week", text_en="New teas!"),
+                                    segment=segment, now=now)
+    broadcast.schedule_campaign(session, campaign, at=datetime.now(timezone.utc) + timedelta(days=5), now=now)
+    logins.create_staff_user(session, merchant, email="staff@tea.example", password="counter staff password",
+                             role=Role.STAFF, now=now)
+    session.commit()
+    sign_in("staff@tea.example", "counter staff password")
+
+    page = client.get("/calendar").text
+    assert '<a href="/calendar" aria-current="page">Calendar</a>' in page
+    assert "Tea week" in page and f"/campaigns/{campaign.id}" not in page
