@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Integer
@@ -93,18 +93,33 @@ def marketing_counts(session: Session, member_ids: Iterable[int], *, now: dateti
         return {}
     rows = session.execute(
         select(OutboundMessage.member_id, func.count(OutboundMessage.id))
-        .where(
-            OutboundMessage.member_id.in_(ids),
-            OutboundMessage.category.in_(CAPPED_CATEGORIES),
-            NOT_A_REPLY,
-            or_(
-                OutboundMessage.status == Status.SENDING,
-                and_(OutboundMessage.status.in_(SENT_STATUSES), OutboundMessage.sent_at > now - CAP_WINDOW),
-            ),
-        )
+        .where(OutboundMessage.member_id.in_(ids), _counts_toward_cap(now))
         .group_by(OutboundMessage.member_id)
     )
     return dict(rows.all())
+
+
+def members_at_cap(among: Select, weekly_cap: int, *, now: datetime) -> Select:
+    """The ids of the members `among` (a select of member ids) whose texts that count toward the cap at `now`
+    (as the worker counts them, `marketing_counts`) leave no room for another marketing text."""
+    return (
+        select(OutboundMessage.member_id)
+        .where(OutboundMessage.member_id.in_(among), _counts_toward_cap(now))
+        .group_by(OutboundMessage.member_id)
+        .having(func.count(OutboundMessage.id) >= weekly_cap)
+    )
+
+
+def _counts_toward_cap(now: datetime) -> ColumnElement[bool]:
+    """A marketing text sent in the 7 days before `now`, or on its way (claimed by a worker)."""
+    return and_(
+        OutboundMessage.category.in_(CAPPED_CATEGORIES),
+        NOT_A_REPLY,
+        or_(
+            OutboundMessage.status == Status.SENDING,
+            and_(OutboundMessage.status.in_(SENT_STATUSES), OutboundMessage.sent_at > now - CAP_WINDOW),
+        ),
+    )
 
 
 def lock_cap_checks(session: Session, member_ids: Iterable[int]) -> None:

@@ -40,6 +40,7 @@ from smscrm.web import (
     roles,
     rows,
     settings,
+    upcoming,
 )
 from smscrm.web import segments as _segment_views  # noqa: F401  (segment pages, on the campaigns blueprint)
 
@@ -61,7 +62,7 @@ class NavEntry:
 BLUEPRINTS = [
     auth.blueprint, home.blueprint, members.blueprint, inbox.blueprint, campaigns.blueprint,
     counter.blueprint, member_detail.blueprint, rewards.blueprint, loyalty.blueprint, care.blueprint,
-    settings.blueprint, account.blueprint, language.blueprint,
+    upcoming.blueprint, settings.blueprint, account.blueprint, language.blueprint,
 ]
 NAV = [
     NavEntry("home.dashboard", _l("Home")),
@@ -69,6 +70,7 @@ NAV = [
     NavEntry("members.index", _l("Members")),
     NavEntry("inbox.index", _l("Inbox")),
     NavEntry("care.index", _l("Care")),
+    NavEntry("calendar.index", _l("Calendar")),
     NavEntry("campaigns.index", _l("Campaigns"), is_owner_only=True),
     NavEntry("rewards.index", _l("Rewards")),
     NavEntry("loyalty.settings", _l("Loyalty")),

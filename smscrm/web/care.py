@@ -1,5 +1,6 @@
 """The care page: the care rules a merchant turns on, their texts in each language, the holidays to
-greet on, and what care did lately. Staff can read it; the owner changes it."""
+greet on, and what care did lately; a day-based rule's page shows who it texts today. Staff can read it;
+the owner changes it."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -14,7 +15,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 from smscrm.care import care_template
 from smscrm.db.engine import utcnow
 from smscrm.errors import NotFound, ValidationError
-from smscrm.marketing import campaign_texts, care_rules
+from smscrm.marketing import campaign_texts, care_calendar, care_rules
 from smscrm.messaging import texts
 from smscrm.models import CareKind, Language
 from smscrm.web.auth import protected_blueprint
@@ -143,13 +144,13 @@ def _edit(kind: str, *, holiday: str):
             error = said(exc)
         else:
             session.commit()
-            flash(gettext("%(rule)s saved: on.", rule=_title(spec, holiday)) if form.is_enabled.data
-                  else gettext("%(rule)s saved: off.", rule=_title(spec, holiday)), "success")
+            flash(gettext("%(rule)s saved: on.", rule=rule_title(spec, holiday)) if form.is_enabled.data
+                  else gettext("%(rule)s saved: off.", rule=rule_title(spec, holiday)), "success")
             return redirect(url_for("care.index"))
     previews = {language: _preview(merchant, rule, language, holiday) for language in Language}
     return render_template(
-        "care/edit.html", form=form, spec=spec, rule=rule, holiday=holiday, title=_title(spec, holiday),
-        error=error, is_owner=is_owner(), previews=previews,
+        "care/edit.html", form=form, spec=spec, rule=rule, holiday=holiday, title=rule_title(spec, holiday),
+        error=error, is_owner=is_owner(), previews=previews, today=care_calendar.due_today(session, merchant, rule, now=now),
         defaults={language: texts.DEFAULT_TEXTS[f"care_{spec.kind.value}"][language] for language in Language},
     )
 
@@ -173,8 +174,8 @@ def switch(kind: str):
         flash(said(exc), "error")
         return redirect(url_for("care.index"))
     session.commit()
-    flash(gettext("%(rule)s is on.", rule=_title(spec, holiday)) if rule.is_enabled
-          else gettext("%(rule)s is off.", rule=_title(spec, holiday)), "success")
+    flash(gettext("%(rule)s is on.", rule=rule_title(spec, holiday)) if rule.is_enabled
+          else gettext("%(rule)s is off.", rule=rule_title(spec, holiday)), "success")
     return redirect(url_for("care.index"))
 
 
@@ -206,7 +207,8 @@ def describe(merchant, rule) -> str:
     return when + (" · " + gettext("%(bonus)d bonus points", bonus=bonus) if bonus else "")
 
 
-def _title(spec: care_rules.KindSpec, holiday: str) -> str:
+def rule_title(spec: care_rules.KindSpec, holiday: str) -> str:
+    """The rule's name as the pages show it: its kind's title, or the holiday it greets on."""
     return gettext("Holiday greeting: %(holiday)s", holiday=holiday) if holiday else gettext(spec.title)
 
 

@@ -36,6 +36,16 @@ def day(value) -> str:
     return format_date(value, "medium", locale=get_locale())
 
 
+def full_day(value) -> str:
+    """A calendar day with its weekday (a `date`): Tuesday, March 10, 2026 / 2026年3月10日星期二."""
+    return format_date(value, "full", locale=get_locale())
+
+
+def local_clock(moment: datetime, timezone: str) -> str:
+    """The time of day `moment` is where the merchant is: 9:00 AM / 09:00."""
+    return clock(moment.astimezone(ZoneInfo(timezone)).time())
+
+
 def clock(value) -> str:
     """A time of day (a `time`): 9:00 AM / 09:00."""
     return format_time(value, "short", locale=get_locale())
@@ -58,6 +68,6 @@ def language_name(code: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    for template_filter in (local_date, local_datetime, day, clock, number, percent, language_name):
+    for template_filter in (local_date, local_datetime, day, full_day, local_clock, clock, number, percent, language_name):
         app.add_template_filter(template_filter)
     app.add_template_filter(phones.mask_for_staff, "masked_phone")

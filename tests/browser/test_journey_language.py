@@ -18,7 +18,7 @@ from tests.browser.conftest import PHONE_VIEWPORT, sign_in
 
 pytestmark = pytest.mark.browser
 DESK_VIEWPORT = {"width": 1280, "height": 900}
-PAGES = ["/", "/counter", "/counter/redeem", "/counter/code", "/members", "/inbox", "/care", "/campaigns",
+PAGES = ["/", "/counter", "/counter/redeem", "/counter/code", "/members", "/inbox", "/care", "/calendar", "/campaigns",
          "/campaigns/new", "/campaigns/segments", "/campaigns/settings", "/rewards", "/rewards/new", "/loyalty"]
 
 
