@@ -60,9 +60,9 @@ AFTER_EVENTS = {
 def evaluate(session: Session, *, now: datetime, budget: int = MEMBERS_PER_EVALUATION) -> dict[str, int]:
     """Queue every care text due at `now`, for every merchant's enabled rules; the count queued per kind.
 
-    Day-based occurrences write texts for no more than `budget` members in all (in member order; a
-    repeating rule's touch and text count twice): a larger one (a holiday for a million members) goes on
-    at the next evaluation from where this one stopped, so every evaluation is a bounded transaction.
+    Day-based occurrences write texts for no more than `budget` members in all (in ranges of member ids;
+    a repeating rule's touch and text count twice): a larger one (a holiday for a million members) goes
+    on at the next evaluation from where this one stopped, so every evaluation is a bounded transaction.
     The grace period still applies to what is left. A class comparison counts the merchant's members
     and waits for an evaluation with room for it.
     """

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
 from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -46,11 +47,18 @@ class Job:
     catches_up: bool = False
     own_transactions: bool = False
 
+    @property
+    def grace(self) -> timedelta:
+        """How late a turn may start: an interval job's interval (then its next turn is due), an hour for a daily job."""
+        return self.every if self.every is not None else DAILY_GRACE
+
     def trigger(self) -> BaseTrigger:
         if self.every is not None:
             return IntervalTrigger(seconds=self.every.total_seconds(), timezone=timezone.utc)
         return CronTrigger(hour=self.daily_at.hour, minute=self.daily_at.minute, timezone=timezone.utc)
 
+
+DAILY_GRACE = timedelta(hours=1)
 
 JOBS = (
     Job("care", "Queue the care texts that are due", care.evaluate, every=timedelta(minutes=5), catches_up=True),
@@ -106,10 +114,11 @@ def build_scheduler(
     clock: Callable[[], datetime] = utcnow,
     backoff: outages.Backoff = outages.Backoff(),
 ) -> BaseScheduler:
-    """A scheduler (not yet started) with every job: one instance at a time, missed runs coalesced into
-    one late run, catch-up jobs due at once, retried with `backoff` while the database does not answer (their
-    pauses end when the scheduler shuts down: `shutdown(wait=False)`, since waiting would wait for the database)."""
-    scheduler = scheduler_class(timezone=timezone.utc)
+    """A scheduler (not yet started) with every job: one instance at a time, each in a thread of its own,
+    missed runs coalesced into one late run within the job's grace, catch-up jobs due at once, retried with
+    `backoff` while the database does not answer (their pauses end when the scheduler shuts down:
+    `shutdown(wait=False)`, since waiting would wait for the database)."""
+    scheduler = scheduler_class(timezone=timezone.utc, executors={"default": ThreadPoolExecutor(len(jobs))})
     stopped = threading.Event()  # ends the retries' pauses when the scheduler shuts down
     scheduler.add_listener(lambda _event: stopped.set(), EVENT_SCHEDULER_SHUTDOWN)
     started = utcnow()  # the scheduler's own clock; `clock` is the time the jobs are told
@@ -122,7 +131,7 @@ def build_scheduler(
             name=job.description,
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=None,
+            misfire_grace_time=int(job.grace.total_seconds()),
             **({"next_run_time": started} if job.catches_up else {}),
         )
     return scheduler

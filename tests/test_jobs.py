@@ -10,17 +10,17 @@ import threading
 from datetime import timedelta
 
 import pytest
-from apscheduler.events import EVENT_JOB_EXECUTED
+from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
 
-from smscrm import jobs
+from smscrm import care, jobs
 from smscrm.db import outages
 from smscrm.db.engine import make_engine, make_sessionmaker, utcnow
 from smscrm.marketing import care_rules
 from smscrm.models import CareKind, Category, OutboundMessage
-from tests.campaign_members import add_member
+from tests.campaign_members import add_many, add_member
 from tests.waiting import wait_for
 
 
@@ -59,11 +59,58 @@ def test_every_job_runs_alone_and_missed_runs_coalesce(sessions):
     assert set(scheduled) == {job.id for job in jobs.JOBS}
     for job in jobs.JOBS:
         entry = scheduled[job.id]
-        assert (entry.max_instances, entry.coalesce, entry.misfire_grace_time) == (1, True, None)
+        assert (entry.max_instances, entry.coalesce) == (1, True)
+        assert entry.misfire_grace_time == (job.every or timedelta(hours=1)).total_seconds()
         assert isinstance(entry.trigger, IntervalTrigger if job.every else CronTrigger)
     assert isinstance(scheduled["care"].trigger, IntervalTrigger)
     assert scheduled["care"].trigger.interval == timedelta(minutes=5)
     assert str(scheduled["recompute"].trigger) == "cron[hour='2', minute='30']"
+
+
+def test_a_long_job_holds_up_no_other(sessions):
+    """While one job runs long (care writing a holiday for every member), another takes its turns, none missed."""
+    other_ran, missed = threading.Event(), []
+
+    def long_care(session, *, now):
+        """Runs until the other job has run."""
+        assert other_ran.wait(timeout=60), "the other job did not take its turn while this one ran"
+
+    def other(session, *, now):
+        """A quick job."""
+        other_ran.set()
+
+    scheduler = jobs.build_scheduler(sessions, jobs=(
+        jobs.Job("care", "long", long_care, every=timedelta(minutes=5), catches_up=True),
+        jobs.Job("other", "quick", other, every=timedelta(seconds=1)),
+    ))
+    scheduler.add_listener(missed.append, EVENT_JOB_MISSED)
+    care_done = threading.Event()
+    scheduler.add_listener(lambda event: care_done.set() if event.job_id == "care" else None, EVENT_JOB_EXECUTED)
+    scheduler.start()
+    try:
+        assert care_done.wait(timeout=60)
+    finally:
+        scheduler.shutdown()
+    assert other_ran.is_set() and not missed
+
+
+@pytest.mark.postgres_only("SQLite lets one writer in at a time: there every job waits for a writing one")
+def test_no_job_waits_for_the_locks_of_care_writing_a_big_occurrence(database_url, sessions, session, merchant, now):
+    """Care's open transaction — texts written for every member, their rows referenced — makes no other job wait."""
+    care_rules.save_rule(session, merchant, CareKind.WELCOME, now=now, is_enabled=True, delay_hours=0)
+    add_many(session, merchant, 50, now=now, joined_at=now - timedelta(minutes=1))
+    session.commit()
+    writing = sessions()  # the care job's work, left uncommitted
+    assert care.evaluate(writing, now=now) == {"welcome": 50}
+    impatient = make_sessionmaker(make_engine(database_url, connect_args={"options": "-c lock_timeout=5000"}))
+    try:
+        for job in jobs.JOBS:
+            if job.id != "care":
+                jobs.run_job(job, impatient, now=now)  # a lock wait would raise LockNotAvailable
+    finally:
+        writing.rollback()
+        writing.close()
+        impatient.kw["bind"].dispose()
 
 
 def test_run_job_commits_what_the_job_did(sessions, welcome_due):

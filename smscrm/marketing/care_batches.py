@@ -1,8 +1,11 @@
 """Day-based occurrences in bounded batches: which local days are due, and how far a day got.
 
 A day-based rule's occurrence falls due at `send_hour` on a local day and is sent until `grace_hours`
-later. An evaluation writes texts for at most its budget of members (in member order); a larger
-occurrence goes on at the next evaluation from the member id the rule remembers (`resume_after`).
+later. An evaluation writes texts for at most its budget of members: it goes through the members in
+ranges of ids, each range as many ids wide as the budget has members left, so one INSERT … SELECT of a
+range never writes more than that and needs no count first; every merchant's range of one evaluation
+covers the same ids, so their statements read the same pages. A larger occurrence goes on at the next
+evaluation from the member id the rule remembers (`resume_after`).
 """
 from __future__ import annotations
 
@@ -43,14 +46,15 @@ def queue_due_days(evaluation: RuleEvaluation, due_on: DueOn) -> int:
         due = due_on(evaluation, day, due_at)
         resume = None
         if due is not None:
-            if budget.left <= 0:
+            if budget.is_spent:
                 break  # this evaluation's budget is spent: the next one goes on
-            members = due.members.where(Member.id > after) if after is not None else due.members
             if due.touches:
+                members = due.members.where(Member.id > after) if after is not None else due.members
                 members, resume = _touch_batch(evaluation, members, day)
+                queued += due.send(members)
             else:
-                members, resume = _next_batch(evaluation, members)
-            queued += due.send(members)
+                sent, resume = _send_by_id_ranges(evaluation, due, after)
+                queued += sent
         rule.evaluated_through, rule.resume_after = due_at, resume
         if resume is not None:
             break
@@ -76,17 +80,26 @@ def due_days(evaluation: RuleEvaluation) -> list[tuple[date, datetime, int | Non
     return sorted(due)
 
 
-def _next_batch(evaluation: RuleEvaluation, members: Select) -> tuple[Select, int | None]:
-    """The first members of `members` (by id) the budget allows, and the id to resume after when
-    more are left. (Counted before sending: a concurrent evaluation that sent them first makes the
-    sending find conflicts, not fewer members.)"""
-    budget = evaluation.budget
-    ids = members.with_only_columns(Member.id).order_by(Member.id).limit(budget.left).subquery("batch")
-    count, last = evaluation.session.execute(select(func.count(), func.max(ids.c.id))).one()
-    budget.left -= count
-    if not count:
-        return members, None
-    return members.where(Member.id <= last), (last if budget.left <= 0 else None)
+def _send_by_id_ranges(evaluation: RuleEvaluation, due: Due, after: int | None) -> tuple[int, int | None]:
+    """Send to the due members with ids after `after`, a range of ids at a time, each range as wide as the
+    budget has members left, until the budget is spent or the ranges pass the last member; the texts
+    queued and the id to resume after when members are left. (A concurrent evaluation that sent a range
+    first makes this one find conflicts there; both remember a range they covered.)"""
+    budget, session = evaluation.budget, evaluation.session
+    first, last = session.execute(select(func.min(Member.id), func.max(Member.id))).one()
+    if last is None:
+        return 0, None
+    start = first - 1 if after is None else after
+    queued = 0
+    while start < last:
+        if budget.is_spent:
+            return queued, start
+        end = start + budget.left
+        sent = due.send(due.members.where(Member.id > start, Member.id <= end))
+        budget.left -= sent
+        queued += sent
+        start = end
+    return queued, None
 
 
 def _touch_batch(evaluation: RuleEvaluation, members: Select, day: date) -> tuple[Select, int | None]:

@@ -43,6 +43,11 @@ class Budget:
     def is_untouched(self) -> bool:
         return self.left == self.total
 
+    @property
+    def is_spent(self) -> bool:
+        """Nothing left, or too little (under 1 %) for another range of member ids to be worth a statement."""
+        return self.left <= self.total // 100
+
 
 @dataclass
 class RuleEvaluation:
