@@ -148,23 +148,40 @@ class Report:
     deferred: int = 0  # texts that waited for quiet hours to end
 
 
-def report(session: Session, campaign: Campaign, *, now: datetime) -> Report:
-    """The campaign's report at `now` (figures keep moving until the return window closes)."""
+@dataclass(frozen=True)
+class Outcome:
+    """The return rates of recipients and holdout, and the lift, at some moment of the return window."""
+
+    recipients: ReturnRate
+    holdout: ReturnRate
+    lift: Lift | None
+    window_ends_at: datetime
+    is_window_open: bool
+
+
+def outcome(session: Session, campaign: Campaign, *, now: datetime) -> Outcome:
+    """Recipients' and holdout's return rates and the lift at `now` (they move until the return window closes)."""
     started = campaign.started_at
     window_ends_at = (started or now) + timedelta(days=campaign.return_window_days)
     recipients = _return_rate(session, campaign, _recipients(campaign), started, window_ends_at)
     holdout = _return_rate(session, campaign, _holdout(campaign), started, window_ends_at)
+    return Outcome(recipients, holdout, lift(recipients, holdout), window_ends_at, started is not None and now < window_ends_at)
+
+
+def report(session: Session, campaign: Campaign, *, now: datetime) -> Report:
+    """The campaign's report at `now` (figures keep moving until the return window closes)."""
+    returns = outcome(session, campaign, now=now)
     current = progress(session, campaign)
     return Report(
         campaign=campaign,
         progress=current,
         failures=_failures(session, campaign),
         opt_outs_48h=_opt_outs_within(session, campaign, OPT_OUT_WINDOW),
-        recipients=recipients,
-        holdout=holdout,
-        lift=lift(recipients, holdout),
-        window_ends_at=window_ends_at,
-        is_window_open=started is not None and now < window_ends_at,
+        recipients=returns.recipients,
+        holdout=returns.holdout,
+        lift=returns.lift,
+        window_ends_at=returns.window_ends_at,
+        is_window_open=returns.is_window_open,
         skipped={
             "not joined": campaign.not_joined_count or 0,
             "opted out": (campaign.opted_out_count or 0) + current.count(Status.SUPPRESSED),

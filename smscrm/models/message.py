@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, SmallInteger, String, Text, or_
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from smscrm.db.indexes import equals_constant, index_where, index_where_set
@@ -64,6 +64,7 @@ class OutboundMessage(Base):
         ),
         index_where_set("ix_outbound_messages_campaign_status", "campaign_id", "status"),
         index_where_set("uq_outbound_messages_provider_sid", "provider_sid", unique=True),
+        Index("ix_outbound_messages_merchant_created", "merchant_id", "created_at"),  # the dashboard's texts this month
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
