@@ -84,10 +84,15 @@ class Figures:
     campaigns: list[CampaignLift]
 
 
+def without_jit(session: Session) -> None:
+    """PostgreSQL: no JIT compilation for the rest of the transaction (see JIT in the module docstring)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.set_config("jit", "off", True)))  # SET LOCAL, the value bound
+
+
 def figures(session: Session, merchant: Merchant, *, now: datetime) -> Figures:
     """The dashboard's figures for `merchant` at `now` (the member counts are the directory's)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.set_config("jit", "off", True)))  # SET LOCAL: see JIT in the module docstring
+    without_jit(session)
     median, answered = median_first_response(session, merchant, now=now)
     counted = memberships(session, merchant)
     return Figures(
