@@ -11,7 +11,7 @@ Every figure is one set-based statement over one merchant's rows, read at `now`;
 - Satisfaction: per month, the visits rated, their average and the share rated 1 or 2; the inbox's median time
   from a conversation opening to its first response, over the conversations opened in the last 30 days.
 - Texts this month, by kind (category): texts that were sent or wait to be (not suppressed, skipped, cancelled
-  or failed), their SMS parts (`parts.parts_sql`) and what they cost at the merchant's price per part.
+  or failed), their SMS parts (counted when each was written) and what they cost at the merchant's price per part.
 - The last campaigns that started, with their lift (`reports.outcome`).
 
 JIT: on PostgreSQL the figures are read with JIT compilation off (for the request's transaction only). Their plans
@@ -48,7 +48,6 @@ from smscrm.models import (
     ValueClass,
     VisitSurvey,
 )
-from smscrm.sending.parts import parts_sql
 
 WEEKS = 52
 MONTHS = 12
@@ -311,7 +310,7 @@ def texts_this_month(session: Session, merchant: Merchant, *, now: datetime) -> 
     """This calendar month's texts by kind: how many, their SMS parts and their estimated cost."""
     start = local_midnight(merchant, local_today(merchant, now).replace(day=1))
     rows = session.execute(
-        select(OutboundMessage.category, func.count(), func.coalesce(func.sum(parts_sql(OutboundMessage.body)), 0))
+        select(OutboundMessage.category, func.count(), func.coalesce(func.sum(OutboundMessage.parts), 0))
         .where(
             OutboundMessage.merchant_id == merchant.id,
             OutboundMessage.created_at >= start,

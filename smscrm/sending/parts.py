@@ -113,9 +113,10 @@ def parts_sql(text: ColumnElement[str]) -> ColumnElement[int]:
     length = func.length(text)
     without_extension = reduce(lambda expression, char: func.replace(expression, char, ""), sorted(GSM_EXTENSION), text)
     septets = length + (length - func.length(without_extension))
-    return case(
+    return case(  # in order of cost: most texts are decided by their length alone
         (length == 0, 0),
-        (_is_gsm(text), case((septets <= GSM_SINGLE, 1), else_=(septets + GSM_PART - 1) // GSM_PART)),
-        (length <= UCS2_SINGLE, 1),
-        else_=(length + UCS2_PART - 1) // UCS2_PART,
+        (length <= UCS2_SINGLE, 1),  # one part in either encoding (an extension character takes two of 160)
+        (~_is_gsm(text), (length + UCS2_PART - 1) // UCS2_PART),
+        (septets <= GSM_SINGLE, 1),
+        else_=(septets + GSM_PART - 1) // GSM_PART,
     )
