@@ -7,10 +7,10 @@ from flask_login import current_user
 
 from smscrm import dashboard as figures
 from smscrm.db.engine import utcnow
-from smscrm.models import Category
+from smscrm.models import Category, Stage
 from smscrm.web import charts
 from smscrm.web.auth import protected_blueprint
-from smscrm.web.campaign_forms import CLASS_LABELS, STAGE_LABELS
+from smscrm.web.campaign_forms import CLASS_LABELS
 from smscrm.web.request_db import db_session
 from smscrm.web.roles import is_owner
 
@@ -21,6 +21,13 @@ KIND_LABELS = {
     Category.TRANSACTIONAL: _l("Receipts and notices"),
     Category.CARE: _l("Care texts"),
     Category.MARKETING: _l("Campaigns"),
+}
+RUNG_LABELS = {  # the ladder as a funnel: each rung counts the memberships at that stage or a later one
+    Stage.PENDING: _l("Every membership, invited ones too"),
+    Stage.JOINED: _l("Joined"),
+    Stage.FIRST_PURCHASE: _l("Made a first purchase"),
+    Stage.REPEAT: _l("Came back (repeat customer)"),
+    Stage.ADVOCATE: _l("Brought a friend (advocate)"),
 }
 RATING_SCALE = 5
 
@@ -38,7 +45,7 @@ def dashboard():
                                                         lift.outcome.lift.difference))),
         position=charts.position,
         class_labels=CLASS_LABELS,
-        stage_labels=STAGE_LABELS,
+        rung_labels=RUNG_LABELS,
         kind_labels=KIND_LABELS,
         is_owner=is_owner(),
     )
