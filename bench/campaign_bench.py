@@ -262,6 +262,25 @@ def server_facts(engine) -> dict:
     return facts
 
 
+def signed_in_client(url: str):
+    """The app on `url` in Flask's test client, signed in as the owner `seed` creates (segment_count, dashboard)."""
+    import re
+
+    from smscrm import create_app
+    from smscrm.config import Settings
+
+    app = create_app(Settings(env="testing", database_url=url, secret_key="bench-secret-key-0123456789",
+                              validate_signatures=False))
+    client = app.test_client()
+    page = client.get("/sign-in").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/sign-in", data={"csrf_token": token, "email": "owner@bench.example",
+                                               "password": "bench password 123"})
+    if response.status_code != 302:
+        raise BenchError("could not sign in to the app")
+    return client
+
+
 def median(values) -> float:
     return statistics.median(values)
 

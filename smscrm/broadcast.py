@@ -40,6 +40,7 @@ from smscrm.models import (
     Segment,
     Status,
 )
+from smscrm.sending.parts import parts_sql
 
 log = logging.getLogger(__name__)
 
@@ -195,14 +196,15 @@ def _queue_messages(session: Session, merchant: Merchant, campaign: Campaign, el
         CampaignHoldout.campaign_id == campaign.id, CampaignHoldout.member_id == Member.id
     ).exists()
     at = OutboundMessage.send_after.type
+    body = campaign_texts.body_sql(merchant, campaign)
     rows = select(
         literal(merchant.id), Member.id, literal(campaign.id), Member.phone, literal(merchant.primary_number),
-        campaign_texts.body_sql(merchant, campaign), literal(Category.MARKETING.value), literal(PURPOSE),
+        body, parts_sql(body), literal(Category.MARKETING.value), literal(PURPOSE),
         literal(Status.QUEUED.value), literal(f"{PURPOSE}:{campaign.id}:") + Member.phone,
         literal(now, at), literal(0), literal(now, at),
     ).where(eligible, ~held_out)
     columns = [
-        "merchant_id", "member_id", "campaign_id", "to_phone", "from_phone", "body", "category", "purpose",
+        "merchant_id", "member_id", "campaign_id", "to_phone", "from_phone", "body", "parts", "category", "purpose",
         "status", "dedupe_key", "send_after", "attempts", "created_at",
     ]
     statement = insert_on_conflict(session, OutboundMessage).from_select(columns, rows).on_conflict_do_nothing(**DEDUPE_CONFLICT)

@@ -125,7 +125,7 @@ def test_a_phone_already_queued_for_the_campaign_is_not_queued_again(session, me
     campaign = make_campaign(session, merchant, now)
     earlier = OutboundMessage(
         merchant_id=merchant.id, member_id=first.id, campaign_id=campaign.id, to_phone=first.phone,
-        from_phone=MERCHANT_NUMBER, body="earlier", category=Category.MARKETING, purpose="campaign",
+        from_phone=MERCHANT_NUMBER, body="earlier", parts=1, category=Category.MARKETING, purpose="campaign",
         status=Status.SENT, dedupe_key=f"campaign:{campaign.id}:{first.phone}", send_after=now, created_at=now,
     )
     session.add(earlier)

@@ -140,7 +140,12 @@ def count_text(merchant: Merchant, merchant_text: str, full_text: str, language:
 
 def estimated_cost_minor(merchant: Merchant, parts_by_language: dict[str, int], recipients_by_language: dict[str, int]) -> float | None:
     """Parts × recipients × the merchant's price per part, in minor units; None when no price is set."""
+    parts = sum(parts_by_language.get(language, 0) * recipients for language, recipients in recipients_by_language.items())
+    return price_of_parts(merchant, parts)
+
+
+def price_of_parts(merchant: Merchant, parts: int) -> float | None:
+    """What `parts` SMS parts cost at the merchant's price per part, in minor units; None when no price is set."""
     if not merchant.price_per_part_millis:
         return None
-    parts = sum(parts_by_language.get(language, 0) * recipients for language, recipients in recipients_by_language.items())
     return parts * merchant.price_per_part_millis / 1000

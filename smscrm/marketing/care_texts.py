@@ -29,6 +29,7 @@ from smscrm.models import (
     PointsEntry,
     Status,
 )
+from smscrm.sending.parts import parts_sql
 
 
 def queue(
@@ -51,11 +52,11 @@ def queue(
         evaluation.insert(OutboundMessage)
         .from_select(
             [
-                "merchant_id", "member_id", "to_phone", "from_phone", "body", "category", "purpose", "status",
+                "merchant_id", "member_id", "to_phone", "from_phone", "body", "parts", "category", "purpose", "status",
                 "dedupe_key", "send_after", "attempts", "created_at",
             ],
             members.with_only_columns(
-                literal(merchant.id), Member.id, Member.phone, literal(merchant.primary_number), body,
+                literal(merchant.id), Member.id, Member.phone, literal(merchant.primary_number), body, parts_sql(body),
                 literal(Category.CARE.value), literal(evaluation.purpose), literal(Status.QUEUED.value), key,
                 literal(window.next_open(now, merchant.timezone), UTCDateTime()), literal(0),
                 literal(now, UTCDateTime()),

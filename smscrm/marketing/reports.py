@@ -19,11 +19,10 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from smscrm.db.sqltime import epoch_days
-from smscrm.marketing.segments import count_where
 from smscrm.messaging import courtesy
 from smscrm.models import (
     Campaign,
@@ -148,23 +147,39 @@ class Report:
     deferred: int = 0  # texts that waited for quiet hours to end
 
 
-def report(session: Session, campaign: Campaign, *, now: datetime) -> Report:
-    """The campaign's report at `now` (figures keep moving until the return window closes)."""
+@dataclass(frozen=True)
+class Outcome:
+    """The return rates of recipients and holdout, and the lift, at some moment of the return window."""
+
+    recipients: ReturnRate
+    holdout: ReturnRate
+    lift: Lift | None
+    window_ends_at: datetime
+    is_window_open: bool
+
+
+def outcome(session: Session, campaign: Campaign, *, now: datetime) -> Outcome:
+    """Recipients' and holdout's return rates and the lift at `now` (they move until the return window closes)."""
     started = campaign.started_at
     window_ends_at = (started or now) + timedelta(days=campaign.return_window_days)
-    recipients = _return_rate(session, campaign, _recipients(campaign), started, window_ends_at)
-    holdout = _return_rate(session, campaign, _holdout(campaign), started, window_ends_at)
+    recipients, holdout = _return_rates(session, campaign, started, window_ends_at)
+    return Outcome(recipients, holdout, lift(recipients, holdout), window_ends_at, started is not None and now < window_ends_at)
+
+
+def report(session: Session, campaign: Campaign, *, now: datetime) -> Report:
+    """The campaign's report at `now` (figures keep moving until the return window closes)."""
+    returns = outcome(session, campaign, now=now)
     current = progress(session, campaign)
     return Report(
         campaign=campaign,
         progress=current,
         failures=_failures(session, campaign),
         opt_outs_48h=_opt_outs_within(session, campaign, OPT_OUT_WINDOW),
-        recipients=recipients,
-        holdout=holdout,
-        lift=lift(recipients, holdout),
-        window_ends_at=window_ends_at,
-        is_window_open=started is not None and now < window_ends_at,
+        recipients=returns.recipients,
+        holdout=returns.holdout,
+        lift=returns.lift,
+        window_ends_at=returns.window_ends_at,
+        is_window_open=returns.is_window_open,
         skipped={
             "not joined": campaign.not_joined_count or 0,
             "opted out": (campaign.opted_out_count or 0) + current.count(Status.SUPPRESSED),
@@ -194,27 +209,30 @@ def _deferred(session: Session, campaign: Campaign) -> int:
     )
 
 
-def _recipients(campaign: Campaign):
-    return select(OutboundMessage.member_id.label("member_id")).where(OutboundMessage.campaign_id == campaign.id)
-
-
-def _holdout(campaign: Campaign):
-    return select(CampaignHoldout.member_id.label("member_id")).where(CampaignHoldout.campaign_id == campaign.id)
-
-
-def _return_rate(session: Session, campaign: Campaign, group, started: datetime | None, until: datetime) -> ReturnRate:
-    """How many members of `group` bought something in [started, until)."""
+def _return_rates(session: Session, campaign: Campaign, started: datetime | None, until: datetime) -> tuple[ReturnRate, ReturnRate]:
+    """How many of the recipients, and of the holdout, bought something in [started, until): both groups joined
+    once to the members who bought in the window (a hash or merge join, not a look-up of each member's purchases)."""
     if started is None:
-        return ReturnRate(0, 0)
-    members = group.subquery()
-    bought = exists().where(
-        Purchase.member_id == members.c.member_id,
-        Purchase.merchant_id == campaign.merchant_id,
-        Purchase.created_at >= started,
-        Purchase.created_at < until,
+        return ReturnRate(0, 0), ReturnRate(0, 0)
+    groups = union_all(
+        select(literal(True).label("is_recipient"), OutboundMessage.member_id.label("member_id"))
+        .where(OutboundMessage.campaign_id == campaign.id),
+        select(literal(False), CampaignHoldout.member_id).where(CampaignHoldout.campaign_id == campaign.id),
+    ).subquery()
+    bought = (
+        select(Purchase.member_id)
+        .where(Purchase.merchant_id == campaign.merchant_id, Purchase.created_at >= started, Purchase.created_at < until)
+        .distinct()
+        .subquery()
     )
-    total, returned = session.execute(select(func.count(), count_where(bought)).select_from(members)).one()
-    return ReturnRate(total, returned)
+    rows = session.execute(
+        select(groups.c.is_recipient, func.count(), func.count(bought.c.member_id))
+        .select_from(groups)
+        .outerjoin(bought, bought.c.member_id == groups.c.member_id)
+        .group_by(groups.c.is_recipient)
+    )
+    found = {bool(is_recipient): ReturnRate(total, returned) for is_recipient, total, returned in rows}
+    return found.get(True, ReturnRate(0, 0)), found.get(False, ReturnRate(0, 0))
 
 
 def lift(recipients: ReturnRate, holdout: ReturnRate) -> Lift | None:

@@ -12,6 +12,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from smscrm.models import Category, Merchant, OutboundMessage, Status
+from smscrm.sending import parts
 
 _INSERT = insert(OutboundMessage.__table__)  # built once (its cache key too): the busiest paths run it
 
@@ -50,4 +51,5 @@ def reply(
 
 
 def _written(session: Session, **row) -> int:
+    row["parts"] = parts.count(row["body"]).parts
     return session.connection().execute(_INSERT, row).inserted_primary_key.id

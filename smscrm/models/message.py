@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, SmallInteger, String, Text, or_
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from smscrm.db.indexes import equals_constant, index_where, index_where_set
@@ -54,7 +54,8 @@ class Status(StrEnum):
 
 
 class OutboundMessage(Base):
-    """An outbox row: written with the change that caused it, then delivered by a worker."""
+    """An outbox row: written with the change that caused it, then delivered by a worker. `parts` is counted when
+    it is written: by `sending.parts.count` for one text, by `parts_sql` for a campaign's or a care rule's."""
 
     __tablename__ = "outbound_messages"
     __table_args__ = (
@@ -62,8 +63,11 @@ class OutboundMessage(Base):
             "uq_outbound_messages_merchant_id_dedupe_key", "merchant_id", "dedupe_key", unique=True,
             set_column="dedupe_key",
         ),
-        index_where_set("ix_outbound_messages_campaign_status", "campaign_id", "status"),
+        # a campaign's progress by status, and its recipients (the member) for its return rate, from the index
+        index_where_set("ix_outbound_messages_campaign_status", "campaign_id", "status", "member_id"),
         index_where_set("uq_outbound_messages_provider_sid", "provider_sid", unique=True),
+        # the dashboard's texts this month by kind, with their parts, from the index alone
+        Index("ix_outbound_messages_merchant_created", "merchant_id", "created_at", "category", "status", "parts"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,6 +77,7 @@ class OutboundMessage(Base):
     to_phone: Mapped[str] = mapped_column(String(20))
     from_phone: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
+    parts: Mapped[int] = mapped_column(SmallInteger)  # the SMS parts `body` costs (smscrm.sending.parts)
     category: Mapped[str] = mapped_column(String(16))
     purpose: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED)

@@ -82,7 +82,8 @@ class Purchase(Base):
         UniqueConstraint("merchant_id", "reference"),
         # covers the recompute's per-member aggregate: read in member order from the index alone
         Index("ix_purchases_member_created_amount", "member_id", "created_at", "amount_minor"),
-        Index("ix_purchases_merchant_created", "merchant_id", "created_at"),
+        # a merchant's purchases in a period, and who bought (a campaign's return window), from the index alone
+        Index("ix_purchases_merchant_created", "merchant_id", "created_at", "member_id"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
     )
 

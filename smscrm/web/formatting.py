@@ -2,10 +2,10 @@
 numbers and shares, phones as staff may see them."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_skeleton, format_time, format_timedelta
 from babel.numbers import format_decimal, format_percent
 from flask import Flask
 from flask_babel import get_locale
@@ -46,6 +46,21 @@ def local_clock(moment: datetime, timezone: str) -> str:
     return clock(moment.astimezone(ZoneInfo(timezone)).time())
 
 
+def short_day(value) -> str:
+    """A calendar day without its year: Mar 9 / 3月9日."""
+    return format_skeleton("MMMd", value, locale=get_locale())
+
+
+def month(value) -> str:
+    """A month (any `date` in it): Mar 2026 / 2026年3月."""
+    return format_skeleton("yMMM", value, locale=get_locale())
+
+
+def duration(value: timedelta | None) -> str:
+    """A length of time in its largest unit: 2 hours / 2小时; a dash for None."""
+    return "—" if value is None else format_timedelta(value, locale=get_locale())
+
+
 def clock(value) -> str:
     """A time of day (a `time`): 9:00 AM / 09:00."""
     return format_time(value, "short", locale=get_locale())
@@ -63,11 +78,21 @@ def percent(share: float | None, digits: int = 1) -> str:
     return format_percent(share, "#,##0." + "0" * digits + "%" if digits else "#,##0%", locale=get_locale())
 
 
+def signed_percent(share: float | None) -> str:
+    """A difference of two shares with its sign: +3.2% / -0.5%; a dash for None."""
+    if share is None:
+        return "—"
+    return format_percent(share, "+#,##0.0%;-#,##0.0%", locale=get_locale())
+
+
 def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, code)
 
 
 def init_app(app: Flask) -> None:
-    for template_filter in (local_date, local_datetime, day, full_day, local_clock, clock, number, percent, language_name):
+    for template_filter in (
+        local_date, local_datetime, day, full_day, local_clock, short_day, month, duration, clock, number, percent,
+        signed_percent, language_name,
+    ):
         app.add_template_filter(template_filter)
     app.add_template_filter(phones.mask_for_staff, "masked_phone")

@@ -70,3 +70,29 @@ def test_the_outbox_keeps_one_index_for_its_due_rows(engine):
     names = {index["name"] for index in inspect(engine).get_indexes("outbound_messages")}
     assert "ix_outbound_messages_due_category" in names
     assert "ix_outbound_messages_due" not in names
+
+
+def test_migration_0020_counts_the_parts_of_the_texts_already_written(tmp_path):
+    """The outbox's new `parts` column is filled for the rows written before it (then NOT NULL)."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from smscrm.sending.parts import count
+
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    command.upgrade(alembic_config(url), "0015")
+    bodies = ["Hi", "a" * 200, "【绿叶茶馆】感谢光临！" * 8]
+    database = create_engine(url)
+    with database.begin() as connection:
+        connection.execute(text("INSERT INTO merchants (id, name, signature, default_language, timezone, country, texts,"
+                                " created_at) VALUES (1, 'Tea', 'Tea', 'en', 'UTC', 'US', '{}', '2026-03-10')"))
+        for body in bodies:
+            connection.execute(text(
+                "INSERT INTO outbound_messages (merchant_id, to_phone, from_phone, body, category, purpose, status,"
+                " send_after, attempts, deferrals, created_at) VALUES (1, '+1', '+2', :body, 'reply', 'test',"
+                " 'replied', '2026-03-10', 0, 0, '2026-03-10')"), {"body": body})
+    command.upgrade(alembic_config(url), "head")
+    with database.connect() as connection:
+        stored = connection.execute(text("SELECT parts FROM outbound_messages ORDER BY id")).scalars().all()
+    database.dispose()
+    assert stored == [count(body).parts for body in bodies] == [1, 2, 2]

@@ -126,7 +126,7 @@ def test_a_scheduled_campaign_counts_its_reachable_audience_less_holdout_and_cap
     merchant.weekly_marketing_cap = 1
     session.add(OutboundMessage(
         merchant_id=merchant.id, member_id=capped.id, to_phone=capped.phone, from_phone=merchant.primary_number,
-        body="Spring sale", category=Category.MARKETING, purpose=broadcast.PURPOSE, status=Status.SENT,
+        body="Spring sale", parts=1, category=Category.MARKETING, purpose=broadcast.PURPOSE, status=Status.SENT,
         attempts=1, created_at=now - timedelta(days=2), sent_at=now - timedelta(days=2), send_after=now,
     ))
     segment = segments.save_segment(session, merchant, name="Everyone", rules={}, now=now)
