@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("uploaded_by", sa.Integer(), nullable=False),
         sa.Column("confirmed_by", sa.Integer(), nullable=True),
         sa.Column("created_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("check_started_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("confirmed_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", smscrm.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["merchant_id"], ["merchants.id"], name=op.f("fk_member_imports_merchant_id_merchants")),

@@ -15,9 +15,9 @@ Business rules:
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import String, and_, case, cast, delete, false, func, insert, literal, select, true, update
+from sqlalchemy import String, and_, case, cast, delete, false, func, insert, literal, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from smscrm.db import outages
@@ -46,6 +46,7 @@ from smscrm.models import (
 
 log = logging.getLogger(__name__)
 
+CHECK_LEASE = timedelta(minutes=10)  # far more than a check of the largest file takes
 PROGRESS_EVERY = 5_000  # rows checked between two commits of the progress
 INVITATION = "import_invitation"  # the text's key, and the outbox purpose of the invitations
 INVITATION_KEY = "join-invite:"  # + member id: the one invitation to JOIN a pending member gets (loyalty.purchases)
@@ -70,17 +71,20 @@ def run_pending(sessions: sessionmaker, *, now: datetime) -> dict[str, int]:
     """The scheduler's job: check the uploaded files and write the confirmed imports, oldest first. One that fails
     is marked failed, with nothing written; an unreachable database stops the job (the scheduler tries again)."""
     done = {"checked": 0, "written": 0, "failed": 0}
-    while (due := _next_due(sessions)) is not None:
+    while (due := _next_due(sessions, now=now)) is not None:
         import_id, status = due
         try:
             if status == ImportStatus.UPLOADED:
-                check(sessions, import_id)
-                done["checked"] += 1
+                if _lease_check(sessions, import_id, now=now):
+                    check(sessions, import_id)
+                    done["checked"] += 1
             else:
                 with sessions() as session:
-                    write(session, session.get(MemberImport, import_id), now=now)
+                    member_import = session.get(MemberImport, import_id, with_for_update=True)
+                    if member_import.status == ImportStatus.CONFIRMED:  # not written meanwhile by a second job
+                        write(session, member_import, now=now)
+                        done["written"] += 1
                     session.commit()
-                done["written"] += 1
         except outages.UNREACHABLE:
             raise
         except Exception:
@@ -90,15 +94,34 @@ def run_pending(sessions: sessionmaker, *, now: datetime) -> dict[str, int]:
     return done
 
 
-def _next_due(sessions: sessionmaker) -> tuple[int, str] | None:
+def _next_due(sessions: sessionmaker, *, now: datetime) -> tuple[int, str] | None:
+    """The oldest import to check (not under another job's lease) or to write."""
     with sessions() as session:
         row = session.execute(
             select(MemberImport.id, MemberImport.status)
-            .where(MemberImport.status.in_((ImportStatus.UPLOADED, ImportStatus.CONFIRMED)))
+            .where(or_(and_(MemberImport.status == ImportStatus.UPLOADED, _is_free(now)),
+                       MemberImport.status == ImportStatus.CONFIRMED))
             .order_by(MemberImport.id)
             .limit(1)
         ).first()
     return tuple(row) if row else None
+
+
+def _is_free(now: datetime):
+    return or_(MemberImport.check_started_at.is_(None), MemberImport.check_started_at < now - CHECK_LEASE)
+
+
+def _lease_check(sessions: sessionmaker, import_id: int, *, now: datetime) -> bool:
+    """Take the check of an uploaded file for CHECK_LEASE (a second scheduler started by mistake leaves it alone;
+    a check cut short is taken again when the lease runs out)."""
+    with sessions() as session:
+        taken = session.execute(
+            update(MemberImport)
+            .where(MemberImport.id == import_id, MemberImport.status == ImportStatus.UPLOADED, _is_free(now))
+            .values(check_started_at=now)
+        ).rowcount
+        session.commit()
+    return bool(taken)
 
 
 def check(sessions: sessionmaker, import_id: int) -> None:

@@ -52,6 +52,7 @@ class MemberImport(Base):
     uploaded_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[datetime]
+    check_started_at: Mapped[datetime | None]  # a check's lease: another job leaves it alone until it runs out
     confirmed_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 

@@ -17,7 +17,6 @@ from smscrm.models import (
     ConsentEvent,
     ImportStatus,
     Member,
-    MemberImport,
     MemberImportRow,
     MemberInterest,
     OutboundMessage,
