@@ -9,6 +9,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import phonenumbers
+
 from smscrm.errors import BadMemberFile, InvalidPhone
 from smscrm.inbound import parse_birthday
 from smscrm.loyalty.members import clean_name, clean_topic
@@ -127,10 +129,10 @@ def read_row(member_file: MemberFile, cells: list[str], *, country: str) -> Memb
     if not written:
         return MemberRow(written, rejection=RowRejection.NO_PHONE)
     try:
-        phone = phones.normalise(written, country)
+        number = phones.parse(written, country)
     except InvalidPhone:
         return MemberRow(written[:40], rejection=RowRejection.NOT_A_NUMBER)
-    if not phones.is_valid(phone):
+    if not phonenumbers.is_valid_number(number):
         return MemberRow(written[:40], rejection=RowRejection.INVALID_NUMBER)
     birthday = None
     if cell("birthday"):
@@ -143,7 +145,7 @@ def read_row(member_file: MemberFile, cells: list[str], *, country: str) -> Memb
         if language is None:
             return MemberRow(written[:40], rejection=RowRejection.LANGUAGE)
     tags = tuple(dict.fromkeys(topic for topic in map(clean_topic, _TAG_SEPARATORS.split(cell("tags"))) if topic))
-    return MemberRow(written[:40], phone, clean_name(cell("name")), language, birthday, tags)
+    return MemberRow(written[:40], phones.e164(number), clean_name(cell("name")), language, birthday, tags)
 
 
 def read_birthday(text: str) -> tuple[int, int] | None:
