@@ -37,6 +37,17 @@ class InvalidPhone(ValidationError):
     code = "invalid_phone"
 
 
+class BadMemberFile(ValidationError):
+    """A member file we cannot read (`smscrm.loyalty.member_files`): `reason` names the problem, `details` what a
+    message about it shows (the columns found, a limit)."""
+
+    code = "bad_member_file"
+
+    def __init__(self, reason: str, message: str, **details):
+        super().__init__(message)
+        self.reason, self.details = reason, details
+
+
 class PasswordRefused(ValidationError):
     """A new password too short, too long or too easy to guess (`smscrm.accounts.passwords`)."""
 

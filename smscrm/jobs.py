@@ -26,7 +26,7 @@ from sqlalchemy.orm import sessionmaker
 from smscrm import broadcast, care, delivery, points
 from smscrm.db import outages
 from smscrm.db.engine import utcnow
-from smscrm.loyalty import classes
+from smscrm.loyalty import classes, imports
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,8 @@ JOBS = (
         every=timedelta(minutes=1), catches_up=True),
     Job("redemption_codes", "Give back the points of redemption codes not used in time",
         points.release_expired_redemptions, every=timedelta(minutes=15), catches_up=True),
+    Job("member_imports", "Check uploaded member files, write confirmed imports", imports.run_pending,
+        every=timedelta(seconds=5), catches_up=True, own_transactions=True),
     Job("recompute", "Rebuild visit statistics, stages and value classes", classes.recompute,
         daily_at=time(2, 30)),
     Job("points_expiry", "Expire points older than each merchant's expiry period", points.expire_points,

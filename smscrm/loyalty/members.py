@@ -73,8 +73,8 @@ def set_birthday(session: Session, member: Member, month: int, day: int, *, year
 
 
 def add_interest(session: Session, member: Member, topic: str, *, now: datetime) -> str | None:
-    """Tag the member with a topic (lower-cased, trimmed); None when there is no topic."""
-    topic = " ".join((topic or "").split()).lower()[:MAX_TOPIC_CHARS]
+    """Tag the member with a topic (`clean_topic`); None when there is no topic."""
+    topic = clean_topic(topic)
     if not topic:
         return None
     if topic not in {interest.topic for interest in member.interests}:
@@ -82,3 +82,8 @@ def add_interest(session: Session, member: Member, topic: str, *, now: datetime)
         session.flush()
     return topic
 
+
+
+def clean_topic(topic: str | None) -> str:
+    """A topic as we keep it: single spaces, lower case, at most MAX_TOPIC_CHARS; empty for no topic."""
+    return " ".join((topic or "").split()).lower()[:MAX_TOPIC_CHARS]

@@ -15,6 +15,16 @@ def normalise(raw: str, country: str = "US") -> str:
 
     Raises InvalidPhone with a message a person can act on.
     """
+    return e164(parse(raw, country))
+
+
+def e164(number: phonenumbers.PhoneNumber) -> str:
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse(raw: str, country: str = "US") -> phonenumbers.PhoneNumber:
+    """`raw` read as `normalise` reads it (InvalidPhone when it is no possible number), for a caller that asks
+    more of the number than its E.164 (a member file: whether it is issued, without parsing it twice)."""
     text = (raw or "").strip()
     if not text:
         raise InvalidPhone(N_("a phone number is required"))
@@ -26,13 +36,13 @@ def normalise(raw: str, country: str = "US") -> str:
         raise InvalidPhone(N_("%(text)r is not a phone number"), text=text) from None
     if not phonenumbers.is_possible_number(number):
         raise InvalidPhone(N_("%(text)r is not a possible phone number"), text=text)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number
 
 
 @lru_cache(maxsize=8192)
-def is_valid(e164: str) -> bool:
-    """Whether phonenumbers knows `e164` as a number its region issues (not only one of a possible length)."""
-    return phonenumbers.is_valid_number(phonenumbers.parse(e164))
+def is_valid(e164_number: str) -> bool:
+    """Whether phonenumbers knows `e164_number` as a number its region issues (not only one of a possible length)."""
+    return phonenumbers.is_valid_number(phonenumbers.parse(e164_number))
 
 
 def mask(e164: str) -> str:

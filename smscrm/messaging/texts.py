@@ -80,6 +80,11 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         Language.EN: "Text JOIN to become a member of {merchant} and earn points on every visit.",
         Language.ZH: "发送“入会”即可成为{merchant}会员，每次消费均可积分。",
     },
+    "import_invitation": {  # once to each pending member of a member file (smscrm.loyalty.imports)
+        Language.EN: "{merchant} invites you to its members club: reply JOIN to join and earn points on every "
+        "visit. {opt_out}",
+        Language.ZH: "{merchant}邀请您加入会员：回复“入会”即可加入，每次消费均可积分。{opt_out}",
+    },
     # points texts (smscrm.points, smscrm.loyalty.rewards, smscrm.loyalty.referrals)
     "purchase_receipt": {
         Language.EN: "Thanks for visiting {merchant}! +{points} points, you now have {balance} points.",

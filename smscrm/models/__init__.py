@@ -12,6 +12,7 @@ from smscrm.models.consent import ConsentAction, ConsentChannel, ConsentEvent
 from smscrm.models.delivery import EarlyStatusReport, SendRateBucket
 from smscrm.models.inbox import InboxItem, InboxKind, InboxReply
 from smscrm.models.member import Member, MemberInterest
+from smscrm.models.member_import import ImportStatus, MemberImport, MemberImportRow, MemberImportTag, RowRejection
 from smscrm.models.merchant import Language, Merchant, Role, SenderNumber, StaffUser
 from smscrm.models.message import (
     DEDUPE_CONFLICT,
@@ -49,6 +50,7 @@ __all__ = [
     "ConsentEvent",
     "EarlyStatusReport",
     "EntryKind",
+    "ImportStatus",
     "InboundMessage",
     "InboxItem",
     "InboxKind",
@@ -57,6 +59,9 @@ __all__ = [
     "Language",
     "LoyaltySettings",
     "Member",
+    "MemberImport",
+    "MemberImportRow",
+    "MemberImportTag",
     "MemberInterest",
     "Merchant",
     "OutboundMessage",
@@ -70,6 +75,7 @@ __all__ = [
     "ReferralStatus",
     "Reward",
     "Role",
+    "RowRejection",
     "Segment",
     "SendRateBucket",
     "SenderNumber",

@@ -20,6 +20,7 @@ class ConsentChannel(StrEnum):
     CARRIER = "carrier"  # the provider told us the number is unreachable for us (Twilio 21610)
     WEB = "web"
     API = "api"
+    IMPORT = "import"  # a member file whose owner declared the members' consent (`import_id`: the statement)
 
 
 class ConsentEvent(Base):
@@ -36,4 +37,5 @@ class ConsentEvent(Base):
     keyword: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(10))
     source_sid: Mapped[str | None] = mapped_column(String(64))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("member_imports.id"))
     created_at: Mapped[datetime]

@@ -34,6 +34,8 @@ from smscrm.web import (
     language,
     loyalty,
     member_detail,
+    member_export,
+    member_import,
     members,
     money,
     rewards,
@@ -61,8 +63,8 @@ class NavEntry:
 
 BLUEPRINTS = [
     auth.blueprint, home.blueprint, members.blueprint, inbox.blueprint, campaigns.blueprint,
-    counter.blueprint, member_detail.blueprint, rewards.blueprint, loyalty.blueprint, care.blueprint,
-    upcoming.blueprint, settings.blueprint, account.blueprint, language.blueprint,
+    counter.blueprint, member_detail.blueprint, member_import.blueprint, member_export.blueprint, rewards.blueprint,
+    loyalty.blueprint, care.blueprint, upcoming.blueprint, settings.blueprint, account.blueprint, language.blueprint,
 ]
 NAV = [
     NavEntry("home.dashboard", _l("Home")),

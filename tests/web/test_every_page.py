@@ -90,12 +90,20 @@ def turn_on_care(session, merchant, now: datetime) -> None:
     session.commit()
 
 
+def read_whole(response):
+    """The response read to its end and closed, so that a streamed download (the CSV exports) ends its request
+    before the next one starts."""
+    response.get_data()
+    response.close()
+    return response
+
+
 def assert_every_page_renders(client, merchant, paths: list[str]) -> dict[str, str]:
     """200 for every page, and for each care rule's page (a signed-in user's sign-in page redirects home; the
     holiday rule's page needs its holiday named); returns the pages."""
     holiday = care_rules.holiday_choices(merchant, now=datetime.now(timezone.utc))[0].name
     pages = [*paths, *(f"/care/{kind.value}" for kind in CareKind), "/care/holiday?" + urlencode({"holiday": holiday})]
-    responses = {path: client.get(path) for path in pages}
+    responses = {path: read_whole(client.get(path)) for path in pages}
     expected = {path: 200 for path in pages} | {"/sign-in": 302, "/care/holiday": 404}
     assert {path: response.status_code for path, response in responses.items()} == expected
     return {path: response.text for path, response in responses.items()}
