@@ -1,9 +1,11 @@
 """Memberships: joining, and what a member tells us about themselves."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.orm import Session
 
 from smscrm.models import Member, MemberInterest, Merchant, Stage
@@ -13,6 +15,39 @@ MAX_TOPIC_CHARS = 40
 
 
 _INSERT_MEMBER = insert(Member.__table__)  # built once (its cache key too): the busiest paths run it
+
+
+class MemberStatus(StrEnum):
+    """Where a phone stands with the merchant; every membership row has exactly one."""
+
+    MEMBER = "member"  # joined, and takes the merchant's texts
+    INVITED = "invited"  # never joined (a friend's REFER, a purchase before joining): never opted in
+    OPTED_OUT = "opted_out"  # opted out of texts, whether or not it joined
+
+
+def status(*, is_joined: bool, is_opted_out: bool) -> MemberStatus:
+    """The one rule the member list, the dashboard, the API and campaign counts use: an opt-out wins; else a
+    phone that joined is a member, and one that never joined is only invited."""
+    if is_opted_out:
+        return MemberStatus.OPTED_OUT
+    return MemberStatus.MEMBER if is_joined else MemberStatus.INVITED
+
+
+def status_of(member: Member) -> MemberStatus:
+    return status(is_joined=member.is_joined, is_opted_out=member.is_opted_out)
+
+
+def count_by_status(session: Session, condition: ColumnElement[bool]) -> dict[MemberStatus, int]:
+    """How many memberships meeting `condition` have each status (every status present, 0 when none): one
+    grouped count by the two facts `status` reads."""
+    is_joined = Member.joined_at.is_not(None).label("is_joined")
+    rows = session.execute(
+        select(is_joined, Member.is_opted_out, func.count()).where(condition).group_by(is_joined, Member.is_opted_out)
+    )
+    counts = Counter({each: 0 for each in MemberStatus})
+    for joined, opted_out, number in rows:
+        counts[status(is_joined=bool(joined), is_opted_out=bool(opted_out))] += number
+    return dict(counts)
 
 
 def find(session: Session, merchant_id: int, phone: str) -> Member | None:
