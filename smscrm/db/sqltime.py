@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Float
+from sqlalchemy.types import Float, Integer
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 SECONDS_PER_DAY = 86400.0
@@ -34,6 +34,26 @@ def _epoch_days_postgresql(element, compiler, **kw):
 @compiles(epoch_days, "sqlite")
 def _epoch_days_sqlite(element, compiler, **kw):
     return f"(julianday({compiler.process(element.clauses, **kw)}) - {_JULIAN_DAY_OF_EPOCH})"
+
+
+class epoch_day(FunctionElement):
+    """The UTC calendar day of a timestamp column, as a whole number of days from 1970-01-01: two moments of
+    one day give the same number, `epoch_day(b) - epoch_day(a)` counts the midnights between them."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "epoch_day"
+
+
+@compiles(epoch_day, "postgresql")
+def _epoch_day_postgresql(element, compiler, **kw):
+    return f"floor(date_part('epoch', {compiler.process(element.clauses, **kw)}) / {SECONDS_PER_DAY})::integer"
+
+
+@compiles(epoch_day, "sqlite")
+def _epoch_day_sqlite(element, compiler, **kw):
+    # julianday is a half-day off midnight; the days since 1970 are positive, so the cast's truncation is a floor
+    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - {_JULIAN_DAY_OF_EPOCH} AS INTEGER)"
 
 
 def days_from_epoch(moment: datetime) -> float:
