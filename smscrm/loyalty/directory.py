@@ -5,6 +5,7 @@ Every query takes the merchant's id and returns only that merchant's rows.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
@@ -121,7 +122,7 @@ class Summary:
     recent_feedback: int
 
 
-def member_counts(session: Session, merchant_id: int) -> dict[MemberStatus, int]:
+def member_counts(session: Session, merchant_id: int) -> Counter:
     """The merchant's memberships by status: everyone the member list shows, each counted once."""
     return count_by_status(session, Member.merchant_id == merchant_id)
 

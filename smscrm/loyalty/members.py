@@ -5,7 +5,7 @@ from collections import Counter
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, func, insert, select
+from sqlalchemy import ColumnElement, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from smscrm.models import Member, MemberInterest, Merchant, Stage
@@ -37,17 +37,24 @@ def status_of(member: Member) -> MemberStatus:
     return status(is_joined=member.is_joined, is_opted_out=member.is_opted_out)
 
 
-def count_by_status(session: Session, condition: ColumnElement[bool]) -> dict[MemberStatus, int]:
-    """How many memberships meeting `condition` have each status (every status present, 0 when none): one
-    grouped count by the two facts `status` reads."""
+def count_by_status(
+    session: Session, condition: ColumnElement[bool], *, split: ColumnElement[bool] | None = None
+) -> Counter:
+    """How many memberships meeting `condition` have each status (every status a key, 0 when none), from one
+    count grouped by the two facts `status` reads; with `split`, also (status, True) for those meeting it."""
     is_joined = Member.joined_at.is_not(None).label("is_joined")
+    is_split = (split if split is not None else literal(False)).label("is_split")
     rows = session.execute(
-        select(is_joined, Member.is_opted_out, func.count()).where(condition).group_by(is_joined, Member.is_opted_out)
+        select(is_joined, Member.is_opted_out, is_split, func.count()).select_from(Member).where(condition)
+        .group_by(is_joined, Member.is_opted_out, is_split)
     )
-    counts = Counter({each: 0 for each in MemberStatus})
-    for joined, opted_out, number in rows:
-        counts[status(is_joined=bool(joined), is_opted_out=bool(opted_out))] += number
-    return dict(counts)
+    counts = Counter(dict.fromkeys(MemberStatus, 0))
+    for joined, opted_out, in_split, number in rows:
+        each = status(is_joined=bool(joined), is_opted_out=bool(opted_out))
+        counts[each] += number
+        if in_split:
+            counts[each, True] += number
+    return counts
 
 
 def find(session: Session, merchant_id: int, phone: str) -> Member | None:
