@@ -25,18 +25,7 @@ class epoch_days(FunctionElement):
     name = "epoch_days"
 
 
-@compiles(epoch_days, "postgresql")
-def _epoch_days_postgresql(element, compiler, **kw):
-    # date_part gives double precision; EXTRACT gives numeric, several times slower over a million rows
-    return f"(date_part('epoch', {compiler.process(element.clauses, **kw)}) / {SECONDS_PER_DAY})"
-
-
-@compiles(epoch_days, "sqlite")
-def _epoch_days_sqlite(element, compiler, **kw):
-    return f"(julianday({compiler.process(element.clauses, **kw)}) - {_JULIAN_DAY_OF_EPOCH})"
-
-
-class epoch_day(FunctionElement):
+class epoch_day(epoch_days):
     """The UTC calendar day of a timestamp column, as a whole number of days from 1970-01-01: two moments of
     one day give the same number, `epoch_day(b) - epoch_day(a)` counts the midnights between them."""
 
@@ -45,15 +34,18 @@ class epoch_day(FunctionElement):
     name = "epoch_day"
 
 
-@compiles(epoch_day, "postgresql")
-def _epoch_day_postgresql(element, compiler, **kw):
-    return f"floor(date_part('epoch', {compiler.process(element.clauses, **kw)}) / {SECONDS_PER_DAY})::integer"
+@compiles(epoch_days, "postgresql")
+def _epoch_days_postgresql(element, compiler, **kw):
+    # date_part gives double precision; EXTRACT gives numeric, several times slower over a million rows
+    days = f"(date_part('epoch', {compiler.process(element.clauses, **kw)}) / {SECONDS_PER_DAY})"
+    return f"floor{days}::integer" if isinstance(element, epoch_day) else days
 
 
-@compiles(epoch_day, "sqlite")
-def _epoch_day_sqlite(element, compiler, **kw):
-    # julianday is a half-day off midnight; the days since 1970 are positive, so the cast's truncation is a floor
-    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - {_JULIAN_DAY_OF_EPOCH} AS INTEGER)"
+@compiles(epoch_days, "sqlite")
+def _epoch_days_sqlite(element, compiler, **kw):
+    days = f"(julianday({compiler.process(element.clauses, **kw)}) - {_JULIAN_DAY_OF_EPOCH})"
+    # the days since 1970 are positive, so the cast's truncation is a floor
+    return f"CAST({days} AS INTEGER)" if isinstance(element, epoch_day) else days
 
 
 def days_from_epoch(moment: datetime) -> float:
