@@ -5,7 +5,7 @@ from collections import Counter
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, func, insert, literal, select
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.orm import Session
 
 from smscrm.models import Member, MemberInterest, Merchant, Stage
@@ -42,17 +42,15 @@ def count_by_status(
 ) -> Counter:
     """How many memberships meeting `condition` have each status (every status a key, 0 when none), from one
     count grouped by the two facts `status` reads; with `split`, also (status, True) for those meeting it."""
-    is_joined = Member.joined_at.is_not(None).label("is_joined")
-    is_split = (split if split is not None else literal(False)).label("is_split")
-    rows = session.execute(
-        select(is_joined, Member.is_opted_out, is_split, func.count()).select_from(Member).where(condition)
-        .group_by(is_joined, Member.is_opted_out, is_split)
-    )
+    facts = [Member.joined_at.is_not(None).label("is_joined"), Member.is_opted_out]
+    if split is not None:
+        facts.append(split.label("is_split"))
+    rows = session.execute(select(*facts, func.count()).select_from(Member).where(condition).group_by(*facts))
     counts = Counter(dict.fromkeys(MemberStatus, 0))
-    for joined, opted_out, in_split, number in rows:
+    for joined, opted_out, *in_split, number in rows:
         each = status(is_joined=bool(joined), is_opted_out=bool(opted_out))
         counts[each] += number
-        if in_split:
+        if in_split and in_split[0]:
             counts[each, True] += number
     return counts
 
