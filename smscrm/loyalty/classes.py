@@ -127,8 +127,10 @@ _RECORD_VISIT = update(Member.__table__).where(Member.__table__.c.id == bindpara
 
 
 def record_visit(member: Member, amount_minor: int, at: datetime) -> None:
-    """Count a purchase in the member's visit statistics and stage (the caller holds the member's row lock)."""
+    """Count a purchase in the member's visit statistics and stage (the caller holds the member's row lock); the
+    purchase itself is written first (the visit days are counted from the purchases)."""
     session = object_session(member)
+    session.flush()
     session.connection().execute(_RECORD_VISIT, {"member_id": member.id, "visit_amount": amount_minor, "visit_at": at})
     session.expire(member, list(_SEGMENT_COLUMNS))
 
