@@ -159,14 +159,8 @@ def start_campaign(session: Session, merchant: Merchant, campaign: Campaign, *, 
         raise NotFound(N_("no such campaign"))
     _set_status(session, campaign, CampaignStatus.SENDING, STARTABLE, now=now, started_at=now)
     condition = audience(session, merchant, campaign, now=now)
-    matched, not_joined, opted_out = session.execute(
-        select(
-            func.count(),
-            segments.count_where(Member.joined_at.is_(None)),
-            segments.count_where(and_(Member.joined_at.is_not(None), Member.is_opted_out.is_(True))),
-        ).where(condition)
-    ).one()
-    reachable = matched - not_joined - opted_out
+    counted = segments.count(session, condition)  # as the preview counted: by members.status
+    matched, not_joined, opted_out, reachable = counted.matching, counted.invited, counted.opted_out, counted.reachable
     eligible = and_(condition, segments.REACHABLE)
     holdout = holdout_size(reachable, campaign.holdout_pct)
     if holdout:

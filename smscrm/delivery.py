@@ -4,8 +4,8 @@ A worker runs one loop (`run_worker`), and any number of workers may run side by
 1. claim: due rows are locked with SELECT … FOR UPDATE SKIP LOCKED (replies and transactional texts
    first), so workers never share a row; in the same transaction each is judged — already sent
    (a stored sid), opted out (suppressed), quiet hours at the recipient (deferred to the window's
-   opening), over the weekly marketing cap (skipped) — and the rest become `sending`, this worker's,
-   under a short lease. The claim is committed before any provider call.
+   opening), over the weekly cap of care and marketing texts (skipped) — and the rest become
+   `sending`, this worker's, under a short lease. The claim is committed before any provider call.
 2. lease: while the worker lives it renews its leases every few seconds; when it dies, its rows go
    back to the queue once the lease runs out (`recover_expired_leases`, run by every worker and by
    the scheduler), within a minute.

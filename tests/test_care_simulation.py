@@ -184,7 +184,8 @@ class Oracle:
             visits = person.visits_by(run)
             if not visits:
                 continue
-            gap = (visits[-1] - visits[0]).total_seconds() / 86400 / (len(visits) - 1) if len(visits) > 1 else 0
+            days = sorted({visit.astimezone(timezone.utc).date() for visit in visits})  # visit days (classes)
+            gap = (days[-1] - days[0]).days / (len(days) - 1) if len(days) > 1 else 0
             away = (due - visits[-1]).total_seconds() / 86400
             recently = sent and sent[-1] >= local(day - timedelta(days=WIN_BACK_DAYS - 1), 0)
             if away > max(WIN_BACK_DAYS, 2 * gap) and not recently:

@@ -1,5 +1,5 @@
 """Respect for the shopper at send time: quiet hours in the recipient's zone (deferred, counted),
-the weekly marketing cap (skipped, with the reason), what is exempt, the merchant's settings, and
+the weekly cap of care and marketing texts (skipped, with the reason), what is exempt, the merchant's settings, and
 the checks made again right before the provider call."""
 from datetime import datetime, time, timedelta, timezone
 
@@ -158,21 +158,26 @@ class TestWeeklyCap:
         deliver(sessions, transport, now)
         assert row(session, message_id).status == Status.SENT
 
-    def test_care_and_transactional_texts_neither_count_nor_are_capped(self, session, sessions, merchant,
-                                                                       transport):
+    def test_care_and_marketing_count_together_replies_and_transactional_texts_do_not(
+        self, session, sessions, merchant, transport
+    ):
+        """The rule the care and campaign pages state: at most `weekly_marketing_cap` (2) care and marketing
+        texts per member in any 7 days; a care text over it is skipped like a campaign's."""
         now = NOON_IN_LOS_ANGELES
-        already_sent(session, merchant, ANN, now - timedelta(days=1))
-        already_sent(session, merchant, ANN, now - timedelta(days=1), category=Category.CARE)
         already_sent(session, merchant, ANN, now - timedelta(days=1), category=Category.TRANSACTIONAL)
-        promo = queue(session, merchant, now)  # the second marketing text: allowed
-        care = queue(session, merchant, now, body="Happy birthday!", category=Category.CARE)
+        already_sent(session, merchant, ANN, now - timedelta(days=1), category=Category.REPLY)
+        already_sent(session, merchant, ANN, now - timedelta(days=2))
+        care = queue(session, merchant, now, body="Happy birthday!", category=Category.CARE)  # the second: allowed
         points = queue(session, merchant, now, body="Your points: 120", category=Category.TRANSACTIONAL)
         deliver(sessions, transport, now)
-        assert {row(session, i).status for i in (promo, care, points)} == {Status.SENT}
-        late = queue(session, merchant, now, body="A third promo")
-        birthday = queue(session, merchant, now, body="Another greeting", category=Category.CARE)
+        assert {row(session, i).status for i in (care, points)} == {Status.SENT}
+        greeting = queue(session, merchant, now, body="Another greeting", category=Category.CARE)
+        promo = queue(session, merchant, now, body="A third promo")
+        receipt = queue(session, merchant, now, body="Receipt: +12 points", category=Category.TRANSACTIONAL)
         deliver(sessions, transport, now)
-        assert (row(session, late).status, row(session, birthday).status) == (Status.SKIPPED, Status.SENT)
+        assert [(row(session, i).status, row(session, i).skip_reason) for i in (greeting, promo, receipt)] == [
+            (Status.SKIPPED, courtesy.FREQUENCY_CAP), (Status.SKIPPED, courtesy.FREQUENCY_CAP), (Status.SENT, None),
+        ]
 
     def test_a_retry_is_not_held_back_by_the_cap(self, session, sessions, merchant, transport):
         """It was counted when it was first attempted; the provider may even have it already."""

@@ -19,6 +19,7 @@ MAX_SEARCH_DIGITS = 6  # the last digits of a phone; a whole number is looked up
 LEDGER_PAGE = 50
 MAX_LEDGER_PAGE = 100  # below points.MAX_LEDGER_PAGE: one more entry is read to tell whether a next page exists
 MAX_ENTRY_ID = 2**31 - 1  # entry ids are 32-bit integers on PostgreSQL
+MAX_PER_PAGE = 100
 
 
 def iso(moment) -> str | None:
@@ -32,6 +33,7 @@ def member_json(member: Member) -> dict:
         "name": member.name,
         "language": member.language,
         "stage": member.stage,
+        "status": members.status_of(member),
         "joined_at": iso(member.joined_at),
         "is_opted_out": member.is_opted_out,
         "points_balance": member.points_balance,
@@ -75,7 +77,7 @@ def get_member(member_id: int):
 
 @blueprint.get("/members")
 def list_members():
-    inputs.only_query_parameters("q", "page")
+    inputs.only_query_parameters("q", "page", "per_page")
     search = inputs.text(request.args.get("q", ""), field="q", max_chars=MAX_SEARCH_CHARS, min_chars=0)
     if sum(character.isdigit() for character in search) > MAX_SEARCH_DIGITS:
         raise ValidationError(
@@ -84,7 +86,8 @@ def list_members():
             code="invalid_q",
         )
     number = inputs.query_int("page", default=1, maximum=inputs.MAX_PAGE)
-    page = directory.list_members(db_session(), current_merchant().id, search=search, page=number)
+    per_page = inputs.query_int("per_page", default=directory.PER_PAGE, maximum=MAX_PER_PAGE)
+    page = directory.list_members(db_session(), current_merchant().id, search=search, page=number, per_page=per_page)
     is_past_end = number > page.pages
     return jsonify(
         members=[] if is_past_end else [member_json(member) for member in page.items],

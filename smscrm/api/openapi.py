@@ -10,7 +10,8 @@ from flask import jsonify
 
 from smscrm import points
 from smscrm.api import blueprint, inputs, members, redemptions
-from smscrm.loyalty import rewards
+from smscrm.loyalty import directory, rewards
+from smscrm.loyalty.members import MemberStatus
 from smscrm.models import (
     EntryKind,
     RedemptionChannel,
@@ -131,6 +132,12 @@ SCHEMAS = {
             "enum": list(Stage),
             "description": "pending: invited (for example by a purchase) but has not texted JOIN yet",
         },
+        "status": {
+            "type": "string",
+            "enum": list(MemberStatus),
+            "description": "opted_out: opted out of texts, whether or not they joined; else member: joined; "
+            "invited: has not texted JOIN (a friend's REFER, or a purchase before joining), so never opted in",
+        },
         "joined_at": nullable(TIME),
         "is_opted_out": {"type": "boolean"},
         "points_balance": {"type": "integer", "minimum": 0},
@@ -143,7 +150,7 @@ SCHEMAS = {
     "MemberPage": obj({
         "members": {"type": "array", "items": ref("Member")},
         "page": {"type": "integer", "minimum": 1},
-        "per_page": {"type": "integer", "minimum": 1},
+        "per_page": {"type": "integer", "minimum": 1, "maximum": members.MAX_PER_PAGE},
         "total": {"type": "integer", "minimum": 0},
         "pages": {"type": "integer", "minimum": 1},
         "next_page": nullable({**INTEGER, "description": "null on the last page"}),
@@ -276,6 +283,8 @@ PATHS = {
                       {**STRING, "maxLength": members.MAX_SEARCH_CHARS, "pattern": ONE_LINE}),
                 query("page", "Page number, from 1 (default 1). A page past the last one is empty.",
                       {"type": "integer", "minimum": 1, "maximum": inputs.MAX_PAGE}),
+                query("per_page", f"Members per page, 1 to {members.MAX_PER_PAGE} (default {directory.PER_PAGE}).",
+                      {"type": "integer", "minimum": 1, "maximum": members.MAX_PER_PAGE}),
             ],
             "responses": {"200": ok("One page of members", "MemberPage"), "400": BAD_REQUEST, "401": UNAUTHORIZED},
         }

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Float
+from sqlalchemy.types import Float, Integer
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 SECONDS_PER_DAY = 86400.0
@@ -25,15 +25,27 @@ class epoch_days(FunctionElement):
     name = "epoch_days"
 
 
+class epoch_day(epoch_days):
+    """The UTC calendar day of a timestamp column, as a whole number of days from 1970-01-01: two moments of
+    one day give the same number, `epoch_day(b) - epoch_day(a)` counts the midnights between them."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "epoch_day"
+
+
 @compiles(epoch_days, "postgresql")
 def _epoch_days_postgresql(element, compiler, **kw):
     # date_part gives double precision; EXTRACT gives numeric, several times slower over a million rows
-    return f"(date_part('epoch', {compiler.process(element.clauses, **kw)}) / {SECONDS_PER_DAY})"
+    days = f"(date_part('epoch', {compiler.process(element.clauses, **kw)}) / {SECONDS_PER_DAY})"
+    return f"floor{days}::integer" if isinstance(element, epoch_day) else days
 
 
 @compiles(epoch_days, "sqlite")
 def _epoch_days_sqlite(element, compiler, **kw):
-    return f"(julianday({compiler.process(element.clauses, **kw)}) - {_JULIAN_DAY_OF_EPOCH})"
+    days = f"(julianday({compiler.process(element.clauses, **kw)}) - {_JULIAN_DAY_OF_EPOCH})"
+    # the days since 1970 are positive, so the cast's truncation is a floor
+    return f"CAST({days} AS INTEGER)" if isinstance(element, epoch_day) else days
 
 
 def days_from_epoch(moment: datetime) -> float:

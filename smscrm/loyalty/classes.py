@@ -8,7 +8,9 @@ order): A = the top members who together bring `class_a_revenue_pct` % of that r
 `class_a_max_members_pct` % of the members (rounded down); B = the next `class_b_members_pct` % of
 the members (rounded down) who spent something; C = everyone else. Pending members have no class.
 
-A visit is a purchase. The typical gap between visits is their average: (last − first) / (visits − 1) days.
+A visit is a purchase. Visits on one (UTC) calendar day are one visit day, and the typical gap between
+visits is the average gap between visit days: (last day − first day) / (visit days − 1), so never under a
+day; with fewer than two visit days there is none.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased, object_session
 from sqlalchemy.types import Float
 
-from smscrm.db.sqltime import epoch_days
+from smscrm.db.sqltime import epoch_day
 from smscrm.db.types import UTCDateTime
 from smscrm.loyalty.periods import months_before
 from smscrm.models import Member, Merchant, Purchase, Referral, Stage
@@ -39,7 +41,6 @@ CLASS_WINDOW_MONTHS = 12
 # in member order from the covering index rather than in a hash table of a million groups (5x faster, measured
 # with bench/recompute; the planner underestimates the number of members and picks the hash).
 RECOMPUTE_SETTINGS = {"work_mem": "256MB", "enable_hashagg": "off"}
-SECONDS_PER_DAY = 86400.0
 _SEGMENT_COLUMNS = (
     "stage", "value_class", "visit_count", "total_spend_minor", "first_visit_at", "last_visit_at",
     "typical_visit_gap_days",
@@ -92,15 +93,29 @@ def _visit_values() -> dict:
         "total_spend_minor": members.total_spend_minor + bindparam("visit_amount"),
         "first_visit_at": first,
         "last_visit_at": last,
-        "typical_visit_gap_days": case(
-            (visits >= literal(2), (epoch_days(last) - epoch_days(first)) / members.visit_count),
-            else_=members.typical_visit_gap_days,
-        ),
+        "typical_visit_gap_days": typical_gap(first, last, _visit_days()),
         "stage": stage_case(
             is_joined=members.joined_at.is_not(None), visit_count=visits,
             is_advocate=members.stage == literal(Stage.ADVOCATE),
         ),
     }
+
+
+def _visit_days():
+    """The member's visit days, counting the purchase just inserted (under the member's row lock)."""
+    return (
+        select(func.count(func.distinct(epoch_day(Purchase.created_at))))
+        .where(Purchase.member_id == Member.__table__.c.id)
+        .scalar_subquery()
+    )
+
+
+def typical_gap(first, last, visit_days):
+    """The average gap in days between visit days (see the module docstring); NULL under two visit days."""
+    return case(
+        (visit_days >= 2, cast(epoch_day(last) - epoch_day(first), Float) / (visit_days - 1)),
+        else_=None,
+    )
 
 
 VISIT_VALUES = _visit_values()
@@ -112,8 +127,10 @@ _RECORD_VISIT = update(Member.__table__).where(Member.__table__.c.id == bindpara
 
 
 def record_visit(member: Member, amount_minor: int, at: datetime) -> None:
-    """Count a purchase in the member's visit statistics and stage (the caller holds the member's row lock)."""
+    """Count a purchase in the member's visit statistics and stage (the caller holds the member's row lock); the
+    purchase itself is written first (the visit days are counted from the purchases)."""
     session = object_session(member)
+    session.flush()
     session.connection().execute(_RECORD_VISIT, {"member_id": member.id, "visit_amount": amount_minor, "visit_at": at})
     session.expire(member, list(_SEGMENT_COLUMNS))
 
@@ -151,6 +168,7 @@ def _segments(session: Session, *, since: datetime):
             func.sum(Purchase.amount_minor).label("spend"),
             func.min(Purchase.created_at).label("first_at"),
             func.max(Purchase.created_at).label("last_at"),
+            func.count(func.distinct(epoch_day(Purchase.created_at))).label("visit_days"),
             func.sum(case((Purchase.created_at >= since, Purchase.amount_minor), else_=0)).label("recent"),
         )
         .group_by(Purchase.member_id)
@@ -177,6 +195,7 @@ def _segments(session: Session, *, since: datetime):
             func.coalesce(visits.c.spend, 0).label("total_spend_minor"),
             visits.c.first_at.label("first_visit_at"),
             visits.c.last_at.label("last_visit_at"),
+            func.coalesce(visits.c.visit_days, 0).label("visit_days"),
             advocates.c.referrer_id.is_not(None).label("is_advocate"),
             recent.label("recent"),
             func.row_number().over(**ranking).label("rank"),
@@ -211,18 +230,5 @@ def _segments(session: Session, *, since: datetime):
         c.total_spend_minor,
         c.first_visit_at,
         c.last_visit_at,
-        case(
-            (
-                visit_count >= 2,
-                cast(_days_between(session, c.first_visit_at, c.last_visit_at), Float) / (visit_count - 1),
-            ),
-            else_=None,
-        ).label("typical_visit_gap_days"),
+        typical_gap(c.first_visit_at, c.last_visit_at, c.visit_days).label("typical_visit_gap_days"),
     ).order_by(c.member_id)  # the UPDATE then writes the rows in table order, not scattered over it
-
-
-def _days_between(session: Session, start, end):
-    """Days from `start` to `end` as a fraction, in the database's own date arithmetic."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", end - start) / SECONDS_PER_DAY
-    return func.julianday(end) - func.julianday(start)

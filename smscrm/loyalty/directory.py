@@ -5,6 +5,7 @@ Every query takes the merchant's id and returns only that merchant's rows.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
@@ -12,6 +13,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import Row, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from smscrm.loyalty.members import MemberStatus, count_by_status
 from smscrm.models import InboundMessage, Member
 from smscrm.models.message import IS_FEEDBACK
 
@@ -57,8 +59,11 @@ def paginate(session: Session, statement: Select, number: int, per_page: int = P
     return Page(items=list(rows), number=number, per_page=per_page, total=total)
 
 
-def list_members(session: Session, merchant_id: int, *, search: str = "", page: int = 1) -> Page[Member]:
-    """The merchant's members, newest first. `search` matches part of a name, or the last digits of a phone."""
+def list_members(
+    session: Session, merchant_id: int, *, search: str = "", page: int = 1, per_page: int = PER_PAGE
+) -> Page[Member]:
+    """The merchant's members, newest first, `per_page` a page. `search` matches part of a name, or the last digits
+    of a phone."""
     statement = select(Member).where(Member.merchant_id == merchant_id)
     search = " ".join((search or "").split())
     if search:
@@ -67,7 +72,7 @@ def list_members(session: Session, merchant_id: int, *, search: str = "", page: 
         if digits and _PHONE_LIKE.match(search):
             matches.append(Member.phone.endswith(digits))
         statement = statement.where(or_(*matches))
-    rows = paginate(session, statement.order_by(Member.created_at.desc(), Member.id.desc()), page)
+    rows = paginate(session, statement.order_by(Member.created_at.desc(), Member.id.desc()), page, per_page)
     return replace(rows, items=[row.Member for row in rows.items])
 
 
@@ -108,17 +113,22 @@ def _feedback(message: InboundMessage, member: Member | None) -> Feedback:
 
 @dataclass(frozen=True)
 class Summary:
+    """Everyone the member list shows, by status (`members.status`: the three add up to the list's total), and
+    feedback texts in the last 7 days."""
+
     members: int
+    invited: int
     opted_out: int
     recent_feedback: int
 
 
+def member_counts(session: Session, merchant_id: int) -> Counter:
+    """The merchant's memberships by status: everyone the member list shows, each counted once."""
+    return count_by_status(session, Member.merchant_id == merchant_id)
+
+
 def summarise(session: Session, merchant_id: int, *, now: datetime) -> Summary:
-    """Joined members, how many of them opted out, and feedback texts in the last 7 days."""
-    joined = select(
-        func.count(Member.id), func.count(Member.id).filter(Member.is_opted_out.is_(True))
-    ).where(Member.merchant_id == merchant_id, Member.joined_at.is_not(None))
-    members, opted_out = session.execute(joined).one()
+    counts = member_counts(session, merchant_id)
     recent_feedback = session.scalar(
         select(func.count(InboundMessage.id)).where(
             InboundMessage.merchant_id == merchant_id,
@@ -126,4 +136,7 @@ def summarise(session: Session, merchant_id: int, *, now: datetime) -> Summary:
             InboundMessage.received_at >= now - FEEDBACK_WINDOW,
         )
     )
-    return Summary(members=members, opted_out=opted_out, recent_feedback=recent_feedback or 0)
+    return Summary(
+        members=counts[MemberStatus.MEMBER], invited=counts[MemberStatus.INVITED],
+        opted_out=counts[MemberStatus.OPTED_OUT], recent_feedback=recent_feedback or 0,
+    )

@@ -1,9 +1,11 @@
 """Memberships: joining, and what a member tells us about themselves."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.orm import Session
 
 from smscrm.models import Member, MemberInterest, Merchant, Stage
@@ -13,6 +15,44 @@ MAX_TOPIC_CHARS = 40
 
 
 _INSERT_MEMBER = insert(Member.__table__)  # built once (its cache key too): the busiest paths run it
+
+
+class MemberStatus(StrEnum):
+    """Where a phone stands with the merchant; every membership row has exactly one."""
+
+    MEMBER = "member"  # joined, and takes the merchant's texts
+    INVITED = "invited"  # never joined (a friend's REFER, a purchase before joining): never opted in
+    OPTED_OUT = "opted_out"  # opted out of texts, whether or not it joined
+
+
+def status(*, is_joined: bool, is_opted_out: bool) -> MemberStatus:
+    """The one rule the member list, the dashboard, the API and campaign counts use: an opt-out wins; else a
+    phone that joined is a member, and one that never joined is only invited."""
+    if is_opted_out:
+        return MemberStatus.OPTED_OUT
+    return MemberStatus.MEMBER if is_joined else MemberStatus.INVITED
+
+
+def status_of(member: Member) -> MemberStatus:
+    return status(is_joined=member.is_joined, is_opted_out=member.is_opted_out)
+
+
+def count_by_status(
+    session: Session, condition: ColumnElement[bool], *, split: ColumnElement[bool] | None = None
+) -> Counter:
+    """How many memberships meeting `condition` have each status (every status a key, 0 when none), from one
+    count grouped by the two facts `status` reads; with `split`, also (status, True) for those meeting it."""
+    facts = [Member.joined_at.is_not(None).label("is_joined"), Member.is_opted_out]
+    if split is not None:
+        facts.append(split.label("is_split"))
+    rows = session.execute(select(*facts, func.count()).select_from(Member).where(condition).group_by(*facts))
+    counts = Counter(dict.fromkeys(MemberStatus, 0))
+    for joined, opted_out, *in_split, number in rows:
+        each = status(is_joined=bool(joined), is_opted_out=bool(opted_out))
+        counts[each] += number
+        if in_split and in_split[0]:
+            counts[each, True] += number
+    return counts
 
 
 def find(session: Session, merchant_id: int, phone: str) -> Member | None:

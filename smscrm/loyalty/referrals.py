@@ -1,8 +1,8 @@
 """Referrals: members bring friends; both get the merchant's referral bonus once the friend joins and buys.
 
 A member texts `REFER <phone>` / `推荐 <号码>`: the friend becomes a pending member and gets one
-invitation text — never if they opted out, never twice, at most `MAX_INVITES_PER_DAY` a day from one
-member. Or the member shares their personal code and the friend texts `JOIN <code>`. A membership is
+invitation text — never to a number no region issues (`phonenumbers`), never if they opted out, never
+twice, at most `MAX_INVITES_PER_DAY` a day from one member. Or the member shares their personal code and the friend texts `JOIN <code>`. A membership is
 referred at most once (the first referral wins), and the bonus is paid once per referral.
 """
 from __future__ import annotations
@@ -81,6 +81,8 @@ def answer_refer_text(
     except InvalidPhone:
         return "refer_usage", values
     values["phone"] = phone
+    if not phones.is_valid(phone):  # of a possible length, but no region issues it: nobody would get the text
+        return "refer_invalid", values
     if phone == member.phone:
         return "refer_self", values
     if _invited_since(session, member, now - timedelta(days=1)) >= MAX_INVITES_PER_DAY:

@@ -38,6 +38,8 @@ class Preview:
     def as_json(self) -> dict:
         return {
             "matching": self.audience.matching,
+            "not_joined": self.audience.invited,
+            "opted_out": self.audience.opted_out,
             "reachable": self.audience.reachable,
             "holdout": self.holdout,
             "recipients": self.recipients,

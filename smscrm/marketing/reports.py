@@ -1,8 +1,8 @@
 """What a campaign did: its progress while sending, and its report.
 
-Progress counts the campaign's outbox rows by status. The report adds who was left out at the
-start (not joined, opted out, duplicates), failures by error code, opt-outs within 48 hours of a
-text, and the return rate of recipients against the holdout.
+Progress counts the campaign's outbox rows by status. The report adds where every member the audience
+matched ended up (`Reach`: each in exactly one line, counted at the start as the preview counts), failures
+by error code, opt-outs within 48 hours of a text, and the return rate of recipients against the holdout.
 
 Return rate: the share of members who made a purchase in the `return_window_days` after the
 campaign started. Recipients are every member the campaign queued a text for, whether or not it
@@ -16,7 +16,7 @@ the interval is not given.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, func, literal, select, union_all
@@ -40,7 +40,8 @@ Z_95 = 1.959964
 MIN_OUTCOMES_FOR_INTERVAL = 5  # returns and non-returns needed in each group for the normal approximation
 PENDING = (Status.QUEUED, Status.HELD, Status.SENDING)
 SENT = (Status.SENT, Status.DELIVERED, Status.UNDELIVERED)
-FAILED = (Status.FAILED, Status.UNDELIVERED)
+FAILED = (Status.FAILED,)  # never accepted by the provider; an undelivered text was sent
+FAILURES = (Status.FAILED, Status.UNDELIVERED)  # what the carrier's error codes explain
 SKIP_REASONS = {courtesy.FREQUENCY_CAP: "weekly cap reached"}  # OutboundMessage.skip_reason as merchants read it
 
 
@@ -76,7 +77,8 @@ class Progress:
         return {
             "status": self.status, "queued": self.queued, "done": self.done, "pending": self.pending,
             "percent_done": self.percent_done, "is_finished": self.is_finished, "by_status": self.by_status,
-            "sent": self.count(*SENT), "delivered": self.count(Status.DELIVERED), "failed": self.count(*FAILED),
+            "sent": self.count(*SENT), "delivered": self.count(Status.DELIVERED),
+            "undelivered": self.count(Status.UNDELIVERED), "failed": self.count(*FAILED),
         }
 
 
@@ -133,9 +135,55 @@ class Lift:
 
 
 @dataclass(frozen=True)
+class Reach:
+    """Where each member the audience matched at the start ended up, every one in exactly one line:
+    targeted = not joined + opted out + held out + already texted + queued, the first three as the
+    preview counts them (`segments.count`); and each queued text is sent (delivered or not), failed,
+    skipped (by reason: the weekly cap), suppressed (opted out before it left), cancelled or waiting.
+    `deferred` texts waited for quiet hours and are counted in their line too."""
+
+    targeted: int
+    not_joined: int
+    opted_out: int
+    held_out: int
+    duplicates: int
+    queued: int
+    sent: int
+    delivered: int
+    undelivered: int
+    failed: int
+    skipped: dict[str, int]
+    opted_out_at_send: int
+    cancelled: int
+    waiting: int
+    deferred: int
+
+
+def reach(session: Session, campaign: Campaign, current: Progress) -> Reach:
+    return Reach(
+        targeted=campaign.matched_count or 0,
+        not_joined=campaign.not_joined_count or 0,
+        opted_out=campaign.opted_out_count or 0,
+        held_out=campaign.holdout_count or 0,
+        duplicates=campaign.duplicate_count or 0,
+        queued=current.queued,
+        sent=current.count(*SENT),
+        delivered=current.count(Status.DELIVERED),
+        undelivered=current.count(Status.UNDELIVERED),
+        failed=current.count(*FAILED),
+        skipped=_skipped_at_send(session, campaign),
+        opted_out_at_send=current.count(Status.SUPPRESSED),
+        cancelled=current.count(Status.CANCELLED),
+        waiting=current.pending,
+        deferred=_deferred(session, campaign),
+    )
+
+
+@dataclass(frozen=True)
 class Report:
     campaign: Campaign
     progress: Progress
+    reach: Reach
     failures: list[Failure]
     opt_outs_48h: int
     recipients: ReturnRate
@@ -143,8 +191,6 @@ class Report:
     lift: Lift | None
     window_ends_at: datetime
     is_window_open: bool
-    skipped: dict[str, int] = field(default_factory=dict)  # why members got no text, by reason
-    deferred: int = 0  # texts that waited for quiet hours to end
 
 
 @dataclass(frozen=True)
@@ -173,6 +219,7 @@ def report(session: Session, campaign: Campaign, *, now: datetime) -> Report:
     return Report(
         campaign=campaign,
         progress=current,
+        reach=reach(session, campaign, current),
         failures=_failures(session, campaign),
         opt_outs_48h=_opt_outs_within(session, campaign, OPT_OUT_WINDOW),
         recipients=returns.recipients,
@@ -180,14 +227,6 @@ def report(session: Session, campaign: Campaign, *, now: datetime) -> Report:
         lift=returns.lift,
         window_ends_at=returns.window_ends_at,
         is_window_open=returns.is_window_open,
-        skipped={
-            "not joined": campaign.not_joined_count or 0,
-            "opted out": (campaign.opted_out_count or 0) + current.count(Status.SUPPRESSED),
-            "already texted (same phone)": campaign.duplicate_count or 0,
-            **_skipped_at_send(session, campaign),
-            "cancelled": current.count(Status.CANCELLED),
-        },
-        deferred=_deferred(session, campaign),
     )
 
 
@@ -253,7 +292,7 @@ def _failures(session: Session, campaign: Campaign) -> list[Failure]:
     """Failed and undelivered texts by the provider's error code, most frequent first."""
     rows = session.execute(
         select(OutboundMessage.error_code, func.max(OutboundMessage.error_message), func.count())
-        .where(OutboundMessage.campaign_id == campaign.id, OutboundMessage.status.in_(FAILED))
+        .where(OutboundMessage.campaign_id == campaign.id, OutboundMessage.status.in_(FAILURES))
         .group_by(OutboundMessage.error_code)
         .order_by(func.count().desc(), OutboundMessage.error_code)
     )

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, aliased
 
 from smscrm.db.sqltime import days_from_epoch, epoch_days
 from smscrm.errors import N_, Conflict, NotFound, ValidationError
-from smscrm.loyalty.members import MAX_TOPIC_CHARS
+from smscrm.loyalty.members import MAX_TOPIC_CHARS, MemberStatus, count_by_status
 from smscrm.models import (
     Campaign,
     Language,
@@ -45,6 +45,7 @@ MAX_DAYS = 36500
 MAX_EXCLUSION_DEPTH = 10
 
 REACHABLE = and_(Member.joined_at.is_not(None), Member.is_opted_out.is_(False))
+"""Whom a campaign texts: the memberships `members.status` calls members (joined, not opted out)."""
 
 
 @dataclass(frozen=True)
@@ -317,9 +318,13 @@ def _excluded_segment(session: Session, segment: Segment) -> Segment | None:
 
 @dataclass(frozen=True)
 class SegmentCount:
+    """A segment's memberships by status (`members.status`); the preview and a campaign's start both count so."""
+
     matching: int  # members that match, whatever their consent
-    reachable: int  # of them, joined and not opted out: who a campaign would text
+    reachable: int  # of them, members (joined and not opted out): who a campaign would text
     reachable_chinese: int = 0  # of those, members whose language is Chinese
+    invited: int = 0  # never joined
+    opted_out: int = 0
 
     @property
     def reachable_by_language(self) -> dict[str, int]:
@@ -327,13 +332,14 @@ class SegmentCount:
 
 
 def count(session: Session, condition: ColumnElement[bool]) -> SegmentCount:
-    """Matching and reachable members of a compiled segment (and the Chinese speakers among the
-    reachable, whose text may differ), in one statement."""
-    chinese = and_(REACHABLE, Member.language == Language.ZH)
-    matching, reachable, reachable_chinese = session.execute(
-        select(func.count(), count_where(REACHABLE), count_where(chinese)).select_from(Member).where(condition)
-    ).one()
-    return SegmentCount(matching=matching, reachable=reachable, reachable_chinese=reachable_chinese)
+    """The members of a compiled segment by status (and the Chinese speakers among the reachable, whose text
+    may differ), in one grouped statement."""
+    counts = count_by_status(session, condition, split=Member.language == Language.ZH)
+    return SegmentCount(
+        matching=sum(counts[each] for each in MemberStatus), reachable=counts[MemberStatus.MEMBER],
+        reachable_chinese=counts[MemberStatus.MEMBER, True], invited=counts[MemberStatus.INVITED],
+        opted_out=counts[MemberStatus.OPTED_OUT],
+    )
 
 
 def count_where(condition: ColumnElement[bool]):

@@ -1,9 +1,10 @@
 """Respect for the shopper at send time: quiet hours in the recipient's local time, the weekly cap.
 
 Marketing and care texts due while the merchant's sending window is closed at the recipient wait
-for it to open (a deferral, counted on the row). No member gets more than the merchant's weekly
-cap of marketing texts in any rolling 7 days: a text that would go over is skipped, with the
-reason. Replies and transactional texts are exempt from both.
+for it to open (a deferral, counted on the row). The weekly cap (`counts_toward_cap`): no member
+gets more than the merchant's `weekly_marketing_cap` care and marketing texts together in any
+rolling 7 days; a text that would be one more is skipped, with the reason `frequency_cap`. Replies
+and transactional texts (receipts, codes) are exempt from both, and do not count.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from smscrm.models import Category, Merchant, OutboundMessage, Status
 from smscrm.models.message import NOT_A_REPLY
 
 WINDOWED_CATEGORIES = (Category.MARKETING, Category.CARE)
-CAPPED_CATEGORIES = (Category.MARKETING,)
+CAPPED_CATEGORIES = (Category.MARKETING, Category.CARE)
 SENT_STATUSES = (Status.SENT, Status.DELIVERED, Status.UNDELIVERED)
 CAP_WINDOW = timedelta(days=7)
 FREQUENCY_CAP = "frequency_cap"  # skip_reason of a text the weekly cap held back
@@ -85,9 +86,15 @@ def merchant_rules(session: Session, merchant_ids: Iterable[int]) -> dict[int, M
     }
 
 
-def marketing_counts(session: Session, member_ids: Iterable[int], *, now: datetime) -> dict[int, int]:
-    """Marketing texts each member received in the 7 days before `now`, plus those on their way
-    (claimed by a worker); members with none are left out."""
+def counts_toward_cap(category: str, member_id: int | None) -> bool:
+    """The weekly cap's rule: a care or marketing text to a member counts toward it (and is held back by it);
+    replies and transactional texts never do. `capped_counts` asks the same in SQL, of texts already sent."""
+    return category in CAPPED_CATEGORIES and member_id is not None
+
+
+def capped_counts(session: Session, member_ids: Iterable[int], *, now: datetime) -> dict[int, int]:
+    """Texts that count toward the cap (care and marketing) each member received in the 7 days before `now`,
+    plus those on their way (claimed by a worker); members with none are left out."""
     ids = set(member_ids)
     if not ids:
         return {}

@@ -3,7 +3,9 @@
 Texts from one phone gather in its open conversation (an `InboxItem`) until staff resolve it; the
 next text opens a new one. A rating of 1 or 2 makes the conversation urgent. Staff answer by SMS
 (a reply the member asked for: no quiet hours, no weekly cap, but never to a phone that opted out),
-and the time from the first text to the first answer is kept for each conversation.
+and the time from the first text to the first answer is kept for each conversation. A conversation
+is answered while staff's latest answer is not older than the shopper's latest text (`IS_ANSWERED`):
+a new text makes it unanswered again.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from smscrm.errors import N_, NotFound, ValidationError
@@ -36,6 +38,10 @@ log = logging.getLogger(__name__)
 
 MAX_REPLY_CHARS = 480
 RESPONSE_WINDOW = timedelta(days=30)
+IS_ANSWERED = exists().where(
+    InboxReply.item_id == InboxItem.id, InboxReply.created_at >= InboxItem.last_message_at
+).correlate(InboxItem)
+"""Of a conversation (an `InboxItem` in the query): staff answered after the shopper's latest text."""
 _QUESTION = re.compile(r"[?？]|吗|怎么|几点|多少|能不能|可以.*[吗么]")
 
 
@@ -105,6 +111,11 @@ def reply(session: Session, merchant: Merchant, item: InboxItem, *, staff: Staff
     return answer
 
 
+def is_answered(session: Session, item: InboxItem) -> bool:
+    session.flush()
+    return session.scalar(select(IS_ANSWERED).where(InboxItem.id == item.id))
+
+
 def is_opted_out(session: Session, item: InboxItem) -> bool:
     return consent.is_opted_out(session, item.merchant_id, item.phone)
 
@@ -161,10 +172,11 @@ class ItemSummary:
     member: Member | None
     last_text: str
     rating: int | None
+    is_answered: bool
 
 
 def open_items(session: Session, merchant_id: int, *, page: int = 1) -> Page[ItemSummary]:
-    """Conversations waiting for staff: urgent first, then the longest-waiting unanswered, then the rest."""
+    """Conversations waiting for staff: urgent first, then the unanswered (the longest open first), then the rest."""
     last_text = (
         select(InboundMessage.body)
         .where(
@@ -178,20 +190,23 @@ def open_items(session: Session, merchant_id: int, *, page: int = 1) -> Page[Ite
         .scalar_subquery()
     )
     statement = (
-        select(InboxItem, Member, last_text.label("last_text"), VisitSurvey.rating)
+        select(InboxItem, Member, last_text.label("last_text"), VisitSurvey.rating, IS_ANSWERED.label("is_answered"))
         .outerjoin(Member, and_(Member.id == InboxItem.member_id, Member.merchant_id == merchant_id))
         .outerjoin(VisitSurvey, VisitSurvey.id == InboxItem.survey_id)
         .where(InboxItem.merchant_id == merchant_id, InboxItem.resolved_at.is_(None))
         .order_by(
             InboxItem.is_urgent.desc(),
-            case((InboxItem.first_response_at.is_(None), 0), else_=1),
+            case((IS_ANSWERED, 1), else_=0),
             InboxItem.opened_at,
             InboxItem.id,
         )
     )
     rows = paginate(session, statement, page)
     return Page(
-        items=[ItemSummary(row.InboxItem, row.Member, row.last_text or "", row.rating) for row in rows.items],
+        items=[
+            ItemSummary(row.InboxItem, row.Member, row.last_text or "", row.rating, bool(row.is_answered))
+            for row in rows.items
+        ],
         number=rows.number, per_page=rows.per_page, total=rows.total,
     )
 
@@ -223,7 +238,7 @@ class ResponseTimes:
     """How quickly staff answer: over conversations opened in the last 30 days."""
 
     answered: int
-    waiting: int  # open and not answered yet
+    waiting: int  # open and not answered since the shopper's latest text
     urgent: int  # open and urgent
     median: timedelta | None
     slowest: timedelta | None
@@ -238,7 +253,7 @@ def response_times(session: Session, merchant_id: int, *, now: datetime) -> Resp
     waits = [row.first_response_at - row.opened_at for row in recent if row.first_response_at is not None]
     still_open = session.execute(
         select(
-            func.count().filter(InboxItem.first_response_at.is_(None)),
+            func.count().filter(~IS_ANSWERED),
             func.count().filter(InboxItem.is_urgent.is_(True)),
         ).where(InboxItem.merchant_id == merchant_id, InboxItem.resolved_at.is_(None))
     ).one()

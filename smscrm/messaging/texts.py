@@ -145,6 +145,11 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "code {code}: friends text JOIN {code} to {number}.",
         Language.ZH: "邀请好友：发“推荐 好友手机号”，或请好友发“入会 {code}”到{number}。",
     },
+    "refer_invalid": {
+        Language.EN: "{phone} is not a number we can text. Text REFER and your friend's mobile number, "
+        "e.g. REFER 415 555 0123.",
+        Language.ZH: "{phone}不是可以接收短信的号码，请发送“推荐 好友手机号”。",
+    },
     "refer_self": {
         Language.EN: "That is your own number. Text REFER and a friend's phone number.",
         Language.ZH: "这是您自己的号码，请发送“推荐 好友手机号”。",

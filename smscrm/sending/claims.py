@@ -4,7 +4,8 @@ lease under which a worker holds the rows it took.
 - Due rows are locked with SELECT … FOR UPDATE SKIP LOCKED (replies and transactional texts first),
   so workers never share a row.
 - In the same transaction each is judged: already sent (a stored sid), opted out (suppressed), quiet
-  hours at the recipient (deferred to the window's opening), over the weekly marketing cap (skipped);
+  hours at the recipient (deferred to the window's opening), over the weekly cap of care and marketing
+  texts (skipped, `courtesy.counts_toward_cap`);
   the rest become `sending`, the worker's, under a short lease.
 - A live worker renews its leases; a dead worker's rows go back to the queue when the lease runs out
   (`recover_expired_leases`); rows held but not sent are released.
@@ -110,7 +111,7 @@ def judge(
     capped = {row.id for row in rows if _counts_toward_cap(row)}  # a retry was counted at its first attempt
     members = {row.member_id for row in rows if row.id in capped}
     courtesy.lock_cap_checks(session, members)
-    counts = Counter(courtesy.marketing_counts(session, members, now=now))
+    counts = Counter(courtesy.capped_counts(session, members, now=now))
     claimed = []
     for row in rows:
         merchant_rules = rules[row.merchant_id]
@@ -209,4 +210,4 @@ def _of_stopped_campaign():
 
 
 def _counts_toward_cap(row: OutboundMessage) -> bool:
-    return row.category in courtesy.CAPPED_CATEGORIES and row.member_id is not None and row.attempts == 0
+    return courtesy.counts_toward_cap(row.category, row.member_id) and row.attempts == 0

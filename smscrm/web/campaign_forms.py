@@ -150,7 +150,7 @@ class TestTextForm(FlaskForm):
 class CampaignSettingsForm(FlaskForm):
     sending_window_opens = TimeField(_l("Texts may arrive from"), validators=[DataRequired()])
     sending_window_closes = TimeField(_l("until"), validators=[DataRequired()])
-    weekly_marketing_cap = IntegerField(_l("At most this many texts per member in any 7 days"),
+    weekly_marketing_cap = IntegerField(_l("At most this many care and marketing texts per member in any 7 days"),
                                         validators=[DataRequired(), NumberRange(1, 14)])
     price_per_part = DecimalField(_l("Price of one SMS part, in cents"), places=3,
                                   validators=[Optional(), NumberRange(0, 1000)])

@@ -74,7 +74,7 @@ class PhoneForm(FlaskForm):
 
 
 class PurchaseForm(PhoneForm):
-    amount = AmountField(_l("Amount paid"), [DataRequired(_l("Enter the amount paid, like 12.50."))],
+    amount = AmountField(_l("Amount paid"), [DataRequired(_l("Enter the amount paid."))],
                          maximum=points.MAX_AMOUNT_MINOR, render_kw={"autocomplete": "off"})
     reference = StringField(
         _l("Receipt number (optional)"),

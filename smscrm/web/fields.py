@@ -9,7 +9,7 @@ from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, Regexp, StopValidation
 from wtforms.widgets import TextInput
 
-from smscrm.web.money import minor_units, typed_amount
+from smscrm.web.money import minor_units, shop_locale, typed_amount
 
 FORM_KEY = r"^[A-Za-z0-9_-]{16,80}$"
 STALE_FORM = _l("This form is out of date. It has been refreshed: check the details and press the button again.")
@@ -48,7 +48,8 @@ class WholeNumberField(_StopsOnUnreadable, IntegerField):
 
 
 class AmountField(_StopsOnUnreadable, StringField):
-    """A text box for an amount of money; `data` is the amount in minor units, or None when left empty."""
+    """A text box for an amount of money, typed as the shop writes numbers (`money.shop_locale`); `data` is the
+    amount in minor units, or None when left empty."""
 
     def __init__(self, label=None, validators=None, *, maximum: int, **kwargs):
         kwargs.setdefault("render_kw", {}).setdefault("inputmode", "decimal")
@@ -58,9 +59,9 @@ class AmountField(_StopsOnUnreadable, StringField):
     def process_formdata(self, valuelist):
         self.data = None
         if valuelist and valuelist[0].strip():
-            self.data = minor_units(valuelist[0], maximum=self.maximum)
+            self.data = minor_units(valuelist[0], maximum=self.maximum, locale=shop_locale())
 
     def _value(self):
         if self.raw_data:
             return self.raw_data[0]
-        return "" if self.data is None else typed_amount(self.data)
+        return "" if self.data is None else typed_amount(self.data, shop_locale())

@@ -10,6 +10,7 @@ from babel.numbers import format_decimal, format_percent
 from flask import Flask
 from flask_babel import get_locale
 
+from smscrm.loyalty import members
 from smscrm.messaging import phones
 
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
@@ -96,3 +97,4 @@ def init_app(app: Flask) -> None:
     ):
         app.add_template_filter(template_filter)
     app.add_template_filter(phones.mask_for_staff, "masked_phone")
+    app.add_template_filter(members.status_of, "member_status")

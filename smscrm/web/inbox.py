@@ -86,7 +86,7 @@ def _show(item, form: ReplyForm):
     return render_template(
         "inbox/item.html", item=item, member=item.member, survey=item.survey, purchase=purchase, form=form,
         resolve=ResolveForm(), entries=inbox.conversation(session, item),
-        is_opted_out=inbox.is_opted_out(session, item),
+        is_opted_out=inbox.is_opted_out(session, item), is_answered=inbox.is_answered(session, item),
     )
 
 

@@ -28,7 +28,9 @@ class MemberSearchForm(FlaskForm):
 def index():
     form = MemberSearchForm(request.args)
     search = form.q.data if form.validate() else ""
+    session = db_session()
     page = directory.list_members(
-        db_session(), current_user.merchant_id, search=search or "", page=request.args.get("page", 1, type=int)
+        session, current_user.merchant_id, search=search or "", page=request.args.get("page", 1, type=int)
     )
-    return render_template("members/index.html", form=form, search=search, page=page)
+    counts = None if search else directory.member_counts(session, current_user.merchant_id)
+    return render_template("members/index.html", form=form, search=search, page=page, counts=counts)

@@ -24,6 +24,7 @@ def test_look_up_a_member_by_phone_in_e164(api, ada, now):
         "name": "Ada Lovelace",
         "language": "en",
         "stage": "joined",
+        "status": "member",
         "joined_at": now.isoformat(),
         "is_opted_out": False,
         "points_balance": 0,
@@ -143,6 +144,32 @@ def test_an_unknown_query_parameter_is_400_naming_the_known_ones(api, ada):
     response = api.get("/api/v1/members?pgae=2")
     assert response.status_code == 400
     assert response.get_json()["error"] == {
-        "code": "unknown_parameter", "message": "unknown query parameter 'pgae'; the parameters are q, page",
+        "code": "unknown_parameter", "message": "unknown query parameter 'pgae'; the parameters are q, page, per_page",
     }
     assert api.get(f"/api/v1/members/{ada.id}?verbose=1").get_json()["error"]["code"] == "unknown_parameter"
+
+
+def test_the_status_says_member_invited_or_opted_out(api, session, ada, loyal_merchant, now):
+    session.add(Member(merchant_id=loyal_merchant.id, phone="+14155550111", language="en", created_at=now))
+    session.add(Member(merchant_id=loyal_merchant.id, phone="+14155550112", language="en", created_at=now,
+                       is_opted_out=True))
+    session.commit()
+    listed = api.get("/api/v1/members").get_json()["members"]
+    assert {member["phone"]: member["status"] for member in listed} == {
+        ada.phone: "member", "+14155550111": "invited", "+14155550112": "opted_out",
+    }
+
+
+def test_per_page_sets_the_page_size(api, session, merchant, now):
+    for index in range(5):
+        session.add(Member(merchant_id=merchant.id, phone=f"+1415555{index:04d}", language="en",
+                           created_at=now + timedelta(minutes=index), joined_at=now))
+    session.commit()
+    response = api.get("/api/v1/members?per_page=2&page=2")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["per_page"], body["pages"], body["next_page"]) == (2, 3, 3)
+    assert [member["phone"] for member in body["members"]] == ["+14155550002", "+14155550001"]
+    assert api.get("/api/v1/members?per_page=50").status_code == 200
+    refused = api.get("/api/v1/members?per_page=101")
+    assert (refused.status_code, refused.get_json()["error"]["code"]) == (400, "invalid_per_page")

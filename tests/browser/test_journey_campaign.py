@@ -119,7 +119,8 @@ def test_owner_composes_previews_schedules_and_reads_the_report(page, merchant, 
     expect(report.locator('[data-field="opt_outs"]')).to_have_text("1")
     texted = report.get_by_role("row", name=re.compile("^Texted"))
     expect(texted).to_contain_text("50.0%")
-    expect(report.get_by_role("row", name=re.compile("^Held out"))).to_contain_text("0.0%")
+    expect(report.get_by_role("row", name=re.compile(r"^Held out \d"))).to_contain_text("0.0%")
+    expect(report.locator('[data-field="targeted"]')).to_have_text("3")  # the preview's 3 match: 2 texted, 1 held out
     expect(report).to_contain_text("Lift: +50.0 points")
 
 

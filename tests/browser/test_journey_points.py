@@ -97,9 +97,7 @@ def test_a_shopper_who_is_not_a_member_is_invited_and_a_wrong_amount_is_explaine
     page.goto("/counter")
     sign_in(page)
     record_purchase(page, "415 555 0177", "12,50")
-    expect(page.locator("#amount-error")).to_have_text(
-        "Type the amount without commas, with a dot before the cents, like 1250.00."
-    )
+    expect(page.locator("#amount-error")).to_have_text("Did you mean 12.50? The cents come after “.”.")
     expect(page.get_by_label("Amount paid")).to_have_value("12,50")
     page.get_by_label("Amount paid").fill("12.50")
     page.get_by_role("button", name="Record purchase").click()

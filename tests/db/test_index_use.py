@@ -107,7 +107,7 @@ def test_a_worker_renews_its_leases_through_the_queue_index(engine, sessions, no
 
 def test_the_weekly_cap_counts_through_the_member_index(engine, session, merchant, now):
     message_id = queue(session, merchant, now)
-    plans = indexes_read(engine, lambda: courtesy.marketing_counts(session, [message_id], now=now),
+    plans = indexes_read(engine, lambda: courtesy.capped_counts(session, [message_id], now=now),
                          table="outbound_messages")
     assert all(MEMBER_INDEX in used for used in plans)
 

@@ -125,6 +125,21 @@ class TestRecompute:
         assert by_phone[phones[0]].typical_visit_gap_days == pytest.approx(11.5)  # -10, +3, +13 days
         assert (by_phone[phones[1]].stage, by_phone[PHONES[-1]].stage) == (Stage.JOINED, Stage.PENDING)
 
+    def test_visits_on_one_day_are_one_visit_day(self, session, merchant, join, buy, now):
+        join(PHONES[0])
+        join(PHONES[1])
+        for hours in (0, 1, 5):
+            buy(PHONES[0], 100, at=now + timedelta(hours=hours))
+        for days in (0, 0, 4, 4, 6):
+            buy(PHONES[1], 100, days=days)
+        maintained = session.execute(select(Member.phone, Member.typical_visit_gap_days).order_by(Member.phone)).all()
+        session.execute(update(Member).values(typical_visit_gap_days=99.0))
+        session.commit()
+        classes.recompute(session, now=now)
+        rebuilt = session.execute(select(Member.phone, Member.typical_visit_gap_days).order_by(Member.phone)).all()
+        assert [gap for _, gap in rebuilt] == [None, pytest.approx(3.0)]  # days 0, 4, 6: 6 / 2
+        assert [gap for _, gap in maintained] == [None, pytest.approx(3.0)]
+
     def test_a_second_run_changes_nothing(self, session, merchant, join, buy, now):
         spenders(join, buy, [1000, 0, 700, 400])
         assert classes.recompute(session, now=now) > 0

@@ -5,8 +5,10 @@ from datetime import timedelta
 
 import pytest
 
+from smscrm import points
 from smscrm.loyalty import directory, members
-from smscrm.models import InboundMessage, Intent
+from smscrm.messaging import consent
+from smscrm.models import ConsentAction, ConsentChannel, InboundMessage, Intent, Member
 
 
 def test_a_page_knows_its_neighbours():
@@ -55,3 +57,25 @@ def test_feedback_counts_for_the_last_seven_days_up_to_now(session, merchant, no
     )
     session.flush()
     assert directory.summarise(session, merchant.id, now=now).recent_feedback == 2
+
+
+def test_invited_people_are_neither_members_nor_opted_in(session, merchant, join, now):
+    """A friend a member REFERred and a shopper who bought before joining never opted in: they are invited. An
+    opt-out wins whether or not the phone joined. The dashboard's three counts add up to everyone listed."""
+    join("+14155550101")
+    session.add(Member(merchant_id=merchant.id, phone="+14155550102", language="en", created_at=now))  # REFERred
+    points.record_purchase(session, merchant, phone="+14155550103", amount_minor=1200, now=now)  # bought first
+    join("+14155550104")
+    session.add(Member(merchant_id=merchant.id, phone="+14155550105", language="en", created_at=now))
+    for phone in ("+14155550104", "+14155550105"):
+        consent.record_consent(session, merchant_id=merchant.id, phone=phone, action=ConsentAction.OPT_OUT,
+                               keyword="STOP", channel=ConsentChannel.SMS, now=now)
+    session.flush()
+
+    listed = directory.list_members(session, merchant.id).items
+    assert {member.phone[-1]: members.status_of(member) for member in listed} == {
+        "1": "member", "2": "invited", "3": "invited", "4": "opted_out", "5": "opted_out",
+    }
+    summary = directory.summarise(session, merchant.id, now=now)
+    assert (summary.members, summary.invited, summary.opted_out) == (1, 2, 2)
+    assert summary.members + summary.invited + summary.opted_out == len(listed)

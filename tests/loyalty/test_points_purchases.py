@@ -267,6 +267,15 @@ class TestVisitsAndStages:
         assert (member.first_visit_at, member.last_visit_at) == (now, now + timedelta(days=16))
         assert member.typical_visit_gap_days == pytest.approx(8.0)
 
+    def test_visits_on_one_day_are_one_visit_day_so_the_gap_is_never_zero(self, join, buy, now):
+        member = join(ANN)
+        buy(ANN, 1000)
+        buy(ANN, 500, at=now + timedelta(hours=3))  # the same day: still no gap
+        assert (member.visit_count, member.typical_visit_gap_days) == (2, None)
+        buy(ANN, 2000, days=10)
+        buy(ANN, 700, at=now + timedelta(days=10, hours=2))
+        assert (member.visit_count, member.typical_visit_gap_days) == (4, pytest.approx(10.0))  # 2 days 10 apart
+
     def test_a_pending_members_visits_count_and_they_stay_pending(self, buy):
         buy(BOB, 1000)
         result = buy(BOB, 1000, days=3)

@@ -22,6 +22,7 @@ from smscrm.models import (
     ReferralStatus,
     Stage,
 )
+from smscrm.sending import parts
 from smscrm.simulator import reply_text
 from tests.conftest import MERCHANT_NUMBER
 
@@ -104,6 +105,21 @@ class TestRefer:
             f"Invite a friend: text REFER and their phone number, e.g. REFER 415 555 0123. Or share your code "
             f"{ann.referral_code}: friends text JOIN {ann.referral_code} to {MERCHANT_NUMBER}.")
         assert say(text_in, "REFER my sister").startswith("Invite a friend")
+
+    @pytest.mark.parametrize("joined_with", ["JOIN", "入会"])
+    def test_a_number_no_region_issues_is_refused_and_nothing_is_sent(self, session, merchant, text_in, joined_with):
+        say(text_in, joined_with)
+        invalid = "+14151234567"  # a possible length, but 123 is no exchange of area code 415
+        reply = say(text_in, "REFER 415 123 4567" if joined_with == "JOIN" else "推荐4151234567")
+        assert reply == {
+            "JOIN": f"{invalid} is not a number we can text. Text REFER and your friend's mobile number, "
+                    "e.g. REFER 415 555 0123.",
+            "入会": f"【绿叶茶馆】{invalid}不是可以接收短信的号码，请发送“推荐 好友手机号”。",
+        }[joined_with]
+        assert parts.count(reply).parts == 1
+        assert session.scalar(select(func.count()).where(OutboundMessage.to_phone == invalid)) == 0
+        assert session.scalar(select(func.count()).select_from(Referral)) == 0
+        assert member(session, invalid) is None
 
     def test_referring_yourself_is_refused(self, text_in, ann):
         assert say(text_in, f"REFER {ANN}") == "That is your own number. Text REFER and a friend's phone number."

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from smscrm import broadcast, points
 from smscrm.broadcast import CampaignDraft
-from smscrm.marketing import reports, segments
+from smscrm.marketing import previews, reports, segments
 from smscrm.marketing.reports import ReturnRate
 from smscrm.messaging import courtesy
 from smscrm.messaging.consent import record_consent
@@ -97,11 +97,50 @@ def test_report_lists_skips_and_failures_by_error_code(session, merchant, now):
     assert [(f.error_code, f.message, f.count) for f in result.failures] == [
         (30006, "Landline or unreachable carrier", 2), (21211, "Invalid 'To' Phone Number", 1),
     ]
-    assert result.skipped == {
-        "not joined": 1, "opted out": 2, "already texted (same phone)": 0, "weekly cap reached": 1, "cancelled": 0,
-    }
-    assert result.deferred == 1
-    assert result.progress.as_json()["failed"] == 3
+    reach = result.reach
+    assert (reach.targeted, reach.not_joined, reach.opted_out, reach.duplicates, reach.queued) == (8, 1, 1, 0, 6)
+    assert reach.skipped == {"weekly cap reached": 1}
+    assert (reach.sent, reach.delivered, reach.undelivered, reach.failed, reach.opted_out_at_send) == (2, 1, 1, 2, 1)
+    assert reach.deferred == 1
+    assert (result.progress.as_json()["failed"], result.progress.as_json()["undelivered"]) == (2, 1)
+
+
+def test_the_report_adds_up_and_agrees_with_the_preview(session, merchant, now):
+    """Every member the audience matched is in exactly one line of the report, and the lines counted at the
+    start are the preview's: not joined (a REFER, a purchase before joining), opted out (joined or not), held
+    out, recipients. An undelivered text is sent, not failed."""
+    add_many(session, merchant, 10, now=now, phone_prefix="+1415555")
+    add_member(session, merchant, now=now, phone="+14155559001", is_opted_out=True)
+    add_member(session, merchant, now=now, phone="+14155559002", joined_at=None)
+    add_member(session, merchant, now=now, phone="+14155559003", joined_at=None, is_opted_out=True)
+    segment = segments.save_segment(session, merchant, name="All", rules={}, now=now, is_saved=False)
+    draft = CampaignDraft(name="Spring", text_en="Hi {name}", holdout_pct=20)
+    campaign = broadcast.save_draft(session, merchant, draft, segment=segment, now=now)
+    shown = previews.preview(session, merchant, condition=broadcast.audience(session, merchant, campaign, now=now),
+                             text_en="Hi {name}", text_zh=None, holdout_pct=20)
+    broadcast.start_campaign(session, merchant, campaign, now=now)
+    session.commit()
+    rows = session.scalars(select(OutboundMessage.id).where(OutboundMessage.campaign_id == campaign.id)
+                           .order_by(OutboundMessage.id)).all()
+    outcomes = [
+        {"status": Status.DELIVERED, "sent_at": now, "deferrals": 1}, {"status": Status.SENT, "sent_at": now},
+        {"status": Status.UNDELIVERED, "sent_at": now, "error_code": 30006},
+        {"status": Status.FAILED, "error_code": 21211}, {"status": Status.SUPPRESSED},
+        {"status": Status.SKIPPED, "skip_reason": courtesy.FREQUENCY_CAP}, {"status": Status.CANCELLED},
+    ]
+    for message_id, values in zip(rows, outcomes):
+        session.execute(update(OutboundMessage).where(OutboundMessage.id == message_id).values(**values))
+    session.commit()
+
+    reach = reports.report(session, campaign, now=now).reach
+    assert (shown.audience.matching, shown.audience.invited, shown.audience.opted_out, shown.holdout,
+            shown.recipients) == (reach.targeted, reach.not_joined, reach.opted_out, reach.held_out, reach.queued)
+    assert (reach.targeted, reach.not_joined, reach.opted_out, reach.held_out, reach.queued) == (13, 1, 2, 2, 8)
+    assert reach.targeted == reach.not_joined + reach.opted_out + reach.held_out + reach.duplicates + reach.queued
+    assert reach.queued == (reach.sent + reach.failed + sum(reach.skipped.values()) + reach.opted_out_at_send
+                            + reach.cancelled + reach.waiting)
+    assert (reach.sent, reach.delivered, reach.undelivered, reach.failed, reach.skipped, reach.opted_out_at_send,
+            reach.cancelled, reach.waiting, reach.deferred) == (3, 1, 1, 1, {"weekly cap reached": 1}, 1, 1, 1, 1)
 
 
 def test_opt_outs_within_48_hours_of_the_text(session, merchant, now):

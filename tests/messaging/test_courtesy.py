@@ -6,7 +6,7 @@ import pytest
 from smscrm.loyalty import members
 from smscrm.messaging.courtesy import (
     SendingWindow,
-    marketing_counts,
+    capped_counts,
     recipient_timezone,
 )
 from smscrm.messaging.outbox import queue_text
@@ -40,7 +40,7 @@ def test_recipient_timezone_from_the_number_else_the_merchant():
     assert recipient_timezone("+79001234567", "Europe/Berlin") == "Europe/Berlin"  # Russia spans many zones
 
 
-def test_cap_counts_marketing_sent_in_the_last_7_days_and_on_its_way(session, merchant, now):
+def test_cap_counts_care_and_marketing_sent_in_the_last_7_days_and_on_its_way(session, merchant, now):
     ann = members.join(session, merchant, "+14155550100", name="Ann", language="en", now=now)
     ben = members.join(session, merchant, "+14155550101", name="Ben", language="en", now=now)
 
@@ -55,11 +55,12 @@ def test_cap_counts_marketing_sent_in_the_last_7_days_and_on_its_way(session, me
     text(ann, Category.MARKETING, 6.9, status=Status.DELIVERED)
     text(ann, Category.MARKETING, status=Status.SENDING)  # claimed by a worker: on its way
     text(ann, Category.MARKETING, 7.1)  # outside the window
-    text(ann, Category.CARE, 1)  # care texts are not capped
-    text(ann, Category.TRANSACTIONAL, 1)  # nor transactional ones
+    text(ann, Category.CARE, 1)  # care texts count too
+    text(ann, Category.TRANSACTIONAL, 1)  # transactional ones do not
+    text(ann, Category.REPLY, 1)  # nor replies
     text(ann, Category.MARKETING, 2, status=Status.SUPPRESSED)  # never left
     text(ann, Category.MARKETING, status=Status.QUEUED)  # not yet
     text(ben, Category.MARKETING, 3, status=Status.UNDELIVERED)
     session.flush()
-    assert marketing_counts(session, [ann.id, ben.id], now=now) == {ann.id: 3, ben.id: 1}
-    assert marketing_counts(session, [], now=now) == {}
+    assert capped_counts(session, [ann.id, ben.id], now=now) == {ann.id: 4, ben.id: 1}
+    assert capped_counts(session, [], now=now) == {}

@@ -131,7 +131,7 @@ class TestConversations:
         for phone, body in (("+14155550101", "first"), ("+14155550102", "second"), ("+14155550103", "third")):
             text_in(body, sender=phone)
         first, second, third = items(session)
-        inbox.reply(session, merchant, first, staff=owner_user, body="Hi", now=now)
+        inbox.reply(session, merchant, first, staff=owner_user, body="Hi", now=first.last_message_at)
         third.is_urgent = True
         session.commit()
 
@@ -139,6 +139,27 @@ class TestConversations:
         assert [(summary.item.id, summary.last_text) for summary in listed] == [
             (third.id, "third"), (second.id, "second"), (first.id, "first"),
         ]
+
+    def test_a_new_text_after_the_answer_makes_the_conversation_unanswered_again(
+        self, session, merchant, text_in, owner_user
+    ):
+        text_in("Is the shop open on Sunday?", sender="+14155550101")
+        text_in("Do you sell tins?", sender="+14155550102")
+        asked, other = items(session)
+        inbox.reply(session, merchant, asked, staff=owner_user, body="Yes, 10 to 6", now=utcnow())
+        session.commit()
+        assert [(s.item.id, s.is_answered) for s in inbox.open_items(session, merchant.id).items] == [
+            (other.id, False), (asked.id, True),
+        ]
+        assert inbox.response_times(session, merchant.id, now=utcnow()).waiting == 1
+
+        text_in("And on Monday?", sender="+14155550101")
+        session.expire_all()
+        assert [(s.item.id, s.is_answered) for s in inbox.open_items(session, merchant.id).items] == [
+            (asked.id, False), (other.id, False),
+        ]
+        assert inbox.is_answered(session, asked) is False
+        assert inbox.response_times(session, merchant.id, now=utcnow()).waiting == 2
 
     def test_response_times(self, session, merchant, text_in, owner_user, now):
         for index, minutes in enumerate((10, 30, 50)):

@@ -128,3 +128,15 @@ def test_each_merchant_sees_its_own_rules(owner, session, merchant, other_mercha
 
 def test_an_unknown_rule_is_404(owner):
     assert owner.get("/care/horoscope").status_code == 404
+
+
+def test_the_care_and_campaign_pages_state_the_weekly_cap_as_delivery_applies_it(owner, session, merchant):
+    """tests/test_delivery_rules.py::TestWeeklyCap holds the worker to the same rule."""
+    merchant.weekly_marketing_cap = 3
+    session.commit()
+    rule_text = ("At most 3 care and marketing texts together reach a member in any 7 days: a text that would be "
+                 "one more is not sent, and is counted as “weekly cap reached”. Replies and receipts do not count.")
+    for path in ("/care", "/campaigns/new", "/campaigns/settings"):
+        page = owner.get(path).text
+        assert rule_text in " ".join(page.split()), path
+    assert "counts toward the weekly limit" not in owner.get("/care").text

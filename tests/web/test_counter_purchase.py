@@ -3,6 +3,7 @@ points and the new balance shown, pending shoppers invited to join, and one purc
 often it is sent."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -20,7 +21,7 @@ from smscrm.models import (
     Purchase,
     Stage,
 )
-from smscrm.web.money import minor_units, money
+from smscrm.web.money import country_locale, minor_units, money
 from tests.web.points_pages import (  # noqa: F401
     ANN,
     fresh,
@@ -181,13 +182,15 @@ def test_a_phone_that_is_not_one_is_refused_with_a_message(owner, session, ann, 
 @pytest.mark.parametrize(
     ("typed", "message"),
     [
-        ("", "Enter the amount paid, like 12.50."),
+        ("", "Enter the amount paid."),
         ("twelve", "Type the amount as a number, like 12.50."),
-        ("12.505", "Use at most two digits after the dot, like 12.50."),
+        ("12.505", "Use at most two digits for the cents, like 12.50."),
         ("0", "The amount must be more than 0."),
         ("0.00", "The amount must be more than 0."),
         ("-5", "Type the amount as a number, like 12.50."),
-        ("1,250.00", "Type the amount without commas"),
+        ("12,50", "Did you mean 12.50? The cents come after “.”."),
+        ("1.250,00", "Did you mean 1,250.00? The cents come after “.”."),
+        ("1,2,3", "Type the amount as a number, like 12.50."),
         ("1000000.01", "That is more than 1,000,000.00. Check the amount."),
         ("1e3", "Type the amount as a number, like 12.50."),
         ("٣", "Type the amount as a number, like 12.50."),
@@ -201,16 +204,39 @@ def test_an_amount_that_is_not_money_is_refused_with_one_message(owner, session,
     assert purchases(session) == []
 
 
+US, GERMANY = country_locale("US"), country_locale("DE")
+
+
 @pytest.mark.parametrize(
-    ("typed", "minor"),
-    [("12.50", 1250), ("12.5", 1250), ("12", 1200), ("12.", 1200), (".5", 50), ("$12.50", 1250),
-     ("１２．５０", 1250), (" 7 ", 700), ("0.01", 1), ("1000000", 100_000_000)],
+    ("typed", "locale", "minor"),
+    [("12.50", US, 1250), ("12.5", US, 1250), ("12", US, 1200), ("12.", US, 1200), (".5", US, 50),
+     ("$12.50", US, 1250), ("１２．５０", US, 1250), (" 7 ", US, 700), ("0.01", US, 1), ("1000000", US, 100_000_000),
+     ("1,250.00", US, 125_000), ("12,50", GERMANY, 1250), ("1.250,00", GERMANY, 125_000), ("€12,5", GERMANY, 1250),
+     ("１２，５０", GERMANY, 1250), ("12", GERMANY, 1200)],
 )
-def test_amounts_are_read_as_typed_into_minor_units(typed, minor):
-    assert minor_units(typed, maximum=points.MAX_AMOUNT_MINOR) == minor
+def test_amounts_are_read_as_the_shop_writes_them_into_minor_units(typed, locale, minor):
+    assert minor_units(typed, maximum=points.MAX_AMOUNT_MINOR, locale=locale) == minor
 
 
-@pytest.mark.parametrize(("minor", "shown"), [(1250, "12.50"), (5, "0.05"), (123456789, "1,234,567.89"), (-300, "-3.00")])
+@pytest.mark.parametrize(
+    ("typed", "locale", "hint"),
+    [("12,50", US, "Did you mean 12.50?"), ("0,5", US, "Did you mean 0.50?"), ("12.50", GERMANY, "Did you mean 12,50?"),
+     ("1,250.00", GERMANY, "Did you mean 1.250,00?")],
+)
+def test_the_other_decimal_mark_is_asked_about_with_the_amount_meant_never_100_times_off(app, typed, locale, hint):
+    with app.test_request_context(), pytest.raises(ValueError, match=re.escape(hint)):
+        minor_units(typed, maximum=points.MAX_AMOUNT_MINOR, locale=locale)
+
+
+def test_a_shop_in_a_decimal_comma_country_records_12_50_typed_12_comma_50(owner, session, merchant, ann):
+    merchant.country = "DE"
+    session.commit()
+    assert 'placeholder="12,50"' in owner.get("/counter").text
+    record(owner, phone="+14155550100", amount="12,50")
+    assert [purchase.amount_minor for purchase in purchases(session)] == [1250]
+
+
+@pytest.mark.parametrize("minor, shown", [(1250, "12.50"), (5, "0.05"), (123456789, "1,234,567.89"), (-300, "-3.00")])
 def test_money_is_shown_with_two_decimals(minor, shown):
     assert money(minor) == shown
 

@@ -30,7 +30,8 @@ def test_the_counts_cover_this_merchant_only(owner, session, merchant, other_mer
     add_feedback(session, other_merchant, "elsewhere", received_at=today - timedelta(days=1))
 
     assert stats_on(owner.get("/").text) == {
-        "members": 3,
+        "members": 2,
+        "invited, not joined yet": 0,
         "opted out of texts": 1,
         "feedback texts in the last 7 days": 1,
     }

@@ -58,6 +58,21 @@ def test_replying_from_the_conversation_texts_the_shopper(owner, session, mercha
     assert "median" in owner.get("/inbox").text
 
 
+def test_a_new_text_after_the_answer_shows_the_conversation_unanswered_again(owner, session, merchant, text_in):
+    text_in("Is the shop open on Sunday?")
+    [item] = open_items(session)
+    page = owner.get(f"/inbox/{item.id}").text
+    owner.post(f"/inbox/{item.id}/reply", data={"csrf_token": csrf_token(page), "body": "Yes, 10 to 6"})
+    listing = owner.get("/inbox").text
+    assert "0 waiting for a reply" in listing and ">Answered</span>" in listing
+
+    text_in("And on Monday?")
+    listing = owner.get("/inbox").text
+    assert "1 waiting for a reply" in listing and ">Answered</span>" not in listing
+    assert "New text since the answer" in listing
+    assert "A new text since the last answer is waiting" in owner.get(f"/inbox/{item.id}").text
+
+
 def test_an_empty_reply_is_explained(owner, session, merchant, text_in):
     text_in("Hello?")
     [item] = open_items(session)

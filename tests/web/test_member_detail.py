@@ -107,6 +107,14 @@ def test_visit_statistics_stage_and_referral_code(owner, session, ann):
     assert "4155550142" not in page and "•••• 0142" in page
 
 
+def test_two_visits_on_one_day_never_read_every_0_0_days(owner, session, merchant):
+    member = join(session, merchant, now=JOINED)
+    give_points(session, merchant, ANN, 1250, now=JOINED + timedelta(hours=1))
+    give_points(session, merchant, ANN, 500, now=JOINED + timedelta(hours=2))  # back for a second coffee
+    page = owner.get(f"/members/{member.id}").text
+    assert "every 0.0 days" not in page and "— (after visits on two days)" in page
+
+
 def test_the_value_class_shows_with_the_date_it_was_computed(owner, session, merchant, ann):
     member, _ = ann
     page = owner.get(f"/members/{member.id}").text

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from smscrm import points
 from smscrm.loyalty import members
 from smscrm.loyalty.directory import PER_PAGE
 from smscrm.messaging import consent
@@ -146,4 +147,20 @@ def test_another_merchants_members_never_show(owner, session, merchant, other_me
     for query in ({}, {"q": "ann"}, {"q": "0100"}, {"q": "member"}, {"page": 2}):
         page = owner.get("/members", query_string=query).text
         assert "Ann Other" not in page and "Member 00" not in page, query
-    assert "1 member," in owner.get("/members").text
+    assert re.search(r"1 member\s+·", owner.get("/members").text)
+
+
+def test_invited_people_are_not_listed_as_opted_in_and_the_counts_agree_with_home(owner, session, merchant, now):
+    """Someone a member REFERred, or who bought before joining, never opted in: the list says Invited, and the list
+    and the dashboard count members, invited and opted out alike."""
+    members.join(session, merchant, "+14155550101", name="Ann", language="en", now=now)
+    session.add(Member(merchant_id=merchant.id, phone="+14155550102", name="Friend", language="en", created_at=now))
+    points.record_purchase(session, merchant, phone="+14155550103", amount_minor=1200, now=now)
+    session.commit()
+
+    page = owner.get("/members").text
+    badges = re.findall(r'<td class="status">\s*<span class="badge[^"]*">([^<]+)</span>', page)
+    assert sorted(badges) == ["Invited", "Invited", "Opted in"]
+    assert re.search(r"1 member\s+· 2 invited, not joined yet\s+· 0 opted out · newest first", page)
+    home = owner.get("/").text
+    assert re.search(r"<strong>1</strong> members<", home) and re.search(r"<strong>2</strong> invited, not joined", home)
