@@ -84,7 +84,8 @@ def list_members():
             code="invalid_q",
         )
     number = inputs.query_int("page", default=1, maximum=inputs.MAX_PAGE)
-    page = directory.list_members(db_session(), current_merchant().id, search=search, page=number)
+    merchant = current_merchant()
+    page = directory.list_members(db_session(), merchant.id, search=search, page=number, country=merchant.country)
     is_past_end = number > page.pages
     return jsonify(
         members=[] if is_past_end else [member_json(member) for member in page.items],

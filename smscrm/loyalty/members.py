@@ -74,7 +74,7 @@ def set_birthday(session: Session, member: Member, month: int, day: int) -> None
 
 def add_interest(session: Session, member: Member, topic: str, *, now: datetime) -> str | None:
     """Tag the member with a topic (lower-cased, trimmed); None when there is no topic."""
-    topic = " ".join((topic or "").split()).lower()[:MAX_TOPIC_CHARS]
+    topic = clean_topic(topic)[:MAX_TOPIC_CHARS]
     if not topic:
         return None
     if topic not in {interest.topic for interest in member.interests}:
@@ -82,3 +82,7 @@ def add_interest(session: Session, member: Member, topic: str, *, now: datetime)
         session.flush()
     return topic
 
+
+def clean_topic(topic: str | None) -> str:
+    """A topic as interests keep it: single spaces, lower case."""
+    return " ".join((topic or "").split()).lower()

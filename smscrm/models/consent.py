@@ -20,6 +20,7 @@ class ConsentChannel(StrEnum):
     CARRIER = "carrier"  # the provider told us the number is unreachable for us (Twilio 21610)
     WEB = "web"
     API = "api"
+    IN_PERSON = "in_person"  # staff recorded what the shopper said at the counter
 
 
 class ConsentEvent(Base):

@@ -53,6 +53,7 @@ class Member(Base):
     total_spend_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     typical_visit_gap_days: Mapped[float | None] = mapped_column(Float)
     referral_code: Mapped[str | None] = mapped_column(String(12))
+    notes: Mapped[str | None] = mapped_column(String(1000))  # the staff's own notes on the member page
 
     interests: Mapped[list["MemberInterest"]] = relationship(
         back_populates="member", order_by="MemberInterest.topic", cascade="all, delete-orphan"

@@ -15,9 +15,9 @@ from functools import partial
 
 from flask import Blueprint, Flask, Request, render_template
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import current_user
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from smscrm.config import Settings
@@ -30,6 +30,7 @@ from smscrm.web import (
     formatting,
     home,
     i18n,
+    in_person,
     inbox,
     language,
     loyalty,
@@ -60,7 +61,7 @@ class NavEntry:
 
 BLUEPRINTS = [
     auth.blueprint, home.blueprint, members.blueprint, inbox.blueprint, campaigns.blueprint,
-    counter.blueprint, member_detail.blueprint, rewards.blueprint, loyalty.blueprint, care.blueprint,
+    counter.blueprint, member_detail.blueprint, in_person.blueprint, rewards.blueprint, loyalty.blueprint, care.blueprint,
     settings.blueprint, account.blueprint, language.blueprint,
 ]
 NAV = [

@@ -1,0 +1,143 @@
+"""The merchant's member list: search (a phone in any format, a name, a referral code), a sort, and pages
+read keyset-style: a page starts after (or ends before) the sort key of a row the merchant saw, so every page
+costs the same however deep it is, and a member who joins meanwhile does not shift the pages.
+
+Every query takes the merchant's id (or a condition that contains it) and returns only that merchant's rows.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from smscrm.errors import InvalidPhone, ValidationError
+from smscrm.loyalty.codes import normalise_code
+from smscrm.messaging import phones
+from smscrm.models import Member
+
+PER_PAGE = 50
+_NOT_DIGITS = re.compile(r"\D")
+_PHONE_LIKE = re.compile(r"^[\d\s().+•-]+$")
+_CODE_LIKE = re.compile(r"^[A-Za-z0-9\s-]{4,14}$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def matches(search: str, country: str) -> ColumnElement[bool]:
+    """Members whose name contains `search`, whose phone is `search` read as a number of `country` (any
+    format: "(415) 555-0100", "+1 415 555 0100") or ends with its digits, or whose referral code it is."""
+    search = " ".join((search or "").split())
+    conditions = [Member.name.icontains(search, autoescape=True)]
+    digits = _NOT_DIGITS.sub("", search)
+    if digits and _PHONE_LIKE.match(search):
+        try:
+            conditions.append(Member.phone == phones.normalise(search, country))
+        except InvalidPhone:  # too short for a whole number: the last digits of one
+            pass
+        conditions.append(Member.phone.endswith(digits, autoescape=True))
+    if _CODE_LIKE.match(search):
+        conditions.append(Member.referral_code == normalise_code(search))
+    return or_(*conditions)
+
+
+@dataclass(frozen=True)
+class Sort:
+    """An order of the list as sort keys that are never NULL (a flag puts missing values last), each ascending
+    or descending; the member's id comes last and makes the order total."""
+
+    keys: tuple[tuple[ColumnElement, bool], ...]  # (expression, is_descending)
+    kinds: tuple[type, ...]  # what each key's value is in a cursor
+
+    def order_by(self, *, reverse: bool = False) -> list:
+        return [(key.desc() if descending != reverse else key.asc()) for key, descending in self.keys]
+
+    def after(self, values: list, *, reverse: bool = False) -> ColumnElement[bool]:
+        """Rows after `values` in this order (before them when `reverse`): (a, b, c) > (x, y, z) spelled out,
+        since the keys' directions differ."""
+        alternatives = []
+        for position, (key, descending) in enumerate(self.keys):
+            beyond = key < values[position] if descending != reverse else key > values[position]
+            equal = [earlier == values[index] for index, (earlier, _) in enumerate(self.keys[:position])]
+            alternatives.append(and_(*equal, beyond))
+        return or_(*alternatives)
+
+
+def _missing_last(column) -> ColumnElement[int]:
+    return case((column.is_(None), 1), else_=0)
+
+
+SORTS = {
+    "newest": Sort(((Member.created_at, True), (Member.id, True)), (datetime, int)),
+    "name": Sort(((_missing_last(Member.name), False), (func.coalesce(Member.name, ""), False), (Member.id, False)),
+                 (int, str, int)),
+    "points": Sort(((Member.points_balance, True), (Member.id, True)), (int, int)),
+    "last_visit": Sort(((_missing_last(Member.last_visit_at), False),
+                        (func.coalesce(Member.last_visit_at, literal(_EPOCH, Member.last_visit_at.type)), True),
+                        (Member.id, True)), (int, datetime, int)),
+}
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    """One page: `after` / `before` are the cursors of the next and previous pages (None at either end)."""
+
+    items: list[Member]
+    total: int
+    after: str | None
+    before: str | None
+
+
+def list_page(
+    session: Session, condition: ColumnElement[bool], *, sort: str = "newest", after: str | None = None,
+    before: str | None = None, per_page: int = PER_PAGE,
+) -> MemberPage:
+    """The members meeting `condition` (which names the merchant) in the order `sort`: the first page, the page
+    after the cursor `after`, or the page before the cursor `before`. A bad cursor is a ValidationError."""
+    order = SORTS[sort]
+    reverse = before is not None
+    query = select(Member).where(condition)
+    cursor = before if reverse else after
+    if cursor is not None:
+        query = query.where(order.after(_decode(cursor, order), reverse=reverse))
+    rows = list(session.scalars(query.order_by(*order.order_by(reverse=reverse)).limit(per_page + 1)))
+    has_more = len(rows) > per_page
+    rows = rows[:per_page]
+    if reverse:
+        rows.reverse()
+    total = session.scalar(select(func.count()).select_from(Member).where(condition)) or 0
+    is_first = not (has_more if reverse else cursor is not None)
+    is_last = not has_more if not reverse else False
+    return MemberPage(
+        items=rows, total=total,
+        after=_encode(session, rows[-1], order) if rows and not is_last else None,
+        before=_encode(session, rows[0], order) if rows and not is_first else None,
+    )
+
+
+def _encode(session: Session, member: Member, order: Sort) -> str:
+    values = session.execute(select(*(key for key, _ in order.keys)).where(Member.id == member.id)).one()
+    plain = [value.isoformat() if isinstance(value, datetime) else value for value in values]
+    return base64.urlsafe_b64encode(json.dumps(plain, ensure_ascii=False).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, order: Sort) -> list:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(values, list) or len(values) != len(order.kinds):
+            raise ValueError
+        return [_typed(value, kind) for value, kind in zip(values, order.kinds)]
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise ValidationError("this page link is damaged or from another sort: start again from the first page")
+
+
+def _typed(value, kind: type):
+    if kind is datetime:
+        moment = datetime.fromisoformat(value)
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ValueError
+    return value
