@@ -3,6 +3,7 @@ explained entry by entry, their visits, value class, stage, referrals, their tex
 their consent; and, for the owner, a correction of the points with a note saying why."""
 from __future__ import annotations
 
+import calendar
 import re
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -115,9 +116,16 @@ class ProfileForm(FlaskForm):
     notes = TextAreaField(_l("Notes (only staff see them)"), [Length(max=profiles.MAX_NOTES_CHARS, message=_l(
         "Notes are at most %(max)d characters.", max=profiles.MAX_NOTES_CHARS))])
 
-    def validate_birthday_day(self, field):
-        if (field.data is None) != (self.birthday_month.data is None):
-            raise ValidationError(gettext("Give both the month and the day of the birthday, or neither."))
+    def validate(self, extra_validators=None) -> bool:
+        is_valid = super().validate(extra_validators)
+        month, day = self.birthday_month.data, self.birthday_day.data
+        if is_valid and (day is None) != (month is None):
+            self.birthday_day.errors = [gettext("Give both the month and the day of the birthday, or neither.")]
+            return False
+        if is_valid and month and day > calendar.monthrange(2024, month)[1]:  # a leap year: 29 February exists
+            self.birthday_day.errors = [gettext("%(month)s has no day %(day)d.", month=month_name(month), day=day)]
+            return False
+        return is_valid
 
     def fill_from(self, member: Member) -> None:
         self.name.data, self.language.data, self.notes.data = member.name, member.language, member.notes
