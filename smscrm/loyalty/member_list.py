@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from smscrm.errors import InvalidPhone, ValidationError
@@ -24,7 +24,6 @@ PER_PAGE = 50
 _NOT_DIGITS = re.compile(r"\D")
 _PHONE_LIKE = re.compile(r"^[\d\s().+•-]+$")
 _CODE_LIKE = re.compile(r"^[A-Za-z0-9\s-]{4,14}$")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def matches(search: str, country: str) -> ColumnElement[bool]:
@@ -46,38 +45,31 @@ def matches(search: str, country: str) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class Sort:
-    """An order of the list as sort keys that are never NULL (a flag puts missing values last), each ascending
-    or descending; the member's id comes last and makes the order total."""
+    """An order of the list as sort keys that are never NULL, all ascending or all descending, the member's id
+    last (it makes the order total): a page boundary is then one row-value comparison, which an index in the
+    same order (ix_members_merchant_created for the newest first) reads as a range."""
 
-    keys: tuple[tuple[ColumnElement, bool], ...]  # (expression, is_descending)
+    keys: tuple[ColumnElement, ...]
     kinds: tuple[type, ...]  # what each key's value is in a cursor
+    is_descending: bool
 
     def order_by(self, *, reverse: bool = False) -> list:
-        return [(key.desc() if descending != reverse else key.asc()) for key, descending in self.keys]
+        return [key.desc() if self.is_descending != reverse else key.asc() for key in self.keys]
 
     def after(self, values: list, *, reverse: bool = False) -> ColumnElement[bool]:
-        """Rows after `values` in this order (before them when `reverse`): (a, b, c) > (x, y, z) spelled out,
-        since the keys' directions differ."""
-        alternatives = []
-        for position, (key, descending) in enumerate(self.keys):
-            beyond = key < values[position] if descending != reverse else key > values[position]
-            equal = [earlier == values[index] for index, (earlier, _) in enumerate(self.keys[:position])]
-            alternatives.append(and_(*equal, beyond))
-        return or_(*alternatives)
+        """Rows after `values` in this order (before them when `reverse`)."""
+        keys, bound = tuple_(*self.keys), tuple_(*(literal(value, key.type) for value, key in zip(values, self.keys)))
+        return keys < bound if self.is_descending != reverse else keys > bound
 
 
-def _missing_last(column) -> ColumnElement[int]:
-    return case((column.is_(None), 1), else_=0)
-
-
+_NEVER = datetime(1, 1, 1, tzinfo=timezone.utc)  # a member who never visited comes after every visit, newest first
 SORTS = {
-    "newest": Sort(((Member.created_at, True), (Member.id, True)), (datetime, int)),
-    "name": Sort(((_missing_last(Member.name), False), (func.coalesce(Member.name, ""), False), (Member.id, False)),
-                 (int, str, int)),
-    "points": Sort(((Member.points_balance, True), (Member.id, True)), (int, int)),
-    "last_visit": Sort(((_missing_last(Member.last_visit_at), False),
-                        (func.coalesce(Member.last_visit_at, literal(_EPOCH, Member.last_visit_at.type)), True),
-                        (Member.id, True)), (int, datetime, int)),
+    "newest": Sort((Member.created_at, Member.id), (datetime, int), is_descending=True),
+    "name": Sort((case((Member.name.is_(None), 1), else_=0), func.coalesce(Member.name, ""), Member.id), (int, str, int),
+                 is_descending=False),  # the unnamed last
+    "points": Sort((Member.points_balance, Member.id), (int, int), is_descending=True),
+    "last_visit": Sort((func.coalesce(Member.last_visit_at, literal(_NEVER, Member.last_visit_at.type)), Member.id),
+                       (datetime, int), is_descending=True),
 }
 
 
@@ -119,7 +111,7 @@ def list_page(
 
 
 def _encode(session: Session, member: Member, order: Sort) -> str:
-    values = session.execute(select(*(key for key, _ in order.keys)).where(Member.id == member.id)).one()
+    values = session.execute(select(*order.keys).where(Member.id == member.id)).one()
     plain = [value.isoformat() if isinstance(value, datetime) else value for value in values]
     return base64.urlsafe_b64encode(json.dumps(plain, ensure_ascii=False).encode()).decode().rstrip("=")
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, aliased
 
 from smscrm.db.sqltime import is_before_days_ago
 from smscrm.errors import Conflict, NotFound, ValidationError
-from smscrm.loyalty.members import MAX_TOPIC_CHARS
+from smscrm.loyalty.members import MAX_TOPIC_CHARS, clean_topic
 from smscrm.models import (
     Campaign,
     Language,
@@ -149,7 +149,7 @@ def _topics(value) -> tuple[str, ...]:
     """Topics as members' interests are stored: trimmed, single-spaced, lower case."""
     topics = []
     for item in _as_list(value):
-        topic = " ".join(str(item).split()).lower()
+        topic = clean_topic(str(item))
         if len(topic) > MAX_TOPIC_CHARS:
             raise ValidationError(f"an interest is at most {MAX_TOPIC_CHARS} characters")
         if topic and topic not in topics:

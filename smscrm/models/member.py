@@ -31,6 +31,7 @@ class Member(Base):
         UniqueConstraint("merchant_id", "phone"),
         UniqueConstraint("merchant_id", "referral_code"),
         CheckConstraint("points_balance >= 0", name="points_balance_nonnegative"),
+        Index("ix_members_merchant_created", "merchant_id", "created_at", "id"),  # the member list, newest first
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

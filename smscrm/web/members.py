@@ -44,7 +44,12 @@ def index():
     session, merchant = db_session(), current_user.merchant
     form = MemberListForm(request.args)
     saved = segments.saved_segments(session, merchant.id)
-    form.set_choices(interests=segments.known_interests(session, merchant.id), segments=saved)
+    is_filtered = any(value not in (None, "", []) for value in form.rules().values()) or bool(
+        form.exclude_segment_id.data or form.segment_id.data)
+    is_filter_shown = is_filtered or "filter" in request.args
+    # the topics members named (a GROUP BY over every interest) only when the filter is shown: most of the
+    # list's cost otherwise (bench/member_list)
+    form.set_choices(interests=segments.known_interests(session, merchant.id) if is_filter_shown else [], segments=saved)
     form.segment_id.choices = [EVERYONE] + [SelectChoice(str(segment.id), segment.name) for segment in saved]
     page, error = None, None
     if form.validate():
@@ -56,12 +61,10 @@ def index():
         except SmscrmError as exc:
             session.rollback()
             error = exc.message[:1].upper() + exc.message[1:] + "."
-    is_filtered = any(value not in (None, "", []) for value in form.rules().values()) or bool(
-        form.exclude_segment_id.data or form.segment_id.data)
     args = {key: values for key, values in request.args.lists() if key not in ("after", "before")}
     status = 400 if error or form.errors else 200
     return render_template("members/index.html", form=form, page=page, error=error, is_filtered=is_filtered,
-                           search=(form.q.data or "").strip(), args=args), status
+                           is_filter_shown=is_filter_shown, search=(form.q.data or "").strip(), args=args), status
 
 
 def _condition(form: MemberListForm):

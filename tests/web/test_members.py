@@ -229,3 +229,12 @@ def test_another_merchants_members_never_show(owner, session, merchant, other_me
         page = owner.get("/members", query_string=query).text
         assert "Ann Other" not in page and "Member 00" not in page, query
     assert re.search(r"^1 member\s*</p>", owner.get("/members").text, re.M)
+
+
+def test_the_interests_to_filter_by_are_listed_when_the_filter_is_shown(owner, session, merchant, now):
+    members.add_interest(session, members.join(session, merchant, "+14155550101", name="Ann Lee", language="en", now=now),
+                         "matcha", now=now)
+    session.commit()
+    assert 'value="matcha"' not in owner.get("/members").text  # not asked for: not counted on every visit
+    assert 'value="matcha"' in owner.get("/members?filter=1").text
+    assert 'value="matcha"' in owner.get("/members?languages=en").text
