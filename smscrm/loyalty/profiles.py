@@ -42,10 +42,8 @@ def update_profile(session: Session, member: Member, profile: Profile, *, now: d
 def _check(profile: Profile) -> None:
     if profile.language not in {language.value for language in Language}:
         raise ValidationError(f"{profile.language!r} is not a language of the texts")
-    if profile.birthday is not None:
-        month, day = profile.birthday
-        if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(2024, month)[1]:  # a leap year: 29 Feb exists
-            raise ValidationError(f"{month}/{day} is not a day of the year")
+    if profile.birthday is not None and not is_day_of_year(*profile.birthday):
+        raise ValidationError(f"{profile.birthday[0]}/{profile.birthday[1]} is not a day of the year")
     if len((profile.notes or "").strip()) > MAX_NOTES_CHARS:
         raise ValidationError(f"notes are at most {MAX_NOTES_CHARS} characters")
     if len(profile.interests) > MAX_INTERESTS:
@@ -53,3 +51,8 @@ def _check(profile: Profile) -> None:
     for topic in profile.interests:
         if len(members.clean_topic(topic) or "") > members.MAX_TOPIC_CHARS:
             raise ValidationError(f"an interest is at most {members.MAX_TOPIC_CHARS} characters")
+
+
+def is_day_of_year(month: int, day: int) -> bool:
+    """Whether `month`/`day` is a birthday someone can have (29 February included)."""
+    return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(2024, month)[1]  # 2024: a leap year

@@ -3,7 +3,6 @@ explained entry by entry, their visits, value class, stage, referrals, their tex
 their consent; and, for the owner, a correction of the points with a note saying why."""
 from __future__ import annotations
 
-import calendar
 import re
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -122,7 +121,7 @@ class ProfileForm(FlaskForm):
         if is_valid and (day is None) != (month is None):
             self.birthday_day.errors = [gettext("Give both the month and the day of the birthday, or neither.")]
             return False
-        if is_valid and month and day > calendar.monthrange(2024, month)[1]:  # a leap year: 29 February exists
+        if is_valid and month and not profiles.is_day_of_year(month, day):
             self.birthday_day.errors = [gettext("%(month)s has no day %(day)d.", month=month_name(month), day=day)]
             return False
         return is_valid
