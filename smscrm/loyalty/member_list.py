@@ -27,16 +27,19 @@ _CODE_LIKE = re.compile(r"^[A-Za-z0-9\s-]{4,14}$")
 
 
 def matches(search: str, country: str) -> ColumnElement[bool]:
-    """Members whose name contains `search`, whose phone is `search` read as a number of `country` (any
-    format: "(415) 555-0100", "+1 415 555 0100") or ends with its digits, or whose referral code it is."""
+    """The member whose phone is `search` read as a whole number of `country`, in any format ("(415) 555-0100",
+    "+1 415 555 0100": one look-up in the (merchant, phone) key); else members whose name contains `search`,
+    whose phone ends with its digits, or whose referral code it is."""
     search = " ".join((search or "").split())
-    conditions = [Member.name.icontains(search, autoescape=True)]
     digits = _NOT_DIGITS.sub("", search)
-    if digits and _PHONE_LIKE.match(search):
+    is_phone_like = bool(digits) and bool(_PHONE_LIKE.match(search))
+    if is_phone_like:
         try:
-            conditions.append(Member.phone == phones.normalise(search, country))
+            return Member.phone == phones.normalise(search, country)
         except InvalidPhone:  # too short for a whole number: the last digits of one
             pass
+    conditions = [Member.name.icontains(search, autoescape=True)]
+    if is_phone_like:
         conditions.append(Member.phone.endswith(digits, autoescape=True))
     if _CODE_LIKE.match(search):
         conditions.append(Member.referral_code == normalise_code(search))
@@ -100,8 +103,11 @@ def list_page(
     rows = rows[:per_page]
     if reverse:
         rows.reverse()
-    total = session.scalar(select(func.count()).select_from(Member).where(condition)) or 0
     is_first = not (has_more if reverse else cursor is not None)
+    if cursor is None and not has_more:  # the one page holds them all (a search, usually): no second pass to count
+        total = len(rows)
+    else:
+        total = session.scalar(select(func.count()).select_from(Member).where(condition)) or 0
     is_last = not has_more if not reverse else False
     return MemberPage(
         items=rows, total=total,

@@ -238,3 +238,13 @@ def test_the_interests_to_filter_by_are_listed_when_the_filter_is_shown(owner, s
     assert 'value="matcha"' not in owner.get("/members").text  # not asked for: not counted on every visit
     assert 'value="matcha"' in owner.get("/members?filter=1").text
     assert 'value="matcha"' in owner.get("/members?languages=en").text
+
+
+def test_the_count_is_of_every_match_on_any_page(owner, session, merchant, now):
+    add_members(session, merchant, PER_PAGE + 5, first_joined=now)
+    first = owner.get("/members", query_string={"q": "member"}).text
+    assert "55 matches for “member”" in first
+    second = owner.get(link(NEXT, first)).text
+    assert "55 matches for “member”" in second
+    assert "55 matches for “member”" in owner.get(link(PREVIOUS, second)).text
+    assert "1 match for “0054”" in owner.get("/members", query_string={"q": "0054"}).text
