@@ -35,9 +35,11 @@ def matches(search: str, country: str) -> ColumnElement[bool]:
     is_phone_like = bool(digits) and bool(_PHONE_LIKE.match(search))
     if is_phone_like:
         try:
-            return Member.phone == phones.normalise(search, country)
-        except InvalidPhone:  # too short for a whole number: the last digits of one
-            pass
+            phone = phones.normalise(search, country)
+        except InvalidPhone:  # too short for a number: the last digits of one
+            phone = None
+        if phone is not None and phones.is_whole(phone):  # else a local number's digits: the last digits too
+            return Member.phone == phone
     conditions = [Member.name.icontains(search, autoescape=True)]
     if is_phone_like:
         conditions.append(Member.phone.endswith(digits, autoescape=True))
