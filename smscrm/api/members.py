@@ -86,8 +86,10 @@ def list_members():
             code="invalid_q",
         )
     number = inputs.query_int("page", default=1, maximum=inputs.MAX_PAGE)
+    merchant = current_merchant()
     per_page = inputs.query_int("per_page", default=directory.PER_PAGE, maximum=MAX_PER_PAGE)
-    page = directory.list_members(db_session(), current_merchant().id, search=search, page=number, per_page=per_page)
+    page = directory.list_members(db_session(), merchant.id, search=search, page=number, per_page=per_page,
+                                  country=merchant.country)
     is_past_end = number > page.pages
     return jsonify(
         members=[] if is_past_end else [member_json(member) for member in page.items],

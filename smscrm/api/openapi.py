@@ -278,7 +278,7 @@ PATHS = {
             "operationId": "listMembers",
             "summary": "List or search the merchant's members, newest first",
             "parameters": [
-                query("q", f"Part of a name, or the last digits of a phone number (at most {members.MAX_SEARCH_DIGITS}; "
+                query("q", f"Part of a name, a member's referral code, or the last digits of a phone number (at most {members.MAX_SEARCH_DIGITS}; "
                       "look a whole number up with POST /members/lookup).",
                       {**STRING, "maxLength": members.MAX_SEARCH_CHARS, "pattern": ONE_LINE}),
                 query("page", "Page number, from 1 (default 1). A page past the last one is empty.",

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Float, Integer
+from sqlalchemy.types import Boolean, Float, Integer
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 SECONDS_PER_DAY = 86400.0
@@ -51,3 +51,25 @@ def _epoch_days_sqlite(element, compiler, **kw):
 def days_from_epoch(moment: datetime) -> float:
     """The Python side of `epoch_days`, for a moment such as `now`."""
     return (moment - EPOCH).total_seconds() / SECONDS_PER_DAY
+
+
+class is_before_days_ago(FunctionElement):
+    """`is_before_days_ago(column, now, days)`: the moment in `column` is more than `days` (a number per row,
+    fractional allowed) of 24 hours before `now`. A comparison of timestamps on PostgreSQL (`now - days × 24 h`:
+    an interval of hours, untouched by daylight saving), which costs a fraction of `epoch_days` per row."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "is_before_days_ago"
+
+
+@compiles(is_before_days_ago, "postgresql")
+def _is_before_days_ago_postgresql(element, compiler, **kw):
+    column, now, days = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({column} < {now} - ({days}) * interval '24 hours')"
+
+
+@compiles(is_before_days_ago, "sqlite")
+def _is_before_days_ago_sqlite(element, compiler, **kw):
+    column, now, days = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(julianday({column}) < julianday({now}) - ({days}))"

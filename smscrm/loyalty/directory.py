@@ -4,23 +4,21 @@ Every query takes the merchant's id and returns only that merchant's rows.
 """
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy import Row, Select, and_, func, or_, select
+from sqlalchemy import Row, Select, and_, func, select
 from sqlalchemy.orm import Session
 
+from smscrm.loyalty import member_list
 from smscrm.loyalty.members import MemberStatus, count_by_status
 from smscrm.models import InboundMessage, Member
 from smscrm.models.message import IS_FEEDBACK
 
 PER_PAGE = 50
 FEEDBACK_WINDOW = timedelta(days=7)
-_NOT_DIGITS = re.compile(r"\D")
-_PHONE_LIKE = re.compile(r"^[\d\s().+•-]+$")
 
 T = TypeVar("T")
 
@@ -60,18 +58,13 @@ def paginate(session: Session, statement: Select, number: int, per_page: int = P
 
 
 def list_members(
-    session: Session, merchant_id: int, *, search: str = "", page: int = 1, per_page: int = PER_PAGE
+    session: Session, merchant_id: int, *, search: str = "", page: int = 1, per_page: int = PER_PAGE,
+    country: str = "US",
 ) -> Page[Member]:
-    """The merchant's members, newest first, `per_page` a page. `search` matches part of a name, or the last digits
-    of a phone."""
+    """The merchant's members, newest first, `per_page` a page (the API's list). `search`: `member_list.matches`."""
     statement = select(Member).where(Member.merchant_id == merchant_id)
-    search = " ".join((search or "").split())
-    if search:
-        matches = [Member.name.icontains(search, autoescape=True)]
-        digits = _NOT_DIGITS.sub("", search)
-        if digits and _PHONE_LIKE.match(search):
-            matches.append(Member.phone.endswith(digits))
-        statement = statement.where(or_(*matches))
+    if search.strip():
+        statement = statement.where(member_list.matches(search, country))
     rows = paginate(session, statement.order_by(Member.created_at.desc(), Member.id.desc()), page, per_page)
     return replace(rows, items=[row.Member for row in rows.items])
 

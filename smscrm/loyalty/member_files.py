@@ -13,7 +13,7 @@ import phonenumbers
 
 from smscrm.errors import BadMemberFile, InvalidPhone
 from smscrm.inbound import parse_birthday
-from smscrm.loyalty.members import clean_name, clean_topic
+from smscrm.loyalty.members import MAX_TOPIC_CHARS, clean_name, clean_topic
 from smscrm.messaging import phones
 from smscrm.models import Language, RowRejection
 
@@ -144,7 +144,8 @@ def read_row(member_file: MemberFile, cells: list[str], *, country: str) -> Memb
         language = LANGUAGES.get(unicodedata.normalize("NFKC", cell("language")).lower().replace("_", "-"))
         if language is None:
             return MemberRow(written[:40], rejection=RowRejection.LANGUAGE)
-    tags = tuple(dict.fromkeys(topic for topic in map(clean_topic, _TAG_SEPARATORS.split(cell("tags"))) if topic))
+    topics = (clean_topic(tag)[:MAX_TOPIC_CHARS] for tag in _TAG_SEPARATORS.split(cell("tags")))
+    tags = tuple(dict.fromkeys(topic for topic in topics if topic))
     return MemberRow(written[:40], phones.e164(number), clean_name(cell("name")), language, birthday, tags)
 
 

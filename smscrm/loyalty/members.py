@@ -113,8 +113,8 @@ def set_birthday(session: Session, member: Member, month: int, day: int, *, year
 
 
 def add_interest(session: Session, member: Member, topic: str, *, now: datetime) -> str | None:
-    """Tag the member with a topic (`clean_topic`); None when there is no topic."""
-    topic = clean_topic(topic)
+    """Tag the member with a topic (`clean_topic`, cut at MAX_TOPIC_CHARS); None when there is no topic."""
+    topic = clean_topic(topic)[:MAX_TOPIC_CHARS]
     if not topic:
         return None
     if topic not in {interest.topic for interest in member.interests}:
@@ -125,5 +125,5 @@ def add_interest(session: Session, member: Member, topic: str, *, now: datetime)
 
 
 def clean_topic(topic: str | None) -> str:
-    """A topic as we keep it: single spaces, lower case, at most MAX_TOPIC_CHARS; empty for no topic."""
-    return " ".join((topic or "").split()).lower()[:MAX_TOPIC_CHARS]
+    """A topic as interests keep it: single spaces, lower case; empty for no topic."""
+    return " ".join((topic or "").split()).lower()

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from smscrm.errors import InvalidPhone
 from smscrm.loyalty import classes, members
@@ -190,3 +190,17 @@ def reward_first_purchase(session: Session, merchant: Merchant, member: Member, 
         )
     session.flush()
     return bonus
+
+
+def referrals_of(session: Session, member: Member) -> tuple[tuple[Referral, Member] | None, list[tuple[Referral, Member]]]:
+    """For the member's page: who brought them (the referral and the referrer), and whom they brought, newest first."""
+    referrer = aliased(Member)
+    brought_by = session.execute(
+        select(Referral, referrer).join(referrer, referrer.id == Referral.referrer_id).where(Referral.referred_id == member.id)
+    ).first()
+    friend = aliased(Member)
+    brought = session.execute(
+        select(Referral, friend).join(friend, friend.id == Referral.referred_id)
+        .where(Referral.referrer_id == member.id).order_by(Referral.id.desc())
+    ).all()
+    return (tuple(brought_by) if brought_by else None), [tuple(row) for row in brought]

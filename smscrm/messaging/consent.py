@@ -29,6 +29,15 @@ def latest_action(merchant_id, phone) -> ScalarSelect:
     )
 
 
+def evidence(session: Session, merchant_id: int, phone: str) -> list[ConsentEvent]:
+    """Every opt-in and opt-out of the phone at the merchant, newest first (ix_consent_events_merchant_phone)."""
+    return list(session.scalars(
+        select(ConsentEvent)
+        .where(ConsentEvent.merchant_id == merchant_id, ConsentEvent.phone == phone)
+        .order_by(ConsentEvent.id.desc())
+    ))
+
+
 def opted_out_among(session: Session, pairs: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
     """The (merchant_id, phone) pairs whose latest consent event is an opt-out, in one query."""
     pairs = set(pairs)

@@ -45,6 +45,14 @@ def is_valid(e164_number: str) -> bool:
     return phonenumbers.is_valid_number(phonenumbers.parse(e164_number))
 
 
+@lru_cache(maxsize=8192)
+def is_whole(e164: str) -> bool:
+    """Whether `e164` has the length of a whole number of its region, not only of a local one (seven digits in
+    the US read as +1 and those seven: a number no one has)."""
+    reason = phonenumbers.is_possible_number_with_reason(phonenumbers.parse(e164))
+    return reason == phonenumbers.ValidationResult.IS_POSSIBLE
+
+
 def mask(e164: str) -> str:
     """For logs: country code and area kept, the middle hidden: +1415•••0100."""
     if not e164 or len(e164) < 9:

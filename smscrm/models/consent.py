@@ -21,6 +21,7 @@ class ConsentChannel(StrEnum):
     WEB = "web"
     API = "api"
     IMPORT = "import"  # a member file whose owner declared the members' consent (`import_id`: the statement)
+    IN_PERSON = "in_person"  # staff recorded what the shopper said at the counter
 
 
 class ConsentEvent(Base):

@@ -32,6 +32,7 @@ class Member(Base):
         UniqueConstraint("merchant_id", "referral_code"),
         CheckConstraint("points_balance >= 0", name="points_balance_nonnegative"),
         Index("ix_members_merchant_first_visit", "merchant_id", "first_visit_at"),  # the dashboard's return windows
+        Index("ix_members_merchant_created", "merchant_id", "created_at", "id"),  # the member list, newest first
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,6 +56,7 @@ class Member(Base):
     total_spend_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     typical_visit_gap_days: Mapped[float | None] = mapped_column(Float)
     referral_code: Mapped[str | None] = mapped_column(String(12))
+    notes: Mapped[str | None] = mapped_column(String(1000))  # the staff's own notes on the member page
 
     interests: Mapped[list["MemberInterest"]] = relationship(
         back_populates="member", order_by="MemberInterest.topic", cascade="all, delete-orphan"

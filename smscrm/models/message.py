@@ -121,6 +121,9 @@ class InboundMessage(Base):
     """A text a shopper sent. `message_sid` makes Twilio's retries harmless."""
 
     __tablename__ = "inbound_messages"
+    __table_args__ = (  # a member's texts, for their page's timeline; a stranger's text writes no entry
+        index_where_set("ix_inbound_messages_member_received", "member_id", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))

@@ -30,6 +30,7 @@ from smscrm.web import (
     formatting,
     home,
     i18n,
+    in_person,
     inbox,
     language,
     loyalty,
@@ -63,8 +64,9 @@ class NavEntry:
 
 BLUEPRINTS = [
     auth.blueprint, home.blueprint, members.blueprint, inbox.blueprint, campaigns.blueprint,
-    counter.blueprint, member_detail.blueprint, member_import.blueprint, member_export.blueprint, rewards.blueprint,
-    loyalty.blueprint, care.blueprint, upcoming.blueprint, settings.blueprint, account.blueprint, language.blueprint,
+    counter.blueprint, member_detail.blueprint, in_person.blueprint, member_import.blueprint, member_export.blueprint,
+    rewards.blueprint, loyalty.blueprint, care.blueprint, upcoming.blueprint, settings.blueprint, account.blueprint,
+    language.blueprint,
 ]
 NAV = [
     NavEntry("home.dashboard", _l("Home")),

@@ -68,7 +68,9 @@ def test_a_purchase_at_the_counter_then_a_reward_redeemed_and_the_ledger_explain
     expect(page.locator("main")).not_to_contain_text("555")
 
     page.get_by_role("link", name="← Members").click()
-    expect(page.get_by_role("row").filter(has_text="Ann Lee").get_by_role("link")).to_have_text("25 points")
+    row = page.get_by_role("row").filter(has_text="Ann Lee")
+    expect(row.get_by_role("link")).to_have_text("Ann Lee")
+    expect(row.locator(".points")).to_have_text("25 points")
 
 
 def test_a_double_tap_on_record_records_one_purchase(page, merchant, session, text_from_shopper):

@@ -156,10 +156,12 @@ def test_the_ledger_is_paginated_newest_first(owner, session, merchant, now):
     assert second[-1]["balance-after"] == "1"
 
 
-def test_the_members_list_links_to_the_page(owner, ann):
+def test_the_members_list_links_each_member_by_name_to_the_page(owner, session, merchant, ann, now):
     member, _ = ann
+    unnamed = join(session, merchant, "+14155550177", name="", now=now)
     page = owner.get("/members").text
-    assert f'<a href="/members/{member.id}">57 points</a>' in page
+    assert f'<td class="name"><a href="/members/{member.id}">{member.name}</a></td>' in page
+    assert f'<a href="/members/{unnamed.id}"><span class="unnamed">No name yet</span></a>' in page
 
 
 def test_the_page_offers_to_redeem_for_this_member(owner, ann):
