@@ -11,17 +11,19 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
-from smscrm import delivery
+from smscrm import delivery, inbound
 from smscrm.db.engine import make_sessionmaker
 from smscrm.loyalty import directory
 from smscrm.messaging import courtesy, inbox
 from smscrm.models import InboxItem, InboxKind
 from smscrm.sending.courier import Courier
+from tests.conftest import MERCHANT_NUMBER
 from tests.outbox_rows import ANN, RecordingTransport, queue
 
 QUEUE_INDEX = "ix_outbound_messages_due_category"
 MEMBER_INDEX = "ix_outbound_messages_member_created"
 INBOX_INDEX = "ix_inbound_messages_merchant_intent"
+ONCE_A_DAY_INDEX = "ix_outbound_messages_once_a_day"
 
 
 def indexes_read(engine, work, *, table: str) -> list[set[str]]:
@@ -124,3 +126,15 @@ def test_the_inbox_reads_its_texts_through_the_inbox_index(engine, session, merc
         lambda: inbox.conversation(session, item),
     ):
         assert reads(indexes_read(engine, work, table="inbound_messages"), INBOX_INDEX)
+
+
+@pytest.mark.parametrize("first", ["JOIN Ann", None], ids=["feedback from a member", "a stranger's text"])
+def test_a_reply_sent_once_a_day_is_looked_up_by_phone_through_its_index(engine, session, merchant, now, first):
+    """Whether the phone was acknowledged today is read from the phone's few replies, not the merchant's outbox."""
+    if first:
+        inbound.handle(session, inbound.InboundSms("SM1", ANN, MERCHANT_NUMBER, first), now)
+        session.commit()
+    plans = indexes_read(engine, lambda: inbound.handle(
+        session, inbound.InboundSms("SM2", ANN, MERCHANT_NUMBER, "Is the offer on this Sunday too?"), now,
+    ), table="outbound_messages")
+    assert reads(plans, ONCE_A_DAY_INDEX)
