@@ -23,6 +23,7 @@ import random
 import sys
 import threading
 import time
+from collections import deque
 from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
@@ -59,7 +60,6 @@ class Traffic:
         self.sids = itertools.count()
         self.sid_prefix = f"{int(time.time()) & 0xFFFFFFF:07x}{args.run}"  # unique to this run and phase
         self.new_phones = itertools.count()
-        self.open = None
 
     # -- what arrives on stdin (a thread) --------------------------------------------------------
 
@@ -112,12 +112,11 @@ class Traffic:
                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
         status = 0
         try:
-            async with self.open:
-                reader, writer = await asyncio.open_connection(self.host, self.port)
-                writer.write(head + body)
-                answer = await reader.read()
-                writer.close()
-                status = int(answer[9:12]) if answer.startswith(b"HTTP/1.") else 0
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+            writer.write(head + body)
+            answer = await reader.read()
+            writer.close()
+            status = int(answer[9:12]) if answer.startswith(b"HTTP/1.") else 0
         except (OSError, ValueError):
             status = 0
         except asyncio.CancelledError:  # given up on at the end (GIVE_UP_AFTER): never answered
@@ -129,35 +128,36 @@ class Traffic:
             self.stops_answered.setdefault(form["From"], done)
 
     async def run(self) -> None:
-        self.open = asyncio.Semaphore(MAX_OPEN)
-        tasks = set()
-        start = time.monotonic()
-        sent = 0
-        given_up = None
+        """Start every request when due, or as soon as one of MAX_OPEN connections is free; on "stop", once the
+        callbacks are due, wait up to GIVE_UP_AFTER for the rest, then count those as never answered."""
+        waiting: deque = deque()  # (kind, path, form, due), due and not started
+        running: set[asyncio.Task] = set()
+        start, sent, given_up = time.monotonic(), 0, None
         rate = self.args.texts_per_second
         while True:
             now = time.monotonic()
             if not self.stopping.is_set() and rate:
                 while start + sent / rate <= now:
-                    kind, path, form = self.text(sent)
-                    tasks.add(asyncio.create_task(self.post(kind, path, form, start + sent / rate)))
+                    waiting.append((*self.text(sent), start + sent / rate))
                     sent += 1
             with self.lock:
-                due = []
                 while self.callbacks and self.callbacks[0][0] <= now:
-                    due.append(heapq.heappop(self.callbacks))
+                    due, sid, to = heapq.heappop(self.callbacks)
+                    waiting.append(("status", "/sms/status", self.status(sid, to), due))
                 left = len(self.callbacks)
-            for moment, sid, to in due:
-                tasks.add(asyncio.create_task(self.post("status", "/sms/status", self.status(sid, to), moment)))
-            tasks = {task for task in tasks if not task.done()}
+            while waiting and len(running) < MAX_OPEN:
+                task = asyncio.create_task(self.post(*waiting.popleft()))
+                running.add(task)
+                task.add_done_callback(running.discard)
             if self.stopping.is_set() and not left:
+                if not waiting and not running:
+                    return
                 given_up = given_up or now + GIVE_UP_AFTER
                 if now >= given_up:
-                    for task in tasks:
+                    self.records.extend((kind, round(due, 4), None, -1) for kind, _path, _form, due in waiting)
+                    for task in list(running):
                         task.cancel()
-                    await asyncio.gather(*tasks, return_exceptions=True)
-                    return
-                if not tasks:
+                    await asyncio.gather(*running, return_exceptions=True)
                     return
             await asyncio.sleep(0.002)
 

@@ -97,7 +97,7 @@ IS_QUEUED, IS_SENDING = (equals_constant(OutboundMessage.status, status) for sta
 alone, and a query that says one of them may read it (smscrm.delivery's claims, leases and look-ups)."""
 index_where(
     "ix_outbound_messages_due_category", OutboundMessage.status, OutboundMessage.category, OutboundMessage.send_after,
-    where=or_(IS_QUEUED, IS_SENDING),
+    OutboundMessage.id, where=or_(IS_QUEUED, IS_SENDING),
 )
 NOT_A_REPLY = ~equals_constant(OutboundMessage.category, Category.REPLY)
 """Part of a query by member (smscrm.messaging.courtesy's caps): ix_outbound_messages_member_created holds the texts we
