@@ -24,9 +24,15 @@ import sys
 import threading
 import time
 from collections import deque
+from pathlib import Path
 from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import campaign_bench  # noqa: E402
+
+webhook = campaign_bench.load_webhook_bench()  # Twilio's fields of a text (text_form), the token, the public URL
 
 CALLBACK_DELAY = 0.5  # seconds after the fake's answer (its latency later than the arrival) that Twilio reports
 GIVE_UP_AFTER = 60  # seconds after the last callback was due: requests not answered by then are counted as lost
@@ -49,7 +55,7 @@ class Traffic:
         self.args = args
         self.host, _, port = args.url.removeprefix("http://").partition(":")
         self.port = int(port)
-        self.validator = RequestValidator(args.auth_token)
+        self.validator = RequestValidator(webhook.AUTH_TOKEN)
         self.random = random.Random(args.seed)
         self.records: list[tuple] = []  # (kind, due, latency, status)
         self.stops_answered: dict[str, float] = {}
@@ -87,13 +93,7 @@ class Traffic:
             phone = self.member(self.random.randint(1, self.frontier))
         else:
             phone = self.member(self.random.randint(1, self.args.members))
-        sid = f"SM{self.sid_prefix}{next(self.sids):024x}"
-        form = {
-            "ToCountry": "US", "SmsMessageSid": sid, "NumMedia": "0", "SmsSid": sid, "SmsStatus": "received",
-            "Body": body, "FromCountry": "US", "To": self.args.merchant_number, "NumSegments": "1",
-            "MessageSid": sid, "AccountSid": self.args.account_sid, "From": phone, "ApiVersion": "2010-04-01",
-        }
-        return kind, "/sms/inbound", form
+        return kind, "/sms/inbound", webhook.text_form(f"SM{self.sid_prefix}{next(self.sids):024x}", phone, body)
 
     def member(self, index: int) -> str:
         return f"{self.args.member_prefix}{min(index, self.args.members):07d}"
@@ -101,12 +101,12 @@ class Traffic:
     def status(self, sid: str, to: str) -> dict:
         return {
             "SmsSid": sid, "SmsStatus": "delivered", "MessageStatus": "delivered", "To": to, "MessageSid": sid,
-            "AccountSid": self.args.account_sid, "From": self.args.merchant_number, "ApiVersion": "2010-04-01",
+            "AccountSid": webhook.ACCOUNT_SID, "From": webhook.MERCHANT_NUMBER, "ApiVersion": "2010-04-01",
         }
 
     async def post(self, kind: str, path: str, form: dict, due: float) -> None:
         body = urlencode(form).encode()
-        signature = self.validator.compute_signature(self.args.public_url + path, form)
+        signature = self.validator.compute_signature(webhook.PUBLIC_URL + path, form)
         head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
                 f"Content-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: {signature}\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
@@ -164,8 +164,7 @@ class Traffic:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    for name in ("--url", "--public-url", "--auth-token", "--account-sid", "--merchant-number", "--member-prefix",
-                 "--out"):
+    for name in ("--url", "--member-prefix", "--out"):
         parser.add_argument(name, required=True)
     parser.add_argument("--texts-per-second", type=float, required=True)
     parser.add_argument("--members", type=int, required=True)

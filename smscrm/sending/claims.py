@@ -1,8 +1,8 @@
 """Claims and leases: which due outbox rows a worker takes, how each is judged as it is taken, and the
 lease under which a worker holds the rows it took.
 
-- Due rows are locked with SELECT … FOR UPDATE SKIP LOCKED (replies and transactional texts first),
-  so workers never share a row.
+- Due rows are locked with SELECT … FOR UPDATE SKIP LOCKED (replies, then transactional, care and marketing
+  texts, each the longest due first), so workers never share a row.
 - In the same transaction each is judged: already sent (a stored sid), opted out (suppressed), quiet
   hours at the recipient (deferred to the window's opening), over the weekly marketing cap (skipped);
   the rest become `sending`, the worker's, under a short lease.
