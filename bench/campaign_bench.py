@@ -36,6 +36,18 @@ def ensure_virtualenv(script: str) -> None:
         sys.exit(f"{script} needs the project's virtualenv: run `make install`, then `.venv/bin/python {script}`")
 
 
+def load_webhook_bench():
+    """bench/webhook, the script, as a module: its gunicorn Server, its signed texts and how it measures a run."""
+    import importlib.machinery
+    import importlib.util
+
+    loader = importlib.machinery.SourceFileLoader("bench_webhook", str(ROOT / "bench" / "webhook"))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    sys.modules[loader.name] = module  # its dataclasses look their module up there
+    loader.exec_module(module)
+    return module
+
+
 class BenchError(Exception):
     """The benchmark could not be made, or a run measured something other than success."""
 

@@ -177,12 +177,14 @@ def seed_campaign(engine, recipients: int) -> list[str]:
     return phones
 
 
-def start_worker(args, fake: FakeTwilio, worker_id: str) -> subprocess.Popen:
+def start_worker(args, fake: FakeTwilio, worker_id: str, *, public_url: str = "") -> subprocess.Popen:
+    """A real `smscrm worker` sending to the fake (`args`: database_url, concurrency). With `public_url` its
+    texts ask for status callbacks to `public_url`/sms/status."""
     env = {
         **os.environ, "SMSCRM_ENV": "development", "SMSCRM_DATABASE_URL": args.database_url,
         "SMSCRM_SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_BASE_URL": fake.base_url, "SMSCRM_SEND_RATE": str(RATE), "SMSCRM_NUMBER_SEND_RATE": "1000",
-        "SMSCRM_SEND_CONCURRENCY": str(args.concurrency), "SMSCRM_PUBLIC_URL": "",
+        "SMSCRM_SEND_CONCURRENCY": str(args.concurrency), "SMSCRM_PUBLIC_URL": public_url,
     }
     log = open(f"/tmp/smscrm-bench-{worker_id}.log", "w")
     return subprocess.Popen([str(ROOT / ".venv" / "bin" / "smscrm"), "worker", "--worker-id", worker_id],

@@ -1,8 +1,8 @@
 """Delivery: the worker that takes due outbox rows to the SMS transport.
 
 A worker runs one loop (`run_worker`), and any number of workers may run side by side on PostgreSQL:
-1. claim: due rows are locked with SELECT … FOR UPDATE SKIP LOCKED (replies and transactional texts
-   first), so workers never share a row; in the same transaction each is judged — already sent
+1. claim: due rows are locked with SELECT … FOR UPDATE SKIP LOCKED (replies, then transactional, care
+   and marketing texts, each the longest due first), so workers never share a row; in the same transaction each is judged — already sent
    (a stored sid), opted out (suppressed), quiet hours at the recipient (deferred to the window's
    opening), over the weekly cap of care and marketing texts (skipped) — and the rest become
    `sending`, this worker's, under a short lease. The claim is committed before any provider call.

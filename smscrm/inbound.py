@@ -31,6 +31,7 @@ from smscrm.models import (
     Merchant,
     OutboundMessage,
 )
+from smscrm.models.message import is_once_a_day
 
 OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "TD", "T", "R", "退订", "取消"}
 OPT_IN_WORDS = {"START", "UNSTOP", "YES", "订阅", "开通"}
@@ -397,5 +398,5 @@ class _Conversation:
         since = datetime.combine(self.now.astimezone(zone).date(), time(0), tzinfo=zone)
         return self.session.scalar(select(exists().where(
             OutboundMessage.merchant_id == self.shop.id, OutboundMessage.to_phone == self.phone,
-            OutboundMessage.purpose == purpose, OutboundMessage.created_at >= since,
+            is_once_a_day(purpose), OutboundMessage.created_at >= since,
         )))

@@ -37,8 +37,6 @@ campaign_bench.ensure_virtualenv(str(HERE))
 
 import argparse
 import os
-import importlib.machinery
-import importlib.util
 import json
 import secrets
 import shutil
@@ -61,16 +59,7 @@ import purchase_reference  # noqa: E402  (this folder is on sys.path when run as
 from in_process import MEMBERS, post_purchases  # noqa: E402
 
 
-def _load_webhook_bench():
-    """bench/webhook, the script, as a module: its gunicorn Server and how it measures a run."""
-    loader = importlib.machinery.SourceFileLoader("bench_webhook", str(ROOT / "bench" / "webhook"))
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
-    sys.modules[loader.name] = module  # its dataclasses look their module up there
-    loader.exec_module(module)
-    return module
-
-
-webhook_bench = _load_webhook_bench()
+webhook_bench = campaign_bench.load_webhook_bench()
 Server = webhook_bench.Server
 BenchError, check_postgres_url = campaign_bench.BenchError, campaign_bench.check_postgres_url
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, or_
+from sqlalchemy import ColumnElement, ForeignKey, Index, SmallInteger, String, Text, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from smscrm.db.indexes import equals_constant, index_where, index_where_set
@@ -102,13 +102,29 @@ IS_QUEUED, IS_SENDING = (equals_constant(OutboundMessage.status, status) for sta
 alone, and a query that says one of them may read it (smscrm.delivery's claims, leases and look-ups)."""
 index_where(
     "ix_outbound_messages_due_category", OutboundMessage.status, OutboundMessage.category, OutboundMessage.send_after,
-    where=or_(IS_QUEUED, IS_SENDING),
+    OutboundMessage.id, where=or_(IS_QUEUED, IS_SENDING),
 )
 NOT_A_REPLY = ~equals_constant(OutboundMessage.category, Category.REPLY)
 """Part of a query by member (smscrm.messaging.courtesy's caps): ix_outbound_messages_member_created holds the texts we
 chose to send a member, not the replies to their texts, and only a query that says so may read it."""
 index_where(
     "ix_outbound_messages_member_created", OutboundMessage.member_id, OutboundMessage.created_at, where=NOT_A_REPLY,
+)
+
+ONCE_A_DAY = ("feedback_ack", "join_hint")
+"""The automatic replies a phone gets at most once a day (smscrm.inbound asks whether one went today):
+ix_outbound_messages_once_a_day holds these replies alone, by phone, so that the question reads a few entries
+rather than the merchant's whole outbox (a million campaign texts); a query saying which one
+(`is_once_a_day(purpose)`) may read it."""
+
+
+def is_once_a_day(purpose: str) -> ColumnElement[bool]:
+    return equals_constant(OutboundMessage.purpose, purpose)
+
+
+index_where(
+    "ix_outbound_messages_once_a_day", OutboundMessage.merchant_id, OutboundMessage.to_phone, OutboundMessage.created_at,
+    where=or_(*(is_once_a_day(purpose) for purpose in ONCE_A_DAY)),
 )
 
 DEDUPE_CONFLICT = {

@@ -1,8 +1,8 @@
 """Claims and leases: which due outbox rows a worker takes, how each is judged as it is taken, and the
 lease under which a worker holds the rows it took.
 
-- Due rows are locked with SELECT … FOR UPDATE SKIP LOCKED (replies and transactional texts first),
-  so workers never share a row.
+- Due rows are locked with SELECT … FOR UPDATE SKIP LOCKED (replies, then transactional, care and marketing
+  texts, each the longest due first), so workers never share a row.
 - In the same transaction each is judged: already sent (a stored sid), opted out (suppressed), quiet
   hours at the recipient (deferred to the window's opening), over the weekly cap of care and marketing
   texts (skipped, `courtesy.counts_toward_cap`);
@@ -30,6 +30,7 @@ MAX_ATTEMPTS = 8  # a row is sent at most this often (with the backoff of `attem
 LEASE = timedelta(seconds=30)  # a dead worker's rows wait at most this long
 HOLD_SECONDS = 2.0  # texts of one sender number held beyond what it can send in this time stay queued
 URGENT = (Category.REPLY, Category.TRANSACTIONAL)  # claimed before marketing and care
+CLAIM_ORDER = (*URGENT, Category.CARE, Category.MARKETING)  # a member's care text before a campaign's
 
 
 @dataclass
@@ -72,17 +73,18 @@ class Claimed:
 def lock_due(
     session: Session, *, now: datetime, room: int, holding: Counter, number_cap: int | None
 ) -> list[OutboundMessage]:
-    """Lock due rows, replies and transactional texts first. A sender number gets no more rows than
-    `number_cap` counting those `holding` already (the rest stay unlocked, for other workers)."""
+    """Lock due rows, category by category in CLAIM_ORDER, the longest due first. A sender number gets no more
+    rows than `number_cap` counting those `holding` already (the rest stay unlocked, for other workers).
+    One category at a time, the queue index (status, category, send_after, id) hands the rows over in order and
+    the query stops at `room`, however long the queue (a campaign to a million members)."""
     cap = number_cap or room
     full = [number for number, count in holding.items() if count >= cap]
     rows: list[OutboundMessage] = []
-    for urgent in (True, False):
-        category = OutboundMessage.category.in_(URGENT) if urgent else OutboundMessage.category.not_in(URGENT)
+    for category in CLAIM_ORDER:
         rows += session.scalars(
             select(OutboundMessage)
             .where(
-                IS_QUEUED, category, OutboundMessage.send_after <= now,
+                IS_QUEUED, OutboundMessage.category == category, OutboundMessage.send_after <= now,
                 OutboundMessage.from_phone.not_in(full), ~_of_stopped_campaign(),
             )
             .order_by(OutboundMessage.send_after, OutboundMessage.id)
