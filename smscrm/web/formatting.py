@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_skeleton, format_time, format_timedelta
+from babel.dates import format_date, format_skeleton, format_time
 from babel.numbers import format_decimal, format_percent
 from flask import Flask
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 
 from smscrm.loyalty import members
 from smscrm.messaging import phones
@@ -57,9 +57,21 @@ def month(value) -> str:
     return format_skeleton("yMMM", value, locale=get_locale())
 
 
-def duration(value: timedelta | None) -> str:
-    """A length of time in its largest unit: 2 hours / 2小时; a dash for None."""
-    return "—" if value is None else format_timedelta(value, locale=get_locale())
+def duration(span: timedelta | None) -> str:
+    """A waiting time as staff say it: under a minute, 12 min, 3 h 5 min, 2 d 4 h; a dash for None."""
+    if span is None:
+        return "—"
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 1:
+        return gettext("under a minute")
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return gettext("%(days)d d %(hours)d h", days=days, hours=hours) if hours else gettext("%(days)d d", days=days)
+    if hours:
+        return (gettext("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes) if minutes
+                else gettext("%(hours)d h", hours=hours))
+    return gettext("%(minutes)d min", minutes=minutes)
 
 
 def clock(value) -> str:

@@ -88,19 +88,3 @@ def _show(item, form: ReplyForm):
         resolve=ResolveForm(), entries=inbox.conversation(session, item),
         is_opted_out=inbox.is_opted_out(session, item), is_answered=inbox.is_answered(session, item),
     )
-
-
-@blueprint.app_template_filter("duration")
-def duration(span) -> str:
-    """A waiting time as staff say it: under a minute, 12 min, 3 h 5 min, 2 d 4 h."""
-    minutes = int(span.total_seconds() // 60)
-    if minutes < 1:
-        return gettext("under a minute")
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return gettext("%(days)d d %(hours)d h", days=days, hours=hours) if hours else gettext("%(days)d d", days=days)
-    if hours:
-        return (gettext("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes) if minutes
-                else gettext("%(hours)d h", hours=hours))
-    return gettext("%(minutes)d min", minutes=minutes)

@@ -22,7 +22,7 @@ def test_owner_sees_a_shopper_who_joined_by_text_then_signs_out(page, merchant, 
 
     expect(page).to_have_url(re.compile(r"/members$"))
     expect(page.get_by_role("banner")).to_contain_text("Green Leaf Tea")
-    expect(page.get_by_role("link", name="Members")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="Members", exact=True)).to_have_attribute("aria-current", "page")
     member = page.get_by_role("row").filter(has_text="Ann Lee")
     expect(member).to_contain_text("•••• 0142")
     expect(member).to_contain_text("Opted in")

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from smscrm.db.engine import utcnow
 from smscrm.models import Category, InboxItem, Member, OutboundMessage, Status
-from smscrm.web.inbox import duration
+from smscrm.web.formatting import duration
 from tests.messaging.test_inbox_conversations import ask_about_a_visit
 from tests.web.conftest import csrf_token, other_merchant, owner, sign_in  # noqa: F401  (fixtures)
 
