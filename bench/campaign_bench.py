@@ -261,25 +261,6 @@ def saved_segment(session, merchant, name: str, rules: dict):
     return segments.save_segment(session, merchant, name=name, rules=rules, now=NOW)
 
 
-def signed_in_client(url: str):
-    """A Flask test client of the app on `url`, signed in as the seeded merchant's owner."""
-    import re
-
-    from smscrm import create_app
-    from smscrm.config import Settings
-
-    app = create_app(Settings(env="testing", database_url=url, secret_key="bench-secret-key-0123456789",
-                              validate_signatures=False))
-    client = app.test_client()
-    page = client.get("/sign-in").text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post("/sign-in", data={"csrf_token": token, "email": "owner@bench.example",
-                                               "password": "bench password 123"})
-    if response.status_code != 302:
-        raise BenchError("could not sign in to the app")
-    return client
-
-
 def server_facts(engine) -> dict:
     """The PostgreSQL version and the settings that matter for these figures."""
     from sqlalchemy import text
