@@ -61,7 +61,7 @@ def duration(span: timedelta | None) -> str:
     """A waiting time as staff say it: under a minute, 12 min, 3 h 5 min, 2 d 4 h; a dash for None."""
     if span is None:
         return "—"
-    minutes = int(span.total_seconds() // 60)
+    minutes = int(round(span.total_seconds()) // 60)  # to the second first: SQL medians come back as 41.99999… min
     if minutes < 1:
         return gettext("under a minute")
     days, minutes = divmod(minutes, 24 * 60)
