@@ -34,7 +34,6 @@ LANGUAGES = {
     "汉语": Language.ZH, "普通话": Language.ZH,
 }
 _SPREADSHEETS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx (a zip) and .xls
-_YEAR_FIRST = re.compile(r"^(\d{4})\s*[-/.年]\s*(.+)$")  # 1990-03-08, 1990/3/8, 1990年3月8日
 _YEAR_LAST = re.compile(r"^(.+?)\s*[-/.]\s*(\d{4})$")  # 03/08/1990
 _TAG_SEPARATORS = re.compile(r"[;|,，、；]")
 
@@ -150,12 +149,9 @@ def read_row(member_file: MemberFile, cells: list[str], *, country: str) -> Memb
 
 
 def read_birthday(text: str) -> tuple[int, int] | None:
-    """(month, day) as a shopper's BDAY text gives it (03-08, 3/8, 3月8日), with or without a year before or after."""
+    """(month, day) as a shopper's BDAY text gives it (03-08, 3月8日, 1990-03-08: `inbound.parse_birthday`), or with
+    the year after it as spreadsheets write it (03/08/1990)."""
     text = unicodedata.normalize("NFKC", text).strip()
-    for pattern, group in ((_YEAR_FIRST, 2), (_YEAR_LAST, 1)):
-        match = pattern.match(text)
-        if match:
-            text = match.group(group)
-            break
-    birthday = parse_birthday(text)
+    year_last = _YEAR_LAST.match(text)
+    birthday = parse_birthday(year_last.group(1) if year_last else text)
     return (birthday.month, birthday.day) if birthday else None
