@@ -68,16 +68,16 @@ BLUEPRINTS = [
     rewards.blueprint, loyalty.blueprint, care.blueprint, upcoming.blueprint, settings.blueprint, account.blueprint,
     language.blueprint,
 ]
-NAV = [
-    NavEntry("home.dashboard", _l("Home")),
+NAV = [  # staff work the counter, the members and the inbox; the rest is the owner's
+    NavEntry("home.dashboard", _l("Home"), is_owner_only=True),
     NavEntry("counter.purchase", _l("Counter")),
     NavEntry("members.index", _l("Members")),
     NavEntry("inbox.index", _l("Inbox")),
-    NavEntry("care.index", _l("Care")),
-    NavEntry("calendar.index", _l("Calendar")),
+    NavEntry("care.index", _l("Care"), is_owner_only=True),
+    NavEntry("calendar.index", _l("Calendar"), is_owner_only=True),
     NavEntry("campaigns.index", _l("Campaigns"), is_owner_only=True),
-    NavEntry("rewards.index", _l("Rewards")),
-    NavEntry("loyalty.settings", _l("Loyalty")),
+    NavEntry("rewards.index", _l("Rewards"), is_owner_only=True),
+    NavEntry("loyalty.settings", _l("Loyalty"), is_owner_only=True),
     NavEntry("settings.profile", _l("Settings"), is_owner_only=True),
 ]
 SECURITY_HEADERS = {
@@ -108,6 +108,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     money.init_app(app)
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     app.context_processor(lambda: {"nav": visible_nav(), "language_form": language.LanguageForm})
+    app.add_template_global(roles.is_owner)
     app.register_error_handler(CSRFError, _expired_form)
     app.after_request(partial(_security_headers, is_https=settings.public_url.startswith("https://")))
     app.session_interface = _PagesOnlySessions()

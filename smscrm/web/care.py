@@ -21,9 +21,8 @@ from smscrm.models import CareKind, Language
 from smscrm.web.auth import protected_blueprint
 from smscrm.web.i18n import said
 from smscrm.web.request_db import db_session
-from smscrm.web.roles import OWNER_ONLY, is_owner, owner_only
 
-blueprint = protected_blueprint("care", __name__, url_prefix="/care")
+blueprint = protected_blueprint("care", __name__, url_prefix="/care", is_owner_only=True)
 SAMPLE_NAMES = {Language.EN: "Ann", Language.ZH: "王芳"}
 SETTING_LABELS = {
     "send_hour": _l("Send at (hour of the day, your time)"),
@@ -92,7 +91,7 @@ def index():
         for festival in care_rules.holiday_choices(merchant, now=now)
     ]
     return render_template(
-        "care/index.html", rules=rules, holidays=holidays, switch=SwitchForm(), is_owner=is_owner(),
+        "care/index.html", rules=rules, holidays=holidays, switch=SwitchForm(),
         report=care_rules.report(session, merchant.id, now=now),
     )
 
@@ -130,8 +129,6 @@ def _edit(kind: str, *, holiday: str):
             form.value_class.data = rule.value_class or ""
         if spec.kind == CareKind.BIRTHDAY:
             form.bonus_points.data = merchant.birthday_bonus
-    elif not is_owner():
-        abort(403, OWNER_ONLY)
     elif form.validate_on_submit():
         try:
             care_rules.save_rule(
@@ -150,13 +147,12 @@ def _edit(kind: str, *, holiday: str):
     previews = {language: _preview(merchant, rule, language, holiday) for language in Language}
     return render_template(
         "care/edit.html", form=form, spec=spec, rule=rule, holiday=holiday, title=rule_title(spec, holiday),
-        error=error, is_owner=is_owner(), previews=previews, today=care_calendar.due_today(session, merchant, rule, now=now),
+        error=error, previews=previews, today=care_calendar.due_today(session, merchant, rule, now=now),
         defaults={language: texts.DEFAULT_TEXTS[f"care_{spec.kind.value}"][language] for language in Language},
     )
 
 
 @blueprint.post("/<kind>/switch")
-@owner_only
 def switch(kind: str):
     """Turn a rule on or off from the overview, keeping its texts and settings."""
     if not SwitchForm().validate_on_submit():

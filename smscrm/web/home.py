@@ -1,7 +1,8 @@
-"""The dashboard, the first page after signing in: is the loyalty programme working? (figures: smscrm.dashboard)"""
+"""The dashboard, the owner's first page after signing in: is the loyalty programme working? (figures:
+smscrm.dashboard). Staff start at the counter."""
 from __future__ import annotations
 
-from flask import render_template
+from flask import redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -34,6 +35,8 @@ RATING_SCALE = 5
 
 @blueprint.get("/")
 def dashboard():
+    if not is_owner():
+        return redirect(url_for("counter.purchase"))
     shown = figures.figures(db_session(), current_user.merchant, now=utcnow())
     return render_template(
         "home.html",
@@ -47,5 +50,4 @@ def dashboard():
         class_labels=CLASS_LABELS,
         rung_labels=RUNG_LABELS,
         kind_labels=KIND_LABELS,
-        is_owner=is_owner(),
     )

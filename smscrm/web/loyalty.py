@@ -2,7 +2,7 @@
 and the thresholds of the value classes. Staff can read them; the owner changes them."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -18,9 +18,8 @@ from smscrm.web.fields import AmountField, WholeNumberField
 from smscrm.web.formatting import number
 from smscrm.web.i18n import sentence
 from smscrm.web.request_db import db_session
-from smscrm.web.roles import OWNER_ONLY, is_owner
 
-blueprint = protected_blueprint("loyalty", __name__, url_prefix="/loyalty")
+blueprint = protected_blueprint("loyalty", __name__, url_prefix="/loyalty", is_owner_only=True)
 EXAMPLE_PURCHASE_MINOR = 2500
 
 LIMITS = points.SETTING_LIMITS  # smscrm.points checks them again when the settings change
@@ -75,8 +74,6 @@ SETTINGS = (*LIMITS, "has_receipt_texts")  # the form has a field for each
 @blueprint.route("", methods=["GET", "POST"])
 def settings():
     merchant, error = current_user.merchant, None
-    if request.method == "POST" and not is_owner():
-        abort(403, OWNER_ONLY)
     form = LoyaltyForm(obj=merchant)
     if form.validate_on_submit():
         try:
@@ -91,6 +88,6 @@ def settings():
         value_class: points.points_for(merchant, EXAMPLE_PURCHASE_MINOR, value_class) for value_class in ("A", "B", "C")
     }
     return render_template(
-        "loyalty/settings.html", form=form, error=error, can_edit=is_owner(), example=example,
+        "loyalty/settings.html", form=form, error=error, example=example,
         example_amount=EXAMPLE_PURCHASE_MINOR,
     )

@@ -28,9 +28,8 @@ from smscrm.web.auth import protected_blueprint
 from smscrm.web.fields import WholeNumberField
 from smscrm.web.formatting import number
 from smscrm.web.request_db import db_session
-from smscrm.web.roles import is_owner, owner_only
 
-blueprint = protected_blueprint("rewards", __name__, url_prefix="/rewards")
+blueprint = protected_blueprint("rewards", __name__, url_prefix="/rewards", is_owner_only=True)
 
 WHOLE_POINTS = _l("Type the points as a whole number, like 100.")
 WHOLE_STOCK = _l("Type how many are left as a whole number, like 20, or leave it empty for no limit.")
@@ -78,11 +77,10 @@ class SwitchForm(FlaskForm):
 @blueprint.get("")
 def index():
     catalog = rewards.list_rewards(db_session(), current_user.merchant)
-    return render_template("rewards/index.html", catalog=catalog, switch=SwitchForm(), can_edit=is_owner())
+    return render_template("rewards/index.html", catalog=catalog, switch=SwitchForm())
 
 
 @blueprint.route("/new", methods=["GET", "POST"])
-@owner_only
 def new():
     form = NewRewardForm()
     if form.validate_on_submit():
@@ -107,7 +105,6 @@ def new():
 
 
 @blueprint.route("/<id:reward_id>/edit", methods=["GET", "POST"])
-@owner_only
 def edit(reward_id: int):
     session = db_session()
     reward = _reward(reward_id)
@@ -124,7 +121,6 @@ def edit(reward_id: int):
 
 
 @blueprint.post("/<id:reward_id>/active")
-@owner_only
 def switch(reward_id: int):
     reward, form = _reward(reward_id), SwitchForm()
     if not form.validate():

@@ -1,5 +1,7 @@
-"""Who may do what: staff work the counter, the members and the inbox, and may read the rewards, care rules and
-loyalty settings; the owner also changes those, runs campaigns and keeps the settings (staff logins, API keys)."""
+"""Who may do what: staff work the counter, the members and the inbox; the owner does everything (the dashboard,
+campaigns, care rules and their calendar, rewards, loyalty settings, members' imports and exports, points
+adjustments, settings with staff logins and API keys). Owner-only pages are `protected_blueprint(is_owner_only=True)`;
+within a page staff may use, a view is `owner_only`."""
 from __future__ import annotations
 
 from functools import wraps

@@ -1,6 +1,6 @@
 """The calendar of upcoming texts: day by day for the next 30 days, which care rules and scheduled campaigns
 will text how many members (a dry run of the scheduler's own selections, `care_calendar`); and, on a
-member's page, the texts coming to that member. Staff can read it; campaigns link for the owner."""
+member's page (which staff read too), the texts coming to that member."""
 from __future__ import annotations
 
 from itertools import groupby
@@ -18,7 +18,7 @@ from smscrm.web.care import rule_title
 from smscrm.web.request_db import db_session
 from smscrm.web.roles import is_owner
 
-blueprint = protected_blueprint("calendar", __name__, url_prefix="/calendar")
+blueprint = protected_blueprint("calendar", __name__, url_prefix="/calendar", is_owner_only=True)
 blueprint.add_app_template_global(care_calendar.DAYS_AHEAD, "calendar_days")
 
 
@@ -53,9 +53,11 @@ def upcoming_label(item: care_calendar.Upcoming) -> str:
 
 @blueprint.app_template_global()
 def upcoming_link(item: care_calendar.Upcoming) -> str | None:
-    """The page of the rule or campaign (a campaign's for the owner only)."""
+    """The page of the rule or campaign, for the owner (the rules and campaigns are the owner's pages)."""
+    if not is_owner():
+        return None
     if item.campaign is not None:
-        return url_for("campaigns.show", campaign_id=item.campaign.id) if is_owner() else None
+        return url_for("campaigns.show", campaign_id=item.campaign.id)
     if item.rule.holiday:
         return url_for("care.edit_holiday", holiday=item.rule.holiday)
     return url_for("care.edit", kind=item.rule.kind)

@@ -94,8 +94,8 @@ def test_a_members_page_shows_the_next_texts(owner, birthdays, today):
     assert '<a href="/care/birthday">Birthday</a>' in todays
 
 
-def test_staff_read_the_calendar_without_links_to_campaigns(client, session, merchant, now, sign_in):
-    add_member(session, merchant, now=now)
+def test_staff_see_a_members_next_texts_without_links_and_no_calendar(client, session, merchant, now, sign_in):
+    member = add_member(session, merchant, now=now)
     segment = segments.save_segment(session, merchant, name="Everyone", rules={}, now=now)
     campaign = broadcast.save_draft(session, merchant, broadcast.CampaignDraft(name="Tea week", text_en="New teas!"),
                                     segment=segment, now=now)
@@ -105,6 +105,7 @@ def test_staff_read_the_calendar_without_links_to_campaigns(client, session, mer
     session.commit()
     sign_in("staff@tea.example", "counter staff password")
 
-    page = client.get("/calendar").text
-    assert '<a href="/calendar" aria-current="page">Calendar</a>' in page
+    page = client.get(f"/members/{member.id}").text
     assert "Tea week" in page and f"/campaigns/{campaign.id}" not in page
+    assert '<a href="/calendar"' not in page
+    assert client.get("/calendar").status_code == 403

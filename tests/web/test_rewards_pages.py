@@ -146,20 +146,23 @@ def test_the_catalog_lists_cheapest_first_and_says_what_is_out_of_stock(owner, s
     assert "Out of stock" in page
 
 
-def test_staff_see_the_catalog_but_cannot_change_it(staff, session, merchant, now):
+def test_staff_redeem_at_the_counter_but_neither_read_nor_change_the_catalog(staff, session, merchant, now):
     reward = add_reward(session, merchant, now=now)
-    page = staff.get("/rewards")
-    assert page.status_code == 200
-    assert "Free tea" in page.text
-    assert "Add a reward" not in page.text and "/edit" not in page.text and "Switch off" not in page.text
-    assert staff.get("/rewards/new").status_code == 403
-    refused = staff.get(f"/rewards/{reward.id}/edit")
-    assert refused.status_code == 403
-    assert "Only the owner can change this." in refused.text
-    token = hidden_fields(page.text, "/sign-out")["csrf_token"]
+    counter = staff.get("/counter/redeem")
+    assert counter.status_code == 200 and '<a href="/rewards"' not in counter.text
+    for path in ("/rewards", "/rewards/new", f"/rewards/{reward.id}/edit"):
+        refused = staff.get(path)
+        assert refused.status_code == 403, path
+        assert "Only the owner can change this." in refused.text
+    token = hidden_fields(counter.text, "/sign-out")["csrf_token"]
     assert staff.post(f"/rewards/{reward.id}/active", data={"csrf_token": token, "is_active": "off"}).status_code == 403
     assert staff.post("/rewards/new", data={"csrf_token": token, "code": "X", "name": "X", "points_cost": "1"}).status_code == 403
     assert catalog(session)[0].is_active is True and len(catalog(session)) == 1
+
+
+def test_staff_are_not_offered_to_add_a_reward_where_there_is_none(staff):
+    page = staff.get("/counter/redeem").text
+    assert "There are no rewards to redeem yet." in page and "Add a reward" not in page
 
 
 def test_another_merchants_rewards_are_not_shown_or_reachable(owner, session, other_merchant, merchant, now):
