@@ -1,25 +1,35 @@
-"""Switch to Chinese and back, at a desk (1280 px) and on a phone (390 px): every page in the navigation passes
-axe-core's WCAG A/AA rules with no focus ring clipped; on the phone the navigation is a menu; after a mistake the
-cursor is on the field in error and its message is an alert."""
+"""Switch to Chinese and back, at a desk (1280 px) and on a phone (390 px): every page of the app passes axe-core's
+WCAG A/AA rules with no focus ring clipped (a check below holds the list to every page the app serves); on the phone
+the navigation is a menu; after a mistake the cursor is on the field in error and its message is an alert."""
 from __future__ import annotations
+
+from urllib.parse import quote, urlsplit
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from smscrm import broadcast, points
+from smscrm.accounts import logins
 from smscrm.broadcast import CampaignDraft
 from smscrm.db.engine import utcnow
 from smscrm.loyalty import rewards
-from smscrm.marketing import segments
-from smscrm.models import InboxItem
+from smscrm.marketing import care_rules, segments
+from smscrm.models import InboxItem, Member, Role
+from smscrm.web import MACHINE_PATHS
 from tests.browser.accessibility import check_page
 from tests.browser.conftest import PHONE_VIEWPORT, sign_in
 
 pytestmark = pytest.mark.browser
 DESK_VIEWPORT = {"width": 1280, "height": 900}
-PAGES = ["/", "/counter", "/counter/redeem", "/counter/code", "/members", "/inbox", "/care", "/calendar", "/campaigns",
-         "/campaigns/new", "/campaigns/segments", "/campaigns/settings", "/rewards", "/rewards/new", "/loyalty"]
+PAGES = ["/", "/counter", "/counter/redeem", "/counter/code", "/members", "/members/new", "/members/import",
+         "/members/export", "/inbox", "/care", "/calendar", "/campaigns", "/campaigns/new", "/campaigns/segments",
+         "/campaigns/settings", "/rewards", "/rewards/new", "/loyalty", "/settings", "/settings/numbers",
+         "/settings/api-keys", "/settings/staff", "/account/password"]
+# Pages checked by another journey, and what a browser does not show as a page (data for scripts, files, machines).
+ELSEWHERE = {"auth.sign_in": "here, before signing in", "member_import.show": "test_journey_member_import"}
+NOT_PAGES = {"static", "campaigns.preview_json", "campaigns.progress_json", "campaigns.segment_count",
+             "member_import.progress", "member_export.members_csv", "member_export.consent_csv"}
 
 
 def a_shop_with_a_day_behind_it(session, merchant, text_from_shopper) -> list[str]:
@@ -30,19 +40,40 @@ def a_shop_with_a_day_behind_it(session, merchant, text_from_shopper) -> list[st
     text_from_shopper("Do you have oolong?")
     text_from_shopper("JOIN 王芳", sender="+14155550101")
     now = utcnow()
-    points.record_purchase(session, merchant, phone="+14155550100", amount_minor=123450, now=now, reference="R-1")
+    purchase = points.record_purchase(session, merchant, phone="+14155550100", amount_minor=123450, now=now,
+                                      reference="R-1").purchase
     reward = rewards.create_reward(session, merchant, code="TEA", name="Free tea", points_cost=100, now=now, stock=5)
     audience = segments.save_segment(session, merchant, name="All", rules={}, now=now, is_saved=False)
     draft = broadcast.save_draft(session, merchant, CampaignDraft(name="Spring teas", text_en="New teas, {name}!",
                                                                   text_zh="新茶上市，{name}！"), segment=audience, now=now)
     sent = broadcast.save_draft(session, merchant, CampaignDraft(name="Thank you", text_en="Thank you, {name}!",
                                                                  holdout_pct=10), segment=audience, now=now)
+    saved = segments.save_segment(session, merchant, name="Regulars", rules={"visits_min": 2}, now=now)
     session.flush()
     broadcast.send_now(session, merchant, sent, now=now)
     item = session.scalar(select(InboxItem.id))
+    ann = session.scalar(select(Member).where(Member.phone == "+14155550100"))
+    redemption = rewards.redeem_at_counter(session, merchant, ann, reward, now=now)
+    colleague = logins.create_staff_user(session, merchant, email="mei@tea.example", password="jasmine ladder quietly",
+                                         role=Role.STAFF, now=now)
+    holiday = care_rules.holiday_choices(merchant, now=now)[0].name
     session.commit()
-    return ["/members/1", f"/rewards/{reward.id}/edit", f"/campaigns/{draft.id}", f"/campaigns/{sent.id}",
-            f"/inbox/{item}", "/care/birthday", "/campaigns/segments/new"]
+    return ["/members/1", f"/rewards/{reward.id}/edit", f"/campaigns/{draft.id}", f"/campaigns/{draft.id}/edit",
+            f"/campaigns/{sent.id}", f"/inbox/{item}", "/care/birthday", f"/care/holiday?holiday={quote(holiday)}",
+            "/campaigns/segments/new", f"/campaigns/segments/{saved.id}/edit", f"/counter/purchases/{purchase.id}",
+            f"/counter/redemptions/{redemption.id}", f"/settings/staff/{colleague.id}/password"]
+
+
+def endpoints(app, paths: list[str]) -> set[str]:
+    adapter = app.url_map.bind("localhost")
+    return {adapter.match(urlsplit(path).path, method="GET")[0] for path in paths}
+
+
+def test_the_journey_below_reaches_every_page_the_app_serves(app, session, merchant, text_from_shopper):
+    pages = PAGES + a_shop_with_a_day_behind_it(session, merchant, text_from_shopper)
+    served = {rule.endpoint for rule in app.url_map.iter_rules()
+              if "GET" in rule.methods and not rule.rule.startswith(MACHINE_PATHS)}
+    assert served - NOT_PAGES - set(ELSEWHERE) - endpoints(app, pages) == set()
 
 
 @pytest.mark.parametrize("viewport", [DESK_VIEWPORT, PHONE_VIEWPORT], ids=["1280", "390"])
