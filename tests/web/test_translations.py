@@ -11,6 +11,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy import select
 
 from smscrm.models import StaffUser
+from tests.conftest import OWNER_PASSWORD
 from tests.web.conftest import csrf_token, owner  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +100,16 @@ def test_a_refusal_of_the_domain_reads_in_the_readers_language(owner, other_merc
     taken = owner.post("/settings/numbers", data={"csrf_token": csrf_token(page), "number": other_merchant.primary_number})
     assert f"号码 {other_merchant.primary_number} 已经属于某个商家。" in taken.text
     assert "already belongs" not in taken.text
+
+
+def test_a_password_too_easy_to_guess_is_explained_in_the_readers_language(owner):  # noqa: F811
+    home = owner.get("/").text
+    owner.post("/language", data={"language": "zh", "csrf_token": csrf_token(home)})
+    page = owner.get("/account/password").text
+    refused = owner.post("/account/password", data={"csrf_token": csrf_token(page), "current": OWNER_PASSWORD,
+                                                     "password": "qwertyuiop", "again": "qwertyuiop"}).text
+    assert "这个密码太容易被猜到：它是常见密码、单词或名字。请用几个互不相干的词组成密码。" in refused
+    assert "easy to guess" not in refused
 
 
 def test_dates_and_numbers_follow_the_language(owner, session, merchant):  # noqa: F811
