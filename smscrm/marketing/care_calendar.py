@@ -91,8 +91,11 @@ def due_today(session: Session, merchant: Merchant, rule: CareRule, *, now: date
 def due_on(session: Session, merchant: Merchant, rule: CareRule, day: date) -> Select | None:
     """The members a day-based `rule` would text on the local `day` (whether or not it is on), as the
     scheduler selects them at the occurrence's due moment; None when the rule has no occurrence that day."""
-    due_at = due_moment(merchant, rule, day)
-    due = DAY_BASED[rule.kind](RuleEvaluation(session, merchant, rule, due_at), day, due_at)
+    return _due_on(RuleEvaluation(session, merchant, rule, due_moment(merchant, rule, day)), day)
+
+
+def _due_on(evaluation: RuleEvaluation, day: date) -> Select | None:
+    due = DAY_BASED[evaluation.rule.kind](evaluation, day, due_moment(evaluation.merchant, evaluation.rule, day))
     return None if due is None else due.members
 
 
@@ -114,34 +117,43 @@ def scheduled_campaigns(session: Session, merchant: Merchant, *, now: datetime, 
 
 def _rule_days(session: Session, merchant: Merchant, rule: CareRule, *, now: datetime, days: int,
                member_id: int | None) -> list[Upcoming]:
-    """The rule's texts on each of the calendar's days (see the module docstring), counted in one statement."""
+    """The rule's texts on each of the calendar's days (see the module docstring): for the merchant, counted in
+    one statement; for one member of a rule whose due members only grow, the first day they are due found by
+    halving the days (a handful of one-day statements)."""
     today, window = _today(merchant, now), _window(merchant)
-    branches = []
-    for offset in range(days):
-        day = today + timedelta(days=offset)
-        due_at = due_moment(merchant, rule, day)
-        if due_at + timedelta(hours=rule.grace_hours) <= now:
-            continue  # too late: the scheduler skips it
-        members = due_on(session, merchant, rule, day)
-        if members is None:
-            continue
-        if rule.evaluated_through is not None and due_at <= rule.evaluated_through:
-            if due_at < rule.evaluated_through or rule.resume_after is None:
-                continue  # the scheduler has done this occurrence
-            members = members.where(Member.id > rule.resume_after)
-        if member_id is not None:
-            members = members.where(Member.id == member_id)
-        branches.append((offset, members))
-    if rule.kind in GROWING and member_id is None:
-        counted = _growing_texts(session, merchant, branches, rule.days)
+    evaluation = RuleEvaluation(session, merchant, rule, now)  # one per rule: what it looks up, it looks up once
+    if member_id is not None and rule.kind in GROWING:
+        counted = _growing_member_texts(evaluation, today, days, member_id, now=now)
     else:
-        counted = session.execute(_grouped_texts(rule, branches)).all()
+        branches = [
+            (offset, members if member_id is None else members.where(Member.id == member_id))
+            for offset in range(days)
+            for members in [_foreseen(evaluation, today + timedelta(days=offset), now=now)] if members is not None
+        ]
+        if rule.kind in GROWING:
+            counted = _growing_texts(session, merchant, branches, rule.days)
+        else:
+            counted = session.execute(_grouped_texts(rule, branches)).all()
     return [
         Upcoming(day, window.next_open(max(due_moment(merchant, rule, day), now), merchant.timezone), count,
                  rule=rule)
         for offset, count in counted if count
         for day in [today + timedelta(days=offset)]
     ]
+
+
+def _foreseen(evaluation: RuleEvaluation, day: date, *, now: datetime) -> Select | None:
+    """The members the scheduler will text on the rule's occurrence of the local `day`: None when there is none,
+    when it is too late (the scheduler skips it) or when the scheduler has done it; the rest of an unfinished one."""
+    rule = evaluation.rule
+    due_at = due_moment(evaluation.merchant, rule, day)
+    if due_at + timedelta(hours=rule.grace_hours) <= now:
+        return None
+    done = rule.evaluated_through is not None and due_at <= rule.evaluated_through
+    if done and (due_at < rule.evaluated_through or rule.resume_after is None):
+        return None
+    members = _due_on(evaluation, day)
+    return members.where(Member.id > rule.resume_after) if done and members is not None else members
 
 
 def _grouped_texts(rule: CareRule, branches: list[tuple[int, Select]]) -> Select:
@@ -170,6 +182,26 @@ def _growing_texts(session: Session, merchant: Merchant, branches: list[tuple[in
     new.pop(None, None)
     return [(day, sum(count for first, count in new.items() if first <= day and (day - first) % every == 0))
             for day, _ in branches]
+
+
+def _growing_member_texts(evaluation: RuleEvaluation, today: date, days: int, member_id: int, *,
+                          now: datetime) -> list[tuple[int, int]]:
+    """(day, 1) for one member of a repeating rule whose due members only grow (`_growing_texts`): the first
+    day the member is due, found by halving the days, and every `days` days after it."""
+    def is_due(offset: int) -> bool:
+        members = _foreseen(evaluation, today + timedelta(days=offset), now=now)
+        return members is not None and evaluation.session.scalar(
+            select(members.where(Member.id == member_id).exists())
+        )
+
+    low, high = 0, days  # the first day due is in [low, high]; `days` for none
+    while low < high:
+        middle = (low + high) // 2
+        if is_due(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return [(offset, 1) for offset in range(low, days, evaluation.rule.days)]
 
 
 def _campaign(session: Session, merchant: Merchant, campaign: Campaign, *, now: datetime,

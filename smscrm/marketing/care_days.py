@@ -33,8 +33,7 @@ def birthday(evaluation: RuleEvaluation, day: date, due_at: datetime) -> Due:
 
 def anniversary(evaluation: RuleEvaluation, day: date, due_at: datetime) -> Due | None:
     """Members who joined on this local day in an earlier year, once a year."""
-    merchant = evaluation.merchant
-    first = evaluation.session.scalar(select(func.min(Member.joined_at)).where(Member.merchant_id == merchant.id))
+    first = evaluation.first_joined_at
     if first is None:
         return None
     joined_on = [
