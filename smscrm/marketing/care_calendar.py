@@ -25,7 +25,9 @@ from sqlalchemy.orm import Session
 
 from smscrm import broadcast
 from smscrm.care import DAY_BASED
+from smscrm.db.engine import without_jit
 from smscrm.marketing import segments
+from smscrm.marketing.care_days import OCCASIONS
 from smscrm.marketing.care_evaluation import RuleEvaluation
 from smscrm.messaging.courtesy import SendingWindow, members_at_cap
 from smscrm.models import Campaign, CampaignStatus, CareKind, CareRule, Member, Merchant
@@ -51,7 +53,9 @@ class Upcoming:
 def calendar(session: Session, merchant: Merchant, *, now: datetime, days: int = DAYS_AHEAD,
              member_id: int | None = None) -> list[Upcoming]:
     """What the merchant's enabled day-based rules and scheduled campaigns will send on the next `days`
-    local days (today first), in time order; with `member_id`, only what that member will get."""
+    local days (today first), in time order; with `member_id`, only what that member will get. On PostgreSQL
+    without JIT compilation for the rest of the transaction (it cost seconds: more than the statements then ran)."""
+    without_jit(session)
     upcoming = []
     for rule in session.scalars(
         select(CareRule).where(
@@ -118,27 +122,37 @@ def scheduled_campaigns(session: Session, merchant: Merchant, *, now: datetime, 
 def _rule_days(session: Session, merchant: Merchant, rule: CareRule, *, now: datetime, days: int,
                member_id: int | None) -> list[Upcoming]:
     """The rule's texts on each of the calendar's days (see the module docstring): for the merchant, counted in
-    one statement; for one member of a rule whose due members only grow, the first day they are due found by
-    halving the days (a handful of one-day statements)."""
+    one statement. For one member, a handful of small statements: a rule whose due members only grow finds
+    the first day they are due by halving the days; a kind with an occasion (`care_days.OCCASIONS`) is
+    counted on the days whose occasion the member has, found in one statement."""
     today, window = _today(merchant, now), _window(merchant)
     evaluation = RuleEvaluation(session, merchant, rule, now)  # one per rule: what it looks up, it looks up once
-    if member_id is not None and rule.kind in GROWING:
+    if member_id is None:
+        branches = _branches(evaluation, today, range(days), now=now)
+        if rule.kind in GROWING:
+            counted = _growing_texts(session, branches, rule.days)
+        else:
+            counted = session.execute(_grouped_texts(rule, branches)).all() if branches else []
+    elif rule.kind in GROWING:
         counted = _growing_member_texts(evaluation, today, days, member_id, now=now)
     else:
-        branches = [
-            (offset, members if member_id is None else members.where(Member.id == member_id))
-            for offset in range(days)
-            for members in [_foreseen(evaluation, today + timedelta(days=offset), now=now)] if members is not None
-        ]
-        if rule.kind in GROWING:
-            counted = _growing_texts(session, merchant, branches, rule.days)
-        else:
-            counted = session.execute(_grouped_texts(rule, branches)).all()
+        offsets = _occasion_days(evaluation, today, days, member_id) if rule.kind in OCCASIONS else range(days)
+        branches = [(offset, members.where(Member.id == member_id))
+                    for offset, members in _branches(evaluation, today, offsets, now=now)]
+        counted = session.execute(_grouped_texts(rule, branches)).all() if branches else []
     return [
         Upcoming(day, window.next_open(max(due_moment(merchant, rule, day), now), merchant.timezone), count,
                  rule=rule)
         for offset, count in counted if count
         for day in [today + timedelta(days=offset)]
+    ]
+
+
+def _branches(evaluation: RuleEvaluation, today: date, offsets, *, now: datetime) -> list[tuple[int, Select]]:
+    """(day, the members the scheduler will text that day) for the days of `offsets` (from today) it will."""
+    return [
+        (offset, members) for offset in offsets
+        for members in [_foreseen(evaluation, today + timedelta(days=offset), now=now)] if members is not None
     ]
 
 
@@ -170,18 +184,36 @@ def _grouped_texts(rule: CareRule, branches: list[tuple[int, Select]]) -> Select
     return counted.join(first, first.c.member_id == due.c.member_id).where((due.c.day - first.c.day) % rule.days == 0)
 
 
-def _growing_texts(session: Session, merchant: Merchant, branches: list[tuple[int, Select]],
-                   every: int) -> list[tuple[int, int]]:
+def _growing_texts(session: Session, branches: list[tuple[int, Select]], every: int) -> list[tuple[int, int]]:
     """(day, texts) for a repeating rule whose due members only grow from one day to the next (each day's
-    selection reads the members' rows alone): one pass over the merchant's members finds the first day each
-    is due; they are texted that day and every `every` days after."""
-    first_day = case(*((members.whereclause, offset) for offset, members in branches), else_=None)
+    selection reads the members' rows alone): one pass over the members due on the last day (the others are
+    due on none) finds the first day each is due; they are texted that day and every `every` days after."""
+    if not branches:
+        return []
+    first_day = case(*((members.whereclause, offset) for offset, members in branches))
     new = dict(session.execute(
-        select(first_day, func.count()).where(Member.merchant_id == merchant.id).group_by(first_day)
+        select(first_day, func.count()).where(branches[-1][1].whereclause).group_by(first_day)
     ).all())
-    new.pop(None, None)
     return [(day, sum(count for first, count in new.items() if first <= day and (day - first) % every == 0))
             for day, _ in branches]
+
+
+def _occasion_days(evaluation: RuleEvaluation, today: date, days: int, member_id: int) -> list[int]:
+    """The days (from today) whose occasion the member has (`care_days.OCCASIONS`), read in one statement:
+    the only days the rule can text them, as its selection of each day is built on that day's occasion."""
+    merchant, rule = evaluation.merchant, evaluation.rule
+    occasions = [
+        (offset, occasion) for offset in range(days)
+        for day in [today + timedelta(days=offset)]
+        for occasion in [OCCASIONS[rule.kind](evaluation, day, due_moment(merchant, rule, day))]
+        if occasion is not None
+    ]
+    if not occasions:
+        return []
+    has = evaluation.session.execute(
+        select(*(occasion.label(f"day_{offset}") for offset, occasion in occasions)).where(Member.id == member_id)
+    ).one_or_none()
+    return [offset for (offset, _occasion), is_had in zip(occasions, has or ()) if is_had]
 
 
 def _growing_member_texts(evaluation: RuleEvaluation, today: date, days: int, member_id: int, *,
