@@ -12,7 +12,9 @@ weekly cap. A scheduled campaign counts its reachable audience at its time, less
 member: unless drawn into it) and the members already at the weekly cap by the texts sent so far. Texts
 go out when the merchant's sending window is open (`send_at`); the recipient's own quiet hours may hold
 them later. Care kinds that follow an event (joining, a purchase, a class recompute) cannot be foreseen
-by day.
+by day. One member's next texts (the member page) ask the same selections of that member on fewer days:
+win-back's first day by halving the days, the other kinds only on the days whose occasion the member has
+(`care_days.OCCASIONS`: born, joined or earned on the right days) — a handful of small statements.
 """
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 win-back and points about to expire. Each kind gives the members due the day's occurrence and how
 to text them (`care_batches.Due`), or None when nothing is due that day; a birthday or an anniversary
 is once a year, a holiday once on its day, win-back and expiring points at most once per `days` days.
-Where one condition on the member's row is the occasion of a day (`OCCASIONS`: born, joined or earned
-on the right days), the day's selection is built on it, so one member's days can be told apart by it alone.
+A birthday, an anniversary and expiring points have an occasion (`OCCASIONS`: born, joined or earned on
+the right days): one condition per day that the day's selection is built on, so the calendar finds the
+days one member can be due by it alone.
 """
 from __future__ import annotations
 
@@ -172,7 +173,7 @@ def _slug(name: str) -> str:
     return _SLUG.sub("-", name.lower()).strip("-")[:40]
 
 
-# The occasion of each kind whose selection is built on one: the members a day's occurrence is among.
+# The kinds whose selection of a day is built on an occasion: who can be among that day's members at all.
 OCCASIONS = {
     CareKind.BIRTHDAY: born_on,
     CareKind.ANNIVERSARY: joined_on,

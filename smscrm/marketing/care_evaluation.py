@@ -7,8 +7,8 @@ outbox; a touch, a holdout and a bonus entry carry the same key, so each goes wi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, String, cast, func, literal, select
