@@ -25,9 +25,10 @@ import logging
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from smscrm.db.engine import without_jit
 from smscrm.marketing import care_days, care_events
 from smscrm.marketing.care_batches import queue_due_days
 from smscrm.marketing.care_evaluation import MEMBERS_PER_EVALUATION, Budget, RuleEvaluation, purpose_of, text_key
@@ -68,8 +69,7 @@ def evaluate(session: Session, *, now: datetime, budget: int = MEMBERS_PER_EVALU
     """
     queued: Counter[str] = Counter()
     allowance = Budget(budget)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL jit = off"))  # compiling these statements costs more than it saves
+    without_jit(session)  # compiling these statements costs more than it saves
     enabled = session.execute(
         select(CareRule, Merchant)
         .join(Merchant, Merchant.id == CareRule.merchant_id)

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
+from smscrm.db.engine import without_jit
 from smscrm.db.sqltime import days_from_epoch, epoch_days
 from smscrm.loyalty import directory
 from smscrm.loyalty.periods import months_before
@@ -81,12 +82,6 @@ class Figures:
     conversations_answered: int
     texts: list[TextKind]
     campaigns: list[CampaignLift]
-
-
-def without_jit(session: Session) -> None:
-    """PostgreSQL: no JIT compilation for the rest of the transaction (see JIT in the module docstring)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.set_config("jit", "off", True)))  # SET LOCAL, the value bound
 
 
 def figures(session: Session, merchant: Merchant, *, now: datetime) -> Figures:

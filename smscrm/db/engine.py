@@ -4,10 +4,10 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 PING_AFTER_IDLE_SECONDS = 5.0  # the app's, the worker's and the scheduler's engines: see make_engine
 SQLITE_PRAGMAS = ("busy_timeout=30000", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON")
@@ -60,6 +60,13 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def without_jit(session: Session) -> None:
+    """PostgreSQL: no JIT compilation for the rest of the transaction — for statements whose plans cost enough to
+    trigger it while compiling takes longer than they then run (the care evaluation, the calendar, the dashboard)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.set_config("jit", "off", True)))  # SET LOCAL, the value bound
 
 
 def utcnow() -> datetime:

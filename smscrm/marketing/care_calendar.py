@@ -12,7 +12,9 @@ weekly cap. A scheduled campaign counts its reachable audience at its time, less
 member: unless drawn into it) and the members already at the weekly cap by the texts sent so far. Texts
 go out when the merchant's sending window is open (`send_at`); the recipient's own quiet hours may hold
 them later. Care kinds that follow an event (joining, a purchase, a class recompute) cannot be foreseen
-by day.
+by day. One member's next texts (the member page) ask the same selections of that member on fewer days:
+win-back's first day by halving the days, the other kinds only on the days whose occasion the member has
+(`care_days.OCCASIONS`: born, joined or earned on the right days) — a handful of small statements.
 """
 from __future__ import annotations
 
@@ -25,7 +27,9 @@ from sqlalchemy.orm import Session
 
 from smscrm import broadcast
 from smscrm.care import DAY_BASED
+from smscrm.db.engine import without_jit
 from smscrm.marketing import segments
+from smscrm.marketing.care_days import OCCASIONS
 from smscrm.marketing.care_evaluation import RuleEvaluation
 from smscrm.messaging.courtesy import SendingWindow, members_at_cap
 from smscrm.models import Campaign, CampaignStatus, CareKind, CareRule, Member, Merchant
@@ -51,7 +55,9 @@ class Upcoming:
 def calendar(session: Session, merchant: Merchant, *, now: datetime, days: int = DAYS_AHEAD,
              member_id: int | None = None) -> list[Upcoming]:
     """What the merchant's enabled day-based rules and scheduled campaigns will send on the next `days`
-    local days (today first), in time order; with `member_id`, only what that member will get."""
+    local days (today first), in time order; with `member_id`, only what that member will get. On PostgreSQL
+    without JIT compilation for the rest of the transaction (it cost seconds: more than the statements then ran)."""
+    without_jit(session)
     upcoming = []
     for rule in session.scalars(
         select(CareRule).where(
@@ -91,8 +97,11 @@ def due_today(session: Session, merchant: Merchant, rule: CareRule, *, now: date
 def due_on(session: Session, merchant: Merchant, rule: CareRule, day: date) -> Select | None:
     """The members a day-based `rule` would text on the local `day` (whether or not it is on), as the
     scheduler selects them at the occurrence's due moment; None when the rule has no occurrence that day."""
-    due_at = due_moment(merchant, rule, day)
-    due = DAY_BASED[rule.kind](RuleEvaluation(session, merchant, rule, due_at), day, due_at)
+    return _due_on(RuleEvaluation(session, merchant, rule, due_moment(merchant, rule, day)), day)
+
+
+def _due_on(evaluation: RuleEvaluation, day: date) -> Select | None:
+    due = DAY_BASED[evaluation.rule.kind](evaluation, day, due_moment(evaluation.merchant, evaluation.rule, day))
     return None if due is None else due.members
 
 
@@ -114,34 +123,53 @@ def scheduled_campaigns(session: Session, merchant: Merchant, *, now: datetime, 
 
 def _rule_days(session: Session, merchant: Merchant, rule: CareRule, *, now: datetime, days: int,
                member_id: int | None) -> list[Upcoming]:
-    """The rule's texts on each of the calendar's days (see the module docstring), counted in one statement."""
+    """The rule's texts on each of the calendar's days (see the module docstring): for the merchant, counted in
+    one statement. For one member, a handful of small statements: a rule whose due members only grow finds
+    the first day they are due by halving the days; a kind with an occasion (`care_days.OCCASIONS`) is
+    counted on the days whose occasion the member has, found in one statement."""
     today, window = _today(merchant, now), _window(merchant)
-    branches = []
-    for offset in range(days):
-        day = today + timedelta(days=offset)
-        due_at = due_moment(merchant, rule, day)
-        if due_at + timedelta(hours=rule.grace_hours) <= now:
-            continue  # too late: the scheduler skips it
-        members = due_on(session, merchant, rule, day)
-        if members is None:
-            continue
-        if rule.evaluated_through is not None and due_at <= rule.evaluated_through:
-            if due_at < rule.evaluated_through or rule.resume_after is None:
-                continue  # the scheduler has done this occurrence
-            members = members.where(Member.id > rule.resume_after)
-        if member_id is not None:
-            members = members.where(Member.id == member_id)
-        branches.append((offset, members))
-    if rule.kind in GROWING and member_id is None:
-        counted = _growing_texts(session, merchant, branches, rule.days)
+    evaluation = RuleEvaluation(session, merchant, rule, now)  # one per rule: what it looks up, it looks up once
+    if member_id is None:
+        branches = _branches(evaluation, today, range(days), now=now)
+        if rule.kind in GROWING:
+            counted = _growing_texts(session, branches, rule.days)
+        else:
+            counted = session.execute(_grouped_texts(rule, branches)).all() if branches else []
+    elif rule.kind in GROWING:
+        counted = _growing_member_texts(evaluation, today, days, member_id, now=now)
     else:
-        counted = session.execute(_grouped_texts(rule, branches)).all()
+        offsets = _occasion_days(evaluation, today, days, member_id) if rule.kind in OCCASIONS else range(days)
+        branches = [(offset, members.where(Member.id == member_id))
+                    for offset, members in _branches(evaluation, today, offsets, now=now)]
+        counted = session.execute(_grouped_texts(rule, branches)).all() if branches else []
     return [
         Upcoming(day, window.next_open(max(due_moment(merchant, rule, day), now), merchant.timezone), count,
                  rule=rule)
         for offset, count in counted if count
         for day in [today + timedelta(days=offset)]
     ]
+
+
+def _branches(evaluation: RuleEvaluation, today: date, offsets, *, now: datetime) -> list[tuple[int, Select]]:
+    """(day, the members the scheduler will text that day) for the days of `offsets` (from today) it will."""
+    return [
+        (offset, members) for offset in offsets
+        for members in [_foreseen(evaluation, today + timedelta(days=offset), now=now)] if members is not None
+    ]
+
+
+def _foreseen(evaluation: RuleEvaluation, day: date, *, now: datetime) -> Select | None:
+    """The members the scheduler will text on the rule's occurrence of the local `day`: None when there is none,
+    when it is too late (the scheduler skips it) or when the scheduler has done it; the rest of an unfinished one."""
+    rule = evaluation.rule
+    due_at = due_moment(evaluation.merchant, rule, day)
+    if due_at + timedelta(hours=rule.grace_hours) <= now:
+        return None
+    done = rule.evaluated_through is not None and due_at <= rule.evaluated_through
+    if done and (due_at < rule.evaluated_through or rule.resume_after is None):
+        return None
+    members = _due_on(evaluation, day)
+    return members.where(Member.id > rule.resume_after) if done and members is not None else members
 
 
 def _grouped_texts(rule: CareRule, branches: list[tuple[int, Select]]) -> Select:
@@ -158,18 +186,56 @@ def _grouped_texts(rule: CareRule, branches: list[tuple[int, Select]]) -> Select
     return counted.join(first, first.c.member_id == due.c.member_id).where((due.c.day - first.c.day) % rule.days == 0)
 
 
-def _growing_texts(session: Session, merchant: Merchant, branches: list[tuple[int, Select]],
-                   every: int) -> list[tuple[int, int]]:
+def _growing_texts(session: Session, branches: list[tuple[int, Select]], every: int) -> list[tuple[int, int]]:
     """(day, texts) for a repeating rule whose due members only grow from one day to the next (each day's
-    selection reads the members' rows alone): one pass over the merchant's members finds the first day each
-    is due; they are texted that day and every `every` days after."""
-    first_day = case(*((members.whereclause, offset) for offset, members in branches), else_=None)
+    selection reads the members' rows alone): one pass over the members due on the last day (the others are
+    due on none) finds the first day each is due; they are texted that day and every `every` days after."""
+    if not branches:
+        return []
+    first_day = case(*((members.whereclause, offset) for offset, members in branches))
     new = dict(session.execute(
-        select(first_day, func.count()).where(Member.merchant_id == merchant.id).group_by(first_day)
+        select(first_day, func.count()).where(branches[-1][1].whereclause).group_by(first_day)
     ).all())
-    new.pop(None, None)
     return [(day, sum(count for first, count in new.items() if first <= day and (day - first) % every == 0))
             for day, _ in branches]
+
+
+def _occasion_days(evaluation: RuleEvaluation, today: date, days: int, member_id: int) -> list[int]:
+    """The days (from today) whose occasion the member has (`care_days.OCCASIONS`), read in one statement:
+    the only days the rule can text them, as its selection of each day is built on that day's occasion."""
+    merchant, rule = evaluation.merchant, evaluation.rule
+    occasions = [
+        (offset, occasion) for offset in range(days)
+        for day in [today + timedelta(days=offset)]
+        for occasion in [OCCASIONS[rule.kind](evaluation, day, due_moment(merchant, rule, day))]
+        if occasion is not None
+    ]
+    if not occasions:
+        return []
+    has = evaluation.session.execute(
+        select(*(occasion.label(f"day_{offset}") for offset, occasion in occasions)).where(Member.id == member_id)
+    ).one_or_none()
+    return [offset for (offset, _occasion), is_had in zip(occasions, has or ()) if is_had]
+
+
+def _growing_member_texts(evaluation: RuleEvaluation, today: date, days: int, member_id: int, *,
+                          now: datetime) -> list[tuple[int, int]]:
+    """(day, 1) for one member of a repeating rule whose due members only grow (`_growing_texts`): the first
+    day the member is due, found by halving the days, and every `days` days after it."""
+    def is_due(offset: int) -> bool:
+        members = _foreseen(evaluation, today + timedelta(days=offset), now=now)
+        return members is not None and evaluation.session.scalar(
+            select(members.where(Member.id == member_id).exists())
+        )
+
+    low, high = 0, days  # the first day due is in [low, high]; `days` for none
+    while low < high:
+        middle = (low + high) // 2
+        if is_due(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return [(offset, 1) for offset in range(low, days, evaluation.rule.days)]
 
 
 def _campaign(session: Session, merchant: Merchant, campaign: Campaign, *, now: datetime,

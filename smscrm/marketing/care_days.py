@@ -2,6 +2,9 @@
 win-back and points about to expire. Each kind gives the members due the day's occurrence and how
 to text them (`care_batches.Due`), or None when nothing is due that day; a birthday or an anniversary
 is once a year, a holiday once on its day, win-back and expiring points at most once per `days` days.
+A birthday, an anniversary and expiring points have an occasion (`OCCASIONS`: born, joined or earned on
+the right days): one condition per day that the day's selection is built on, so the calendar finds the
+days one member can be due by it alone.
 """
 from __future__ import annotations
 
@@ -9,44 +12,54 @@ import re
 from calendar import isleap
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
 
 from smscrm.loyalty.periods import months_before
 from smscrm.marketing import care_audience, care_texts, festivals, segments
 from smscrm.marketing.care_batches import Due
 from smscrm.marketing.care_evaluation import RuleEvaluation
-from smscrm.models import Language, Member, PointsEntry
+from smscrm.models import CareKind, Language, Member, PointsEntry
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def birthday(evaluation: RuleEvaluation, day: date, due_at: datetime) -> Due:
     """Members born on `day` (on February 28 of a common year, those born on the 29th too), once a year."""
+    return Due(
+        care_audience.members(evaluation).where(born_on(evaluation, day, due_at), Member.joined_at <= due_at),
+        lambda members: care_texts.queue(evaluation, members, literal(str(day.year))),
+    )
+
+
+def born_on(evaluation: RuleEvaluation, day: date, due_at: datetime) -> ColumnElement[bool]:
+    """Born on `day` (on February 28 of a common year, on the 29th too): the birthday's occasion."""
     born = [and_(Member.birthday_month == day.month, Member.birthday_day == day.day)]
     if (day.month, day.day) == (2, 28) and not isleap(day.year):
         born.append(and_(Member.birthday_month == 2, Member.birthday_day == 29))
-    return Due(
-        care_audience.members(evaluation).where(or_(*born), Member.joined_at <= due_at),
-        lambda members: care_texts.queue(evaluation, members, literal(str(day.year))),
-    )
+    return or_(*born)
 
 
 def anniversary(evaluation: RuleEvaluation, day: date, due_at: datetime) -> Due | None:
     """Members who joined on this local day in an earlier year, once a year."""
-    merchant = evaluation.merchant
-    first = evaluation.session.scalar(select(func.min(Member.joined_at)).where(Member.merchant_id == merchant.id))
+    joined = joined_on(evaluation, day, due_at)
+    if joined is None:
+        return None
+    return Due(
+        care_audience.members(evaluation).where(joined),
+        lambda members: care_texts.queue(evaluation, members, literal(str(day.year))),
+    )
+
+
+def joined_on(evaluation: RuleEvaluation, day: date, due_at: datetime) -> ColumnElement[bool] | None:
+    """Joined on this local day in an earlier year: the anniversary's occasion (None when nobody can have)."""
+    first = evaluation.first_joined_at
     if first is None:
         return None
-    joined_on = [
+    joined = [
         and_(Member.joined_at >= start, Member.joined_at < end)
         for start, end in _anniversary_days(evaluation, day, first.astimezone(evaluation.zone).year)
     ]
-    if not joined_on:
-        return None
-    return Due(
-        care_audience.members(evaluation).where(or_(*joined_on)),
-        lambda members: care_texts.queue(evaluation, members, literal(str(day.year))),
-    )
+    return or_(*joined) if joined else None
 
 
 def holiday(evaluation: RuleEvaluation, day: date, due_at: datetime) -> Due | None:
@@ -78,24 +91,14 @@ def win_back(evaluation: RuleEvaluation, day: date, due_at: datetime) -> Due:
 
 
 def points_expiring(evaluation: RuleEvaluation, day: date, due_at: datetime) -> Due | None:
-    """Members with points that expire within `days` days, reminded at most once per `days` days.
-
-    Points older than the expiry period are expired every night (`points.expire_points`), so only
-    members who earned points in the `days` (and one more) days before the cutoff can be due: only
-    their ledgers are summed."""
-    rule, merchant = evaluation.rule, evaluation.merchant
-    if not merchant.points_expiry_months:
+    """Members with points that expire within `days` days, reminded at most once per `days` days: of the
+    members who earned lately (`earned_lately`), only their ledgers are summed."""
+    earned = _earned_lately(evaluation, due_at)
+    if earned is None:
         return None
-    expires_by = due_at + timedelta(days=rule.days)
-    cutoff = months_before(expires_by, merchant.points_expiry_months)
-    earned_lately = select(PointsEntry.member_id).where(
-        PointsEntry.merchant_id == merchant.id,
-        PointsEntry.points > 0,
-        PointsEntry.created_at >= cutoff - timedelta(days=rule.days + 1),
-        PointsEntry.created_at < cutoff,
-    )
-    expiring = expiring_points(cutoff, among=earned_lately).subquery()
-    local = expires_by.astimezone(evaluation.zone)
+    earners = select(PointsEntry.member_id).where(*earned)
+    expiring = expiring_points(_expiry_cutoff(evaluation, due_at), among=earners).subquery()
+    local = (due_at + timedelta(days=evaluation.rule.days)).astimezone(evaluation.zone)
     date_text = {Language.EN: f"{local:%b} {local.day}", Language.ZH: f"{local.month}月{local.day}日"}
 
     def remind(touched: Select) -> int:
@@ -108,6 +111,32 @@ def points_expiring(evaluation: RuleEvaluation, day: date, due_at: datetime) -> 
         Member.points_balance > 0, expiring.c.points > 0, care_audience.not_touched_since(evaluation, day)
     )
     return Due(holders, remind, touches=True)
+
+
+def earned_lately(evaluation: RuleEvaluation, day: date, due_at: datetime) -> ColumnElement[bool] | None:
+    """Earned points in the `days` (and one more) days before the occurrence's expiry cutoff: the occasion
+    of expiring points (None when points do not expire). Points older than the expiry period are expired
+    every night (`points.expire_points`), so only these members can be due."""
+    earned = _earned_lately(evaluation, due_at)
+    return None if earned is None else exists().where(PointsEntry.member_id == Member.id, *earned)
+
+
+def _earned_lately(evaluation: RuleEvaluation, due_at: datetime) -> list[ColumnElement[bool]] | None:
+    """The ledger's credits of the window before the expiry cutoff (None when points do not expire)."""
+    if not evaluation.merchant.points_expiry_months:
+        return None
+    cutoff = _expiry_cutoff(evaluation, due_at)
+    return [
+        PointsEntry.merchant_id == evaluation.merchant.id,
+        PointsEntry.points > 0,
+        PointsEntry.created_at >= cutoff - timedelta(days=evaluation.rule.days + 1),
+        PointsEntry.created_at < cutoff,
+    ]
+
+
+def _expiry_cutoff(evaluation: RuleEvaluation, due_at: datetime) -> datetime:
+    """Points earned before it expire within `days` days of `due_at`."""
+    return months_before(due_at + timedelta(days=evaluation.rule.days), evaluation.merchant.points_expiry_months)
 
 
 def expiring_points(cutoff: datetime, *, among: Select) -> Select:
@@ -142,3 +171,11 @@ def _anniversary_days(evaluation: RuleEvaluation, day: date, first_year: int) ->
 
 def _slug(name: str) -> str:
     return _SLUG.sub("-", name.lower()).strip("-")[:40]
+
+
+# The kinds whose selection of a day is built on an occasion: who can be among that day's members at all.
+OCCASIONS = {
+    CareKind.BIRTHDAY: born_on,
+    CareKind.ANNIVERSARY: joined_on,
+    CareKind.POINTS_EXPIRING: earned_lately,
+}

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, String, cast, literal
+from sqlalchemy import ColumnElement, String, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from smscrm.db.conflicts import insert_on_conflict
@@ -66,6 +67,11 @@ class RuleEvaluation:
     @property
     def grace(self) -> timedelta:
         return timedelta(hours=self.rule.grace_hours)
+
+    @cached_property
+    def first_joined_at(self) -> datetime | None:
+        """When the merchant's first member joined (anniversaries look back to its year), looked up once."""
+        return self.session.scalar(select(func.min(Member.joined_at)).where(Member.merchant_id == self.merchant.id))
 
     @property
     def purpose(self) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from smscrm import broadcast, care, points
 from smscrm.db.types import Base
 from smscrm.marketing import care_calendar, care_rules, segments
-from smscrm.models import CareKind, Category, OutboundMessage, Status
+from smscrm.models import CareKind, CareRule, Category, Member, OutboundMessage, Status
 from tests.campaign_members import add_many, add_member
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -106,6 +106,46 @@ def test_a_member_sees_the_texts_coming_to_them(session, care_merchant, now):
         (date(2026, 3, 17), CareKind.HOLIDAY, 1), (date(2026, 3, 30), CareKind.BIRTHDAY, 1),
         (date(2026, 4, 5), CareKind.HOLIDAY, 1),
     ]
+
+
+def per_rule(upcoming) -> Counter:
+    return Counter({(item.day, item.send_at, item.rule.id): item.members for item in upcoming})
+
+
+def test_each_members_next_texts_add_up_to_the_calendar(session, care_merchant, now):
+    """Every member's next texts are the calendar's entries for that member: over the 30 days, each (day, rule)
+    of the calendar is the sum of the members' (win-back's first day found by halving the days included)."""
+    members = session.scalars(select(Member.id).where(Member.merchant_id == care_merchant.id)).all()
+
+    added = Counter()
+    for member_id in members:
+        mine = care_calendar.calendar(session, care_merchant, now=now, member_id=member_id)
+        assert all(item.members == 1 for item in mine)
+        added.update(per_rule(mine))
+
+    everyone = per_rule(care_calendar.calendar(session, care_merchant, now=now))
+    assert added == everyone
+    assert {kind for (_day, _at, rule_id), _count in everyone.items()
+            for kind in [session.get(CareRule, rule_id).kind]} == set(care.DAY_BASED)
+
+
+def test_a_member_is_foreseen_what_is_left_of_an_occurrence_the_scheduler_has_begun(session, care_merchant, now):
+    win_back = care_rules.rule_for(session, care_merchant, CareKind.WIN_BACK, now=now)
+    eleven = datetime(2026, 3, 10, 11, tzinfo=LA)
+    due = session.scalars(care_calendar.due_on(session, care_merchant, win_back, eleven.date())
+                          .with_only_columns(Member.id).order_by(Member.id)).all()
+    care.evaluate(session, now=eleven, budget=2)  # a touch and a text: the first member only
+    session.commit()
+    assert (win_back.evaluated_through, win_back.resume_after) == (eleven, due[0])
+
+    later = eleven + timedelta(minutes=5)
+    everyone = per_rule(care_calendar.calendar(session, care_merchant, now=later))
+    added = Counter()
+    for member_id in session.scalars(select(Member.id).where(Member.merchant_id == care_merchant.id)):
+        added.update(per_rule(care_calendar.calendar(session, care_merchant, now=later, member_id=member_id)))
+    assert {key: count for key, count in everyone.items() if key[2] == win_back.id} == {
+        key: count for key, count in added.items() if key[2] == win_back.id}
+    assert everyone[(eleven.date(), later, win_back.id)] == len(due) - 1
 
 
 def test_an_occurrence_the_scheduler_has_done_is_not_foreseen_again(session, care_merchant, now):
