@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -23,7 +24,8 @@ class Member(Base):
     """A shopper's membership at a merchant.
 
     `is_opted_out` mirrors the latest consent event for the phone; the consent table is the
-    evidence, this column lets segment queries filter without a join.
+    evidence, this column lets segment queries filter without a join. `interest_topics` mirrors the
+    member's interests the same way (written only by `loyalty.members.write_interests`).
     """
 
     __tablename__ = "members"
@@ -57,9 +59,12 @@ class Member(Base):
     typical_visit_gap_days: Mapped[float | None] = mapped_column(Float)
     referral_code: Mapped[str | None] = mapped_column(String(12))
     notes: Mapped[str | None] = mapped_column(String(1000))  # the staff's own notes on the member page
+    # the topics of `interests`, each between newlines ("\ngreen tea\nmatcha\n"), "" for none: a segment's
+    # interest test is a pattern on the member's own row, not a join (bench/segment_count)
+    interest_topics: Mapped[str] = mapped_column(Text, default="", server_default="")
 
-    interests: Mapped[list["MemberInterest"]] = relationship(
-        back_populates="member", order_by="MemberInterest.topic", cascade="all, delete-orphan"
+    interests: Mapped[list["MemberInterest"]] = relationship(  # read-only: `write_interests` changes both
+        back_populates="member", order_by="MemberInterest.topic", viewonly=True
     )
 
     @property
@@ -81,4 +86,4 @@ class MemberInterest(Base):
     topic: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime]
 
-    member: Mapped[Member] = relationship(back_populates="interests")
+    member: Mapped[Member] = relationship(back_populates="interests", viewonly=True)
