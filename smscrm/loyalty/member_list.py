@@ -12,13 +12,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import ColumnElement, case, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from smscrm.errors import N_, InvalidPhone, ValidationError
 from smscrm.loyalty.codes import normalise_code
 from smscrm.messaging import phones
 from smscrm.models import Member
+from smscrm.models.member import NAME_ORDER
 
 PER_PAGE = 50
 _NOT_DIGITS = re.compile(r"\D")
@@ -70,8 +71,7 @@ class Sort:
 _NEVER = datetime(1, 1, 1, tzinfo=timezone.utc)  # a member who never visited comes after every visit, newest first
 SORTS = {
     "newest": Sort((Member.created_at, Member.id), (datetime, int), is_descending=True),
-    "name": Sort((case((Member.name.is_(None), 1), else_=0), func.coalesce(Member.name, ""), Member.id), (int, str, int),
-                 is_descending=False),  # the unnamed last
+    "name": Sort((*NAME_ORDER, Member.id), (bool, str, int), is_descending=False),  # ix_members_merchant_name
     "points": Sort((Member.points_balance, Member.id), (int, int), is_descending=True),
     "last_visit": Sort((func.coalesce(Member.last_visit_at, literal(_NEVER, Member.last_visit_at.type)), Member.id),
                        (datetime, int), is_descending=True),
@@ -138,6 +138,6 @@ def _typed(value, kind: type):
     if kind is datetime:
         moment = datetime.fromisoformat(value)
         return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    if not isinstance(value, kind) or isinstance(value, bool):
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ValueError
     return value

@@ -13,9 +13,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    literal,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from smscrm.db.indexes import postgresql_only
 from smscrm.db.types import Base
 from smscrm.models.points import Stage
 
@@ -87,3 +90,15 @@ class MemberInterest(Base):
     created_at: Mapped[datetime]
 
     member: Mapped[Member] = relationship(back_populates="interests", viewonly=True)
+
+
+NAME_ORDER = (Member.name.is_(None), func.coalesce(Member.name, literal("", literal_execute=True)))
+"""The member list's order by name, the unnamed last (false before true), as keys that are never NULL
+(`loyalty.member_list`); '' is a constant in the SQL, so PostgreSQL matches the index below in any plan."""
+# PostgreSQL only (SQLite scans the merchant's members): the member list by name (names change rarely: purchases
+# still update members in place), and trigram indexes (pg_trgm, migration 0024) for its searches by a part of a
+# name or the last digits of a phone (`loyalty.member_list.matches`)
+postgresql_only(Index("ix_members_merchant_name", Member.merchant_id, *NAME_ORDER, Member.id))
+for _column in (Member.name, Member.phone):
+    postgresql_only(Index(f"ix_members_{_column.key}_trigrams", _column, postgresql_using="gin",
+                          postgresql_ops={_column.key: "gin_trgm_ops"}))
