@@ -24,7 +24,7 @@ def add_member(session, merchant: Merchant, *, now: datetime, phone: str | None 
     member = Member(merchant_id=merchant.id, phone=phone or f"+1415555{next(_serial):04d}", **values)
     session.add(member)
     session.flush()
-    members.write_interests(session, [member.id], [(member.id, topic) for topic in interests], now=now)
+    members.write_interests(session, [member.id], [(member, topic) for topic in interests], now=now)
     return member
 
 

@@ -123,30 +123,39 @@ def add_interest(session: Session, member: Member, topic: str, *, now: datetime)
     topic = clean_topic(topic)[:MAX_TOPIC_CHARS]
     if not topic:
         return None
-    write_interests(session, [member.id], [(member.id, topic)], now=now)
+    write_interests(session, [member.id], [(member, topic)], now=now)
     return topic
 
 
 def write_interests(
-    session: Session, member_ids: Select | list[int], topics: Select | list[tuple[int, str]], *, now: datetime,
+    session: Session, member_ids: Select | list[int], topics: Select | list[tuple[Member, str]], *, now: datetime,
     is_replacing: bool = False,
 ) -> None:
-    """The one way members' interests change (the SMS LIKE keyword, the member page, an import): the (member id,
-    clean topic) pairs `topics` lists or selects are added (a pair already there is kept); with `is_replacing`,
-    the other interests of the members `member_ids` names are removed first. Then those members'
-    `interest_topics` is rewritten from their interests, so the two always agree."""
+    """The one way members' interests change (the SMS LIKE keyword, the member page, an import): the (member,
+    clean topic) pairs `topics` lists, or the (member id, topic) pairs it selects, are added (a pair already there
+    is kept); with `is_replacing`, the other interests of the members `member_ids` names are removed first. Then
+    those members' `interest_topics` is rewritten from their interests, so the two always agree."""
     session.flush()
-    mine = MemberInterest.member_id.in_(member_ids)
+    if isinstance(topics, Select):
+        added = topics.subquery()
+        member_id, topic = added.c
+        pairs = select(member_id, topic)
+        rows = select(member_id, Member.merchant_id, topic, literal(now, MemberInterest.created_at.type)).join(
+            Member, Member.id == member_id)
+    else:
+        pairs = [(member.id, topic) for member, topic in topics]
+        rows = [{"member_id": member.id, "merchant_id": member.merchant_id, "topic": topic, "created_at": now}
+                for member, topic in topics]
     if is_replacing:
         pair = tuple_(MemberInterest.member_id, MemberInterest.topic)
-        session.execute(delete(MemberInterest).where(mine, pair.not_in(topics)), execution_options=_UNSYNCHRONISED)
+        session.execute(delete(MemberInterest).where(MemberInterest.member_id.in_(member_ids), pair.not_in(pairs)),
+                        execution_options=_UNSYNCHRONISED)
     adding = insert_on_conflict(session, MemberInterest.__table__).on_conflict_do_nothing(
         index_elements=["member_id", "topic"])
-    if isinstance(topics, Select):
-        session.execute(adding.from_select(["member_id", "topic", "created_at"],
-                                           topics.add_columns(literal(now, MemberInterest.created_at.type))))
-    elif topics:
-        session.execute(adding, [{"member_id": id_, "topic": topic, "created_at": now} for id_, topic in topics])
+    if isinstance(rows, Select):
+        session.execute(adding.from_select(["member_id", "merchant_id", "topic", "created_at"], rows))
+    elif rows:
+        session.execute(adding, rows)
     listed = (select(func.aggregate_strings(MemberInterest.topic, TOPIC_SEPARATOR))
               .where(MemberInterest.member_id == Member.id).scalar_subquery())
     session.execute(update(Member).where(Member.id.in_(member_ids)).values(

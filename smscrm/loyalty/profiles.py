@@ -33,7 +33,7 @@ def update_profile(session: Session, member: Member, profile: Profile, *, now: d
     member.language = profile.language
     member.notes = (profile.notes or "").strip() or None
     wanted = dict.fromkeys(topic for topic in (members.clean_topic(item) for item in profile.interests) if topic)
-    members.write_interests(session, [member.id], [(member.id, topic) for topic in wanted], now=now, is_replacing=True)
+    members.write_interests(session, [member.id], [(member, topic) for topic in wanted], now=now, is_replacing=True)
 
 
 def _check(profile: Profile) -> None:

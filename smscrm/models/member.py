@@ -81,11 +81,12 @@ class MemberInterest(Base):
     __tablename__ = "member_interests"
     __table_args__ = (
         UniqueConstraint("member_id", "topic"),
-        Index("ix_member_interests_topic_member", "topic", "member_id"),  # segments: who likes a topic
+        Index("ix_member_interests_merchant_topic", "merchant_id", "topic"),  # the topics a merchant's members like
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))  # the member's
     topic: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime]
 
