@@ -30,7 +30,8 @@ class MemberStatus(StrEnum):
 
 def status(*, is_joined: bool, is_opted_out: bool) -> MemberStatus:
     """The one rule the member list, the dashboard, the API and campaign counts use: an opt-out wins; else a
-    phone that joined is a member, and one that never joined is only invited."""
+    phone that joined is a member, and one that never joined is only invited. `count_by_status` states it in SQL
+    (tests/loyalty/test_directory.py checks that the two agree)."""
     if is_opted_out:
         return MemberStatus.OPTED_OUT
     return MemberStatus.MEMBER if is_joined else MemberStatus.INVITED
