@@ -174,22 +174,14 @@ SELECT :merchant_id,
 FROM (SELECT g, (g * 2654435761) % 4294967296 AS h FROM generate_series(1, :count) AS g) AS numbers
 """
 
-INTERESTS_SQL = """
-INSERT INTO member_interests (member_id, topic, created_at)
-SELECT id, (CAST(:topics AS text[]))[1 + (id / 3) % :topic_count], CAST(:now AS timestamptz)
-FROM members WHERE merchant_id = :merchant_id AND id % 3 = 0
-UNION ALL
-SELECT id, (CAST(:topics AS text[]))[1 + (id / 3 + 1) % :topic_count], CAST(:now AS timestamptz)
-FROM members WHERE merchant_id = :merchant_id AND id % 6 = 0
-"""
-
-
 def seed(engine, members: int) -> dict:
     """Two merchants and their members (see the module docstring); returns the merchants' ids."""
-    from sqlalchemy import text
+    from sqlalchemy import case, select, text
 
     from smscrm.accounts.merchants import create_merchant
     from smscrm.db.engine import make_sessionmaker
+    from smscrm.loyalty.members import write_interests
+    from smscrm.models import Member
 
     with make_sessionmaker(engine)() as session:
         tea = create_merchant(session, name="Green Leaf Tea", number="+14155550000", email="owner@bench.example",
@@ -199,11 +191,15 @@ def seed(engine, members: int) -> dict:
                                 password="bench password 123", now=NOW, timezone="America/Los_Angeles")
         session.commit()
         ids = {"merchant": tea.id, "other": other.id}
-    with engine.begin() as connection:
+    with make_sessionmaker(engine)() as session:
         for merchant_id, prefix, count in ((ids["merchant"], "+1628", members), (ids["other"], "+1629", members // 10)):
-            connection.execute(text(MEMBERS_SQL), {"merchant_id": merchant_id, "prefix": prefix, "count": count, "now": NOW})
-            connection.execute(text(INTERESTS_SQL), {"merchant_id": merchant_id, "topics": list(INTERESTS),
-                                                     "topic_count": len(INTERESTS), "now": NOW})
+            session.execute(text(MEMBERS_SQL), {"merchant_id": merchant_id, "prefix": prefix, "count": count, "now": NOW})
+            for every, shift in ((3, 0), (6, 1)):  # a third like one topic, a sixth a second one too
+                topic = case({number: topic for number, topic in enumerate(INTERESTS)},
+                             value=(Member.id // 3 + shift) % len(INTERESTS))
+                liking = select(Member.id, topic).where(Member.merchant_id == merchant_id, Member.id % every == 0)
+                write_interests(session, liking.with_only_columns(Member.id), liking, now=NOW)
+        session.commit()
     vacuum_analyze(engine, "members", "member_interests")
     return ids
 

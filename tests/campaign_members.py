@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select
 
+from smscrm.loyalty import members
 from smscrm.models import Member, MemberInterest, Merchant, Stage
 
 _serial = iter(range(1, 10**6))
@@ -23,9 +24,7 @@ def add_member(session, merchant: Merchant, *, now: datetime, phone: str | None 
     member = Member(merchant_id=merchant.id, phone=phone or f"+1415555{next(_serial):04d}", **values)
     session.add(member)
     session.flush()
-    for topic in interests:
-        session.add(MemberInterest(member_id=member.id, topic=topic, created_at=now))
-    session.flush()
+    members.write_interests(session, [member.id], [(member, topic) for topic in interests], now=now)
     return member
 
 
@@ -43,3 +42,13 @@ def add_many(session, merchant: Merchant, count: int, *, now: datetime, phone_pr
 
 def member_count(session, merchant: Merchant) -> int:
     return session.scalar(select(func.count()).select_from(Member).where(Member.merchant_id == merchant.id))
+
+
+def topics_by_member(session) -> tuple[dict[int, set[str]], dict[int, set[str]]]:
+    """Every member's topics as `Member.interest_topics` has them, and as member_interests has them."""
+    on_rows = {id_: set(filter(None, topics.split(members.TOPIC_SEPARATOR)))
+               for id_, topics in session.execute(select(Member.id, Member.interest_topics))}
+    in_table = {id_: set() for id_ in on_rows}
+    for id_, topic in session.execute(select(MemberInterest.member_id, MemberInterest.topic)):
+        in_table[id_].add(topic)
+    return on_rows, in_table

@@ -25,3 +25,14 @@ def equals_constant(column: ColumnElement, value) -> ColumnElement[bool]:
     proves a partial index's condition only from constants it sees when it plans: PostgreSQL's generic plans,
     which psycopg's prepared statements come to use, see none of the parameters."""
     return column == literal(value, column.type, literal_execute=True)
+
+
+POSTGRESQL_ONLY: set[str] = set()
+"""The names of the indexes only PostgreSQL has (`postgresql_only`), for the check that migrations give the models."""
+
+
+def postgresql_only(index: Index) -> Index:
+    """An index that only PostgreSQL is given (a trigram index, an order SQLite's small databases sort cheaply):
+    create_all and the migrations skip it on SQLite."""
+    POSTGRESQL_ONLY.add(index.name)
+    return index.ddl_if(dialect="postgresql")

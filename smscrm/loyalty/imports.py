@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from smscrm.db import outages
 from smscrm.db.conflicts import insert_on_conflict
 from smscrm.errors import Conflict
-from smscrm.loyalty import member_files
+from smscrm.loyalty import member_files, members
 from smscrm.messaging import consent, texts
 from smscrm.models import (
     DEDUPE_CONFLICT,
@@ -37,7 +37,6 @@ from smscrm.models import (
     MemberImport,
     MemberImportRow,
     MemberImportTag,
-    MemberInterest,
     Merchant,
     OutboundMessage,
     Stage,
@@ -243,14 +242,12 @@ def write(session: Session, member_import: MemberImport, *, now: datetime) -> No
     ).rowcount
     if member_import.consent_statement:
         _join_with_consent(session, merchant, member_import, now=now)
-    session.execute(
-        insert_on_conflict(session, MemberInterest.__table__).from_select(
-            ["member_id", "topic", "created_at"],
-            select(_rows.c.member_id, _tags.c.topic, literal(now, at))
-            .select_from(_tags.join(_rows, and_(_rows.c.import_id == _tags.c.import_id, _rows.c.line == _tags.c.line)))
-            .where(_tags.c.import_id == import_id, _rows.c.member_id.is_not(None)),
-        ).on_conflict_do_nothing(index_elements=["member_id", "topic"])
+    tagged = (
+        select(_rows.c.member_id, _tags.c.topic)
+        .select_from(_tags.join(_rows, and_(_rows.c.import_id == _tags.c.import_id, _rows.c.line == _tags.c.line)))
+        .where(_tags.c.import_id == import_id, _rows.c.member_id.is_not(None))
     )
+    members.write_interests(session, tagged.with_only_columns(_rows.c.member_id), tagged, now=now)
     invited = _invite(session, merchant, import_id, now=now)
     _clear_staging(session, import_id, keep_rejected=True)
     member_import.status, member_import.finished_at = ImportStatus.DONE, now

@@ -5,15 +5,18 @@ from collections import Counter
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, func, insert, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from smscrm.db.conflicts import insert_on_conflict
 from smscrm.models import Member, MemberInterest, Merchant, Stage
 
 MAX_NAME_CHARS = 80
 MAX_TOPIC_CHARS = 40
+TOPIC_SEPARATOR = "\n"  # around each topic in `Member.interest_topics`; never inside one (`clean_topic`)
 
 
+_UNSYNCHRONISED = {"synchronize_session": False}  # `write_interests` expires what it changed itself
 _INSERT_MEMBER = insert(Member.__table__)  # built once (its cache key too): the busiest paths run it
 
 
@@ -27,7 +30,8 @@ class MemberStatus(StrEnum):
 
 def status(*, is_joined: bool, is_opted_out: bool) -> MemberStatus:
     """The one rule the member list, the dashboard, the API and campaign counts use: an opt-out wins; else a
-    phone that joined is a member, and one that never joined is only invited."""
+    phone that joined is a member, and one that never joined is only invited. `count_by_status` states it in SQL
+    (tests/loyalty/test_directory.py checks that the two agree)."""
     if is_opted_out:
         return MemberStatus.OPTED_OUT
     return MemberStatus.MEMBER if is_joined else MemberStatus.INVITED
@@ -37,21 +41,24 @@ def status_of(member: Member) -> MemberStatus:
     return status(is_joined=member.is_joined, is_opted_out=member.is_opted_out)
 
 
+IS_MEMBER = and_(Member.joined_at.is_not(None), Member.is_opted_out.is_(False))
+"""`status` MEMBER as a condition: joined and not opted out."""
+
+
 def count_by_status(
     session: Session, condition: ColumnElement[bool], *, split: ColumnElement[bool] | None = None
 ) -> Counter:
-    """How many memberships meeting `condition` have each status (every status a key, 0 when none), from one
-    count grouped by the two facts `status` reads; with `split`, also (status, True) for those meeting it."""
-    facts = [Member.joined_at.is_not(None).label("is_joined"), Member.is_opted_out]
+    """How many memberships meeting `condition` have each status (every status a key, 0 when none); with `split`,
+    also (MEMBER, True), the members meeting it. One pass of counts with a filter each (`status`'s rule: the
+    opted out, then the members; the rest are invited), cheaper than grouping every row by its facts."""
+    counted = [func.count(), func.count().filter(Member.is_opted_out.is_(True)), func.count().filter(IS_MEMBER)]
     if split is not None:
-        facts.append(split.label("is_split"))
-    rows = session.execute(select(*facts, func.count()).select_from(Member).where(condition).group_by(*facts))
-    counts = Counter(dict.fromkeys(MemberStatus, 0))
-    for joined, opted_out, *in_split, number in rows:
-        each = status(is_joined=bool(joined), is_opted_out=bool(opted_out))
-        counts[each] += number
-        if in_split and in_split[0]:
-            counts[each, True] += number
+        counted.append(func.count().filter(and_(IS_MEMBER, split)))
+    total, opted_out, member, *in_split = session.execute(select(*counted).select_from(Member).where(condition)).one()
+    counts = Counter({MemberStatus.MEMBER: member, MemberStatus.OPTED_OUT: opted_out,
+                      MemberStatus.INVITED: total - member - opted_out})
+    if in_split:
+        counts[MemberStatus.MEMBER, True] = in_split[0]
     return counts
 
 
@@ -117,11 +124,51 @@ def add_interest(session: Session, member: Member, topic: str, *, now: datetime)
     topic = clean_topic(topic)[:MAX_TOPIC_CHARS]
     if not topic:
         return None
-    if topic not in {interest.topic for interest in member.interests}:
-        member.interests.append(MemberInterest(topic=topic, created_at=now))
-        session.flush()
+    write_interests(session, [member.id], [(member, topic)], now=now)
     return topic
 
+
+def write_interests(
+    session: Session, member_ids: Select | list[int], topics: Select | list[tuple[Member, str]], *, now: datetime,
+    is_replacing: bool = False,
+) -> None:
+    """The one way members' interests change (the SMS LIKE keyword, the member page, an import): the (member,
+    clean topic) pairs `topics` lists, or the (member id, topic) pairs it selects, are added (a pair already there
+    is kept); with `is_replacing`, the other interests of the members `member_ids` names are removed first. Then
+    those members' `interest_topics` is rewritten from their interests, so the two always agree."""
+    session.flush()
+    if isinstance(topics, Select):
+        added = topics.subquery()
+        member_id, topic = added.c
+        pairs = select(member_id, topic)
+        rows = select(member_id, Member.merchant_id, topic, literal(now, MemberInterest.created_at.type)).join(
+            Member, Member.id == member_id)
+    else:
+        pairs = [(member.id, topic) for member, topic in topics]
+        rows = [{"member_id": member.id, "merchant_id": member.merchant_id, "topic": topic, "created_at": now}
+                for member, topic in topics]
+    if is_replacing:
+        pair = tuple_(MemberInterest.member_id, MemberInterest.topic)
+        session.execute(delete(MemberInterest).where(MemberInterest.member_id.in_(member_ids), pair.not_in(pairs)),
+                        execution_options=_UNSYNCHRONISED)
+    adding = insert_on_conflict(session, MemberInterest.__table__).on_conflict_do_nothing(
+        index_elements=["member_id", "topic"])
+    if isinstance(rows, Select):
+        session.execute(adding.from_select(["member_id", "merchant_id", "topic", "created_at"], rows))
+    elif rows:
+        session.execute(adding, rows)
+    listed = (select(func.aggregate_strings(MemberInterest.topic, TOPIC_SEPARATOR))
+              .where(MemberInterest.member_id == Member.id).scalar_subquery())
+    session.execute(update(Member).where(Member.id.in_(member_ids)).values(
+        interest_topics=func.coalesce(TOPIC_SEPARATOR + listed + TOPIC_SEPARATOR, "")),
+        execution_options=_UNSYNCHRONISED)
+    for member in [each for each in session.identity_map.values() if isinstance(each, Member)]:
+        session.expire(member, ["interests", "interest_topics"])  # read again when next used
+
+
+def topic_pattern(topic: str) -> str:
+    """What `interest_topics` contains when the member likes `topic` (a clean topic)."""
+    return TOPIC_SEPARATOR + topic + TOPIC_SEPARATOR
 
 
 def clean_topic(topic: str | None) -> str:

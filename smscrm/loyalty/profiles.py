@@ -32,11 +32,8 @@ def update_profile(session: Session, member: Member, profile: Profile, *, now: d
     member.birthday_month, member.birthday_day = profile.birthday or (None, None)
     member.language = profile.language
     member.notes = (profile.notes or "").strip() or None
-    wanted = [topic for topic in (members.clean_topic(item) for item in profile.interests) if topic]
-    member.interests[:] = [interest for interest in member.interests if interest.topic in wanted]
-    for topic in wanted:
-        members.add_interest(session, member, topic, now=now)
-    session.flush()
+    wanted = dict.fromkeys(topic for topic in (members.clean_topic(item) for item in profile.interests) if topic)
+    members.write_interests(session, [member.id], [(member, topic) for topic in wanted], now=now, is_replacing=True)
 
 
 def _check(profile: Profile) -> None:

@@ -19,16 +19,24 @@ marketing.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, not_, or_, select, true
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, and_, case, func, literal, not_, or_, select, true
+from sqlalchemy.orm import Session
 
 from smscrm.db.sqltime import is_before_days_ago
 from smscrm.errors import N_, Conflict, NotFound, ValidationError
-from smscrm.loyalty.members import MAX_TOPIC_CHARS, MemberStatus, clean_topic, count_by_status
+from smscrm.loyalty.members import (
+    IS_MEMBER,
+    MAX_TOPIC_CHARS,
+    MemberStatus,
+    clean_topic,
+    count_by_status,
+    topic_pattern,
+)
 from smscrm.models import (
     Campaign,
     Language,
@@ -44,7 +52,9 @@ MAX_NAME_CHARS = 80
 MAX_DAYS = 36500
 MAX_EXCLUSION_DEPTH = 10
 
-REACHABLE = and_(Member.joined_at.is_not(None), Member.is_opted_out.is_(False))
+_LIKE_SPECIAL = re.compile(r"([/%_])")  # escaped with "/" in a LIKE pattern
+
+REACHABLE = IS_MEMBER
 """Whom a campaign texts: the memberships `members.status` calls members (joined, not opted out)."""
 
 
@@ -197,61 +207,62 @@ def _date(value, label: str) -> date | None:
         raise ValidationError(f"{label} must be a date such as 2026-03-31, got {value!r}") from None
 
 
-def filter_condition(
-    segment_filter: SegmentFilter, *, now: datetime, timezone: str, member=Member
-) -> ColumnElement[bool]:
-    """The filter as a condition on `member` (`members`, or an alias of it), without the merchant:
-    callers add it."""
+def filter_condition(segment_filter: SegmentFilter, *, now: datetime, timezone: str) -> ColumnElement[bool]:
+    """The filter as a condition on the member's own row, without the merchant: callers add it."""
     f = segment_filter
     conditions = []
     for column, chosen in (
-        (member.value_class, f.value_classes),
-        (member.stage, f.stages),
-        (member.language, f.languages),
-        (member.birthday_month, f.birthday_months),
+        (Member.value_class, f.value_classes),
+        (Member.stage, f.stages),
+        (Member.language, f.languages),
+        (Member.birthday_month, f.birthday_months),
     ):
         if chosen:
             conditions.append(column.in_(chosen))
     for column, low, high in (
-        (member.points_balance, f.points_min, f.points_max),
-        (member.visit_count, f.visits_min, f.visits_max),
-        (member.total_spend_minor, f.spend_min_minor, f.spend_max_minor),
+        (Member.points_balance, f.points_min, f.points_max),
+        (Member.visit_count, f.visits_min, f.visits_max),
+        (Member.total_spend_minor, f.spend_min_minor, f.spend_max_minor),
     ):
         if low is not None:
             conditions.append(column >= low)
         if high is not None:
             conditions.append(column <= high)
     if f.last_visit_days_min is not None:  # at least N days ago: on or before the same time N days back
-        conditions.append(member.last_visit_at <= now - timedelta(days=f.last_visit_days_min))
+        conditions.append(Member.last_visit_at <= now - timedelta(days=f.last_visit_days_min))
     if f.last_visit_days_max is not None:  # at most N whole days ago: after the same time N+1 days back
-        conditions.append(member.last_visit_at > now - timedelta(days=f.last_visit_days_max + 1))
+        conditions.append(Member.last_visit_at > now - timedelta(days=f.last_visit_days_max + 1))
     if f.joined_from is not None:
-        conditions.append(member.joined_at >= _local_midnight(f.joined_from, timezone))
+        conditions.append(Member.joined_at >= _local_midnight(f.joined_from, timezone))
     if f.joined_to is not None:
-        conditions.append(member.joined_at < _local_midnight(f.joined_to + timedelta(days=1), timezone))
+        conditions.append(Member.joined_at < _local_midnight(f.joined_to + timedelta(days=1), timezone))
     if f.interests:
-        conditions.append(_likes_any(f.interests, member))
+        conditions.append(_likes_any(f.interests))
     if f.at_risk_days is not None:
-        conditions.append(_at_risk_condition(f.at_risk_days, now, member))
+        conditions.append(_at_risk_condition(f.at_risk_days, now))
     return and_(true(), *conditions)
 
 
-def _likes_any(topics: tuple[str, ...], member) -> ColumnElement[bool]:
-    return exists().where(MemberInterest.member_id == member.id, MemberInterest.topic.in_(topics))
+def _likes_any(topics: tuple[str, ...]) -> ColumnElement[bool]:
+    """A pattern on the member's own row (`Member.interest_topics`), not a join: as cheap as the other filters.
+    The pattern is a constant in the SQL (`literal_execute`), so PostgreSQL prepares it once in any plan, not for
+    every row as it would a parameter in a generic plan."""
+    patterns = ("%" + _LIKE_SPECIAL.sub(r"/\1", topic_pattern(topic)) + "%" for topic in topics)
+    return or_(*(Member.interest_topics.like(literal(pattern, literal_execute=True), escape="/") for pattern in patterns))
 
 
-def _at_risk_condition(days: int, now: datetime, member) -> ColumnElement[bool]:
+def _at_risk_condition(days: int, now: datetime) -> ColumnElement[bool]:
     """Days since the last visit > max(days, 2 × typical gap). The first term lets an index on
     last_visit_at narrow the rows; the second applies each member's own rhythm, and only to a member
     whose rhythm is longer (no gap yet, or twice it within `days`, and the first term decides): a
     timestamp comparison per row, not a conversion to days (`epoch_days` made this filter 1.7 × a plain count)."""
-    twice_the_gap = 2 * member.typical_visit_gap_days
+    twice_the_gap = 2 * Member.typical_visit_gap_days
     return and_(
-        member.last_visit_at < now - timedelta(days=days),
+        Member.last_visit_at < now - timedelta(days=days),
         or_(
-            member.typical_visit_gap_days.is_(None),
+            Member.typical_visit_gap_days.is_(None),
             twice_the_gap <= days,
-            is_before_days_ago(member.last_visit_at, literal(now, member.last_visit_at.type), twice_the_gap),
+            is_before_days_ago(Member.last_visit_at, literal(now, Member.last_visit_at.type), twice_the_gap),
         ),
     )
 
@@ -260,39 +271,20 @@ def _local_midnight(day: date, timezone: str) -> datetime:
     return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
 
 
-def segment_condition(
-    session: Session, segment: Segment, *, now: datetime, timezone: str, member=Member
-) -> ColumnElement[bool]:
+def segment_condition(session: Session, segment: Segment, *, now: datetime, timezone: str) -> ColumnElement[bool]:
     """The segment's filter AND NOT the segment it excludes (recursively), as one condition."""
-    condition = filter_condition(SegmentFilter.from_rules(segment.rules), now=now, timezone=timezone, member=member)
+    condition = filter_condition(SegmentFilter.from_rules(segment.rules), now=now, timezone=timezone)
     excluded = _excluded_segment(session, segment)
     if excluded is None:
         return condition
-    return and_(condition, _not_in(session, excluded, now=now, timezone=timezone, member=member))
+    return and_(condition, _not_in(session, excluded, now=now, timezone=timezone))
 
 
-def _not_in(session: Session, excluded: Segment, *, now: datetime, timezone: str, member) -> ColumnElement[bool]:
-    """Members not in `excluded`. A segment that looks only at the member's own row is negated in
-    place, null-safely (a member for whom it is unknown, e.g. no last visit, is not in it, so is not
-    left out); one that looks at another table (interests) becomes an anti-join, because a subquery
-    under NOT would run once per member."""
-    if _reads_only_the_member_row(session, excluded):
-        inside = segment_condition(session, excluded, now=now, timezone=timezone, member=member)
-        return not_(case((inside, True), else_=False))
-    only = SegmentFilter.from_rules(excluded.rules)
-    if excluded.exclude_segment_id is None and only == SegmentFilter(interests=only.interests):
-        return ~_likes_any(only.interests, member)  # "likes X" alone: an anti-join on the interests
-    other = aliased(Member)
-    inside = segment_condition(session, excluded, now=now, timezone=timezone, member=other)
-    return ~exists().where(other.id == member.id, inside)
-
-
-def _reads_only_the_member_row(session: Session, segment: Segment | None) -> bool:
-    while segment is not None:
-        if SegmentFilter.from_rules(segment.rules).interests:
-            return False
-        segment = _excluded_segment(session, segment)
-    return True
+def _not_in(session: Session, excluded: Segment, *, now: datetime, timezone: str) -> ColumnElement[bool]:
+    """Members not in `excluded`: its condition (which looks only at the member's own row) negated in place,
+    null-safely (a member for whom it is unknown, e.g. no last visit, is not in it, so is not left out)."""
+    inside = segment_condition(session, excluded, now=now, timezone=timezone)
+    return not_(case((inside, True), else_=False))
 
 
 def audience_condition(
@@ -305,7 +297,7 @@ def audience_condition(
     )
     if exclude is None:
         return condition
-    return and_(condition, _not_in(session, exclude, now=now, timezone=merchant.timezone, member=Member))
+    return and_(condition, _not_in(session, exclude, now=now, timezone=merchant.timezone))
 
 
 def members_condition(session: Session, segment: Segment, *, merchant: Merchant, now: datetime) -> ColumnElement[bool]:
@@ -339,7 +331,7 @@ class SegmentCount:
 
 def count(session: Session, condition: ColumnElement[bool]) -> SegmentCount:
     """The members of a compiled segment by status (and the Chinese speakers among the reachable, whose text
-    may differ), in one grouped statement."""
+    may differ), in one statement."""
     counts = count_by_status(session, condition, split=Member.language == Language.ZH)
     return SegmentCount(
         matching=sum(counts[each] for each in MemberStatus), reachable=counts[MemberStatus.MEMBER],
@@ -439,11 +431,11 @@ def delete_segment(session: Session, segment: Segment) -> None:
 
 
 def known_interests(session: Session, merchant_id: int, limit: int = 200) -> list[str]:
-    """The topics the merchant's members have named, most common first, for the filter form."""
+    """The topics the merchant's members have named, most common first, for the filter form (read from
+    ix_member_interests_merchant_topic alone)."""
     rows = session.execute(
         select(MemberInterest.topic, func.count().label("members"))
-        .join(Member, Member.id == MemberInterest.member_id)
-        .where(Member.merchant_id == merchant_id)
+        .where(MemberInterest.merchant_id == merchant_id)
         .group_by(MemberInterest.topic)
         .order_by(func.count().desc(), MemberInterest.topic)
         .limit(limit)

@@ -11,10 +11,14 @@ from sqlalchemy import (
     Index,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
+    func,
+    literal,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from smscrm.db.indexes import postgresql_only
 from smscrm.db.types import Base
 from smscrm.models.points import Stage
 
@@ -23,7 +27,8 @@ class Member(Base):
     """A shopper's membership at a merchant.
 
     `is_opted_out` mirrors the latest consent event for the phone; the consent table is the
-    evidence, this column lets segment queries filter without a join.
+    evidence, this column lets segment queries filter without a join. `interest_topics` mirrors the
+    member's interests the same way (written only by `loyalty.members.write_interests`).
     """
 
     __tablename__ = "members"
@@ -57,9 +62,12 @@ class Member(Base):
     typical_visit_gap_days: Mapped[float | None] = mapped_column(Float)
     referral_code: Mapped[str | None] = mapped_column(String(12))
     notes: Mapped[str | None] = mapped_column(String(1000))  # the staff's own notes on the member page
+    # the topics of `interests`, each between newlines ("\ngreen tea\nmatcha\n"), "" for none: a segment's
+    # interest test is a pattern on the member's own row, not a join (bench/segment_count)
+    interest_topics: Mapped[str] = mapped_column(Text, default="", server_default="")
 
-    interests: Mapped[list["MemberInterest"]] = relationship(
-        back_populates="member", order_by="MemberInterest.topic", cascade="all, delete-orphan"
+    interests: Mapped[list["MemberInterest"]] = relationship(  # read-only: `write_interests` changes both
+        back_populates="member", order_by="MemberInterest.topic", viewonly=True
     )
 
     @property
@@ -73,12 +81,25 @@ class MemberInterest(Base):
     __tablename__ = "member_interests"
     __table_args__ = (
         UniqueConstraint("member_id", "topic"),
-        Index("ix_member_interests_topic_member", "topic", "member_id"),  # segments: who likes a topic
+        Index("ix_member_interests_merchant_topic", "merchant_id", "topic"),  # the topics a merchant's members like
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))  # the member's
     topic: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime]
 
-    member: Mapped[Member] = relationship(back_populates="interests")
+    member: Mapped[Member] = relationship(back_populates="interests", viewonly=True)
+
+
+NAME_ORDER = (Member.name.is_(None), func.coalesce(Member.name, literal("", literal_execute=True)))
+"""The member list's order by name, the unnamed last (false before true), as keys that are never NULL
+(`loyalty.member_list`); '' is a constant in the SQL, so PostgreSQL matches the index below in any plan."""
+# PostgreSQL only (SQLite scans the merchant's members): the member list by name (names change rarely: purchases
+# still update members in place), and trigram indexes (pg_trgm, migration 0024) for its searches by a part of a
+# name or the last digits of a phone (`loyalty.member_list.matches`)
+postgresql_only(Index("ix_members_merchant_name", Member.merchant_id, *NAME_ORDER, Member.id))
+for _column in (Member.name, Member.phone):
+    postgresql_only(Index(f"ix_members_{_column.key}_trigrams", _column, postgresql_using="gin",
+                          postgresql_ops={_column.key: "gin_trgm_ops"}))

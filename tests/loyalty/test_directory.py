@@ -1,6 +1,7 @@
 """The merchant's listings in the domain: paging, what a search matches, and the dashboard counts."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -76,6 +77,8 @@ def test_invited_people_are_neither_members_nor_opted_in(session, merchant, join
     assert {member.phone[-1]: members.status_of(member) for member in listed} == {
         "1": "member", "2": "invited", "3": "invited", "4": "opted_out", "5": "opted_out",
     }
+    # the counts (conditions in SQL) and `status` (in Python) say the same of every combination of the facts
+    assert directory.member_counts(session, merchant.id) == Counter(members.status_of(member) for member in listed)
     summary = directory.summarise(session, merchant.id, now=now)
     assert (summary.members, summary.invited, summary.opted_out) == (1, 2, 2)
     assert summary.members + summary.invited + summary.opted_out == len(listed)

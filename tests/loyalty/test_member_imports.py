@@ -24,6 +24,7 @@ from smscrm.models import (
     StaffUser,
 )
 from smscrm.sending import parts
+from tests.campaign_members import topics_by_member
 
 FILE = (
     "phone,name,birthday,language,tags\n"
@@ -50,7 +51,8 @@ def owner_id(session, merchant):
 @pytest.fixture
 def checked(session, sessions, merchant, owner_id, now):
     """FILE uploaded and checked by the job, with a member already there and a phone that opted out."""
-    members.join(session, merchant, "+14155550104", name="", language="zh", now=now)
+    old_friend = members.join(session, merchant, "+14155550104", name="", language="zh", now=now)
+    members.add_interest(session, old_friend, "oolong", now=now)
     consent.record_consent(session, merchant_id=merchant.id, phone="+14155550105", action=ConsentAction.OPT_OUT,
                            keyword="STOP", channel="sms", now=now)
     member_import = imports.start(session, merchant, filename="members.csv", data=FILE, staff_user_id=owner_id, now=now)
@@ -89,6 +91,9 @@ def test_without_consent_new_numbers_are_pending_and_invited_once_in_their_langu
     ann = imported["+14155550101"]
     assert (ann.name, ann.birthday_month, ann.birthday_day, ann.joined_at, ann.is_opted_out) == ("Ann", 3, 8, None, False)
     assert sorted(i.topic for i in ann.interests) == ["cakes", "green tea"]
+    on_rows, in_table = topics_by_member(session)  # the file's tags are on the members' rows too
+    assert on_rows == in_table
+    assert (on_rows[ann.id], on_rows[imported["+14155550104"].id]) == ({"cakes", "green tea"}, {"oolong", "vip"})
     assert imported["+14155550105"].is_opted_out  # the earlier STOP holds
     old_friend = imported["+14155550104"]  # joined before: keeps its state and language, gets the file's blanks
     assert (old_friend.name, old_friend.language, old_friend.birthday_month, old_friend.is_joined) == (
@@ -146,7 +151,9 @@ def test_a_failing_write_leaves_nothing_written(session, sessions, merchant, che
     session.refresh(checked)
     assert (checked.status, checked.failure) == (ImportStatus.FAILED, imports.FAILED)
     assert session.scalar(select(func.count(Member.id))) == members_before
-    assert session.scalar(select(func.count(MemberInterest.id))) == 0
+    assert session.scalars(select(MemberInterest.topic)).all() == ["oolong"]  # the member's own, from before
+    assert topics_by_member(session)[0][session.scalar(select(Member.id).where(Member.phone == "+14155550104"))] == {
+        "oolong"}
 
 
 def test_an_import_is_confirmed_once(session, checked, owner_id, now):
