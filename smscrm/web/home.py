@@ -34,7 +34,9 @@ RATING_SCALE = 5
 
 @blueprint.get("/")
 def dashboard():
-    shown = figures.figures(db_session(), current_user.merchant, now=utcnow())
+    session = db_session()
+    shown = figures.figures(session, current_user.merchant, now=utcnow())
+    session.commit()  # the return rates of campaigns whose window has closed are kept (reports.outcome)
     return render_template(
         "home.html",
         figures=shown,
