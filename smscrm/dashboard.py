@@ -124,7 +124,7 @@ class Returning:
 
 @dataclass(frozen=True)
 class ClassShare:
-    value_class: str
+    value_class: ValueClass
     members: int
     spend_minor: int
     member_share: float | None
@@ -158,7 +158,11 @@ class TextKind:
 
 @dataclass(frozen=True)
 class CampaignLift:
-    campaign: Campaign
+    """What Home shows of a campaign that started, and its return rates and lift."""
+
+    campaign_id: int
+    name: str
+    started_at: datetime
     outcome: reports.Outcome
 
 
@@ -335,4 +339,7 @@ def last_campaigns(session: Session, merchant: Merchant, *, now: datetime) -> li
         .order_by(Campaign.started_at.desc(), Campaign.id.desc())
         .limit(LAST_CAMPAIGNS)
     )
-    return [CampaignLift(campaign, reports.outcome(session, campaign, now=now)) for campaign in campaigns]
+    return [
+        CampaignLift(campaign.id, campaign.name, campaign.started_at, reports.outcome(session, campaign, now=now))
+        for campaign in campaigns
+    ]
