@@ -6,7 +6,8 @@ Home reads them as they were last counted, with that time.
 - The scheduler counts them again, every `REFRESH_EVERY`, for the merchants who read them in the last `READ_WITHIN`
   once they are `FRESH / 2` old (`refresh_read`), so Home finds them fresh: at most FRESH / 2 + REFRESH_EVERY old.
 - They are kept as JSON: dataclasses as objects, dates and times in ISO 8601, spans in seconds, enums by value;
-  read back through the dataclasses' type hints.
+  read back through the dataclasses' type hints. A release that changes those dataclasses empties
+  `dashboard_figures` in its migration, so that no row of the old shape is read.
 """
 from __future__ import annotations
 
