@@ -12,7 +12,8 @@ Every figure is one set-based statement over one merchant's rows, read at `now`;
   from a conversation opening to its first response, over the conversations opened in the last 30 days.
 - Texts this month, by kind (category): texts that were sent or wait to be (not suppressed, skipped, cancelled
   or failed), their SMS parts (counted when each was written) and what they cost at the merchant's price per part.
-- The last campaigns that started, with their lift (`reports.outcome`).
+- The last campaigns that started, with their lift (`reports.outcome`: once a campaign's return window has closed,
+  its return rates are read from the campaign row, where the first reading after that kept them).
 
 JIT: on PostgreSQL the figures are read with JIT compilation off (for the request's transaction only). Their plans
 cost enough to trigger it, and compiling took longer than the statements then ran (0.7 of 1.7 s for one campaign's
@@ -118,7 +119,7 @@ class Returning:
 
 @dataclass(frozen=True)
 class ClassShare:
-    value_class: str
+    value_class: ValueClass
     members: int
     spend_minor: int
     member_share: float | None
@@ -152,7 +153,11 @@ class TextKind:
 
 @dataclass(frozen=True)
 class CampaignLift:
-    campaign: Campaign
+    """What Home shows of a campaign that started, and its return rates and lift."""
+
+    campaign_id: int
+    name: str
+    started_at: datetime
     outcome: reports.Outcome
 
 
@@ -329,4 +334,7 @@ def last_campaigns(session: Session, merchant: Merchant, *, now: datetime) -> li
         .order_by(Campaign.started_at.desc(), Campaign.id.desc())
         .limit(LAST_CAMPAIGNS)
     )
-    return [CampaignLift(campaign, reports.outcome(session, campaign, now=now)) for campaign in campaigns]
+    return [
+        CampaignLift(campaign.id, campaign.name, campaign.started_at, reports.outcome(session, campaign, now=now))
+        for campaign in campaigns
+    ]

@@ -23,7 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import sessionmaker
 
-from smscrm import broadcast, care, delivery, points
+from smscrm import broadcast, care, dashboard_kept, delivery, points
 from smscrm.db import outages
 from smscrm.db.engine import utcnow
 from smscrm.loyalty import classes, imports
@@ -70,6 +70,8 @@ JOBS = (
         points.release_expired_redemptions, every=timedelta(minutes=15), catches_up=True),
     Job("member_imports", "Check uploaded member files, write confirmed imports", imports.run_pending,
         every=timedelta(seconds=5), catches_up=True, own_transactions=True),
+    Job("dashboard_figures", "Count again the dashboard figures merchants read", dashboard_kept.refresh_read,
+        every=dashboard_kept.REFRESH_EVERY, catches_up=True, own_transactions=True),
     Job("recompute", "Rebuild visit statistics, stages and value classes", classes.recompute,
         daily_at=time(2, 30)),
     Job("points_expiry", "Expire points older than each merchant's expiry period", points.expire_points,

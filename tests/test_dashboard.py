@@ -191,7 +191,7 @@ def test_the_last_three_campaigns_that_started_newest_first_with_their_lift(sess
 
     shown = dashboard.last_campaigns(session, merchant, now=now)
 
-    assert [lift.campaign.name for lift in shown] == ["10 days ago", "20 days ago", "30 days ago"]
+    assert [lift.name for lift in shown] == ["10 days ago", "20 days ago", "30 days ago"]
     newest = shown[0].outcome
     assert newest.recipients.members + newest.holdout.members == 40
     assert newest.lift is not None and newest.is_window_open

@@ -49,7 +49,7 @@ def welcome_due(session, merchant):
 def test_the_job_list_names_every_time_based_duty():
     assert {job.id for job in jobs.JOBS} == {
         "care", "due_campaigns", "lease_recovery", "redemption_codes", "recompute", "points_expiry",
-        "member_imports",
+        "member_imports", "dashboard_figures",
     }
     assert all(job.run.__doc__ for job in jobs.JOBS)
 

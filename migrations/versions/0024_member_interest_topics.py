@@ -14,13 +14,13 @@
   4242%'`, `LIKE '%4242'`) instead of scanning the merchant's members.
 
 Revision ID: 0024
-Revises: 0019
+Revises: 0026
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0024"
-down_revision = "0019"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 

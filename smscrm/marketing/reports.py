@@ -12,6 +12,10 @@ the normal approximation for a difference of two independent proportions,
     (p₁ − p₂) ± 1.96 · √(p₁(1 − p₁)/n₁ + p₂(1 − p₂)/n₂),
 which is sound when each group has at least a handful of returns and non-returns; with fewer,
 the interval is not given.
+
+The return rates cannot change once the window has closed (a purchase is recorded at the moment it is
+made, and the recipients and the holdout are written when the campaign starts): an hour after it closed,
+`outcome` keeps them on the campaign row, and the report and Home read them from there.
 """
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ from smscrm.models import (
 )
 
 OPT_OUT_WINDOW = timedelta(hours=48)
+SETTLED = timedelta(hours=1)  # after a return window closes: a purchase recorded at its last moment has committed
 Z_95 = 1.959964
 MIN_OUTCOMES_FOR_INTERVAL = 5  # returns and non-returns needed in each group for the normal approximation
 PENDING = (Status.QUEUED, Status.HELD, Status.SENDING)
@@ -205,10 +210,20 @@ class Outcome:
 
 
 def outcome(session: Session, campaign: Campaign, *, now: datetime) -> Outcome:
-    """Recipients' and holdout's return rates and the lift at `now` (they move until the return window closes)."""
+    """Recipients' and holdout's return rates and the lift at `now`. They move until the return window closes;
+    once it has been closed for `SETTLED` they are kept on the campaign (flushed; the caller commits) and read
+    from there."""
     started = campaign.started_at
     window_ends_at = (started or now) + timedelta(days=campaign.return_window_days)
-    recipients, holdout = _return_rates(session, campaign, started, window_ends_at)
+    if campaign.recipients_returned is not None:
+        recipients = ReturnRate(campaign.recipient_members, campaign.recipients_returned)
+        holdout = ReturnRate(campaign.holdout_members, campaign.holdout_returned)
+    else:
+        recipients, holdout = _return_rates(session, campaign, started, window_ends_at)
+        if started is not None and now >= window_ends_at + SETTLED:
+            campaign.recipient_members, campaign.recipients_returned = recipients.members, recipients.returned
+            campaign.holdout_members, campaign.holdout_returned = holdout.members, holdout.returned
+            session.flush()
     return Outcome(recipients, holdout, lift(recipients, holdout), window_ends_at, started is not None and now < window_ends_at)
 
 

@@ -9,6 +9,7 @@ from smscrm.models.campaign import (
 )
 from smscrm.models.care import CareKind, CareRule, CareTouch, ClassMark, VisitSurvey
 from smscrm.models.consent import ConsentAction, ConsentChannel, ConsentEvent
+from smscrm.models.dashboard import DashboardFigures
 from smscrm.models.delivery import EarlyStatusReport, SendRateBucket
 from smscrm.models.inbox import InboxItem, InboxKind, InboxReply
 from smscrm.models.member import Member, MemberInterest
@@ -48,6 +49,7 @@ __all__ = [
     "ConsentAction",
     "ConsentChannel",
     "ConsentEvent",
+    "DashboardFigures",
     "EarlyStatusReport",
     "EntryKind",
     "ImportStatus",

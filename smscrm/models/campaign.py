@@ -51,6 +51,8 @@ class Campaign(Base):
     their language when there is one, else the other. The opt-out line and, for Chinese, the
     【signature】 are added when it is sent. The `*_count` columns are recorded when it starts:
     who matched, who was left out and why, who was held out, and how many texts were queued.
+    The return rates (`smscrm.marketing.reports.outcome`) are kept in the `recipient_members` … `holdout_returned`
+    columns once the return window has closed, as they cannot change then; None before.
     """
 
     __tablename__ = "campaigns"
@@ -75,6 +77,10 @@ class Campaign(Base):
     holdout_count: Mapped[int | None]
     duplicate_count: Mapped[int | None]
     queued_count: Mapped[int | None]
+    recipient_members: Mapped[int | None]
+    recipients_returned: Mapped[int | None]
+    holdout_members: Mapped[int | None]
+    holdout_returned: Mapped[int | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

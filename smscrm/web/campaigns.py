@@ -222,6 +222,7 @@ def show(campaign_id: int):
         except SmscrmError as exc:
             error = said(exc)
     report = reports.report(session, campaign, now=now) if campaign.started_at else None
+    session.commit()  # its return rates are kept once the window has closed (reports.outcome)
     schedule_form = ScheduleForm()
     test_form = TestTextForm(phone=merchant.test_phone or "")
     return render_template(

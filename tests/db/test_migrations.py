@@ -111,7 +111,7 @@ def test_migration_0024_puts_the_interests_already_kept_on_the_members_rows(tmp_
     from sqlalchemy import create_engine, text
 
     url = f"sqlite:///{tmp_path / 'before.db'}"
-    command.upgrade(alembic_config(url), "0019")
+    command.upgrade(alembic_config(url), "0026")
     database = create_engine(url)
     with database.begin() as connection:
         connection.execute(text("INSERT INTO merchants (id, name, signature, default_language, timezone, country, texts,"

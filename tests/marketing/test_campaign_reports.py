@@ -204,3 +204,37 @@ def test_a_draft_has_an_empty_report(session, merchant, now):
     result = reports.report(session, campaign, now=now)
     assert result.progress.queued == 0 and result.recipients == ReturnRate(0, 0) and result.lift is None
     assert not result.is_window_open
+
+
+def test_the_return_rates_are_kept_once_the_window_has_closed_and_then_read_from_the_campaign(session, merchant, now):
+    add_many(session, merchant, 40, now=now)
+    campaign = started_campaign(session, merchant, now, holdout_pct=50, return_window_days=7)
+    held = list(session.scalars(select(CampaignHoldout.member_id).where(CampaignHoldout.campaign_id == campaign.id)))
+    sent = list(session.scalars(select(OutboundMessage.member_id).where(OutboundMessage.campaign_id == campaign.id)))
+
+    def buy(member_id, after):
+        points.record_purchase(session, merchant, phone=session.get(Member, member_id).phone, amount_minor=1500,
+                               now=now + after)
+
+    for member_id in sent[:9]:
+        buy(member_id, timedelta(days=1))
+    for member_id in held[:4]:
+        buy(member_id, timedelta(days=5))
+    session.commit()
+    closes = now + timedelta(days=7)
+    for at in (now + timedelta(days=2), closes, closes + reports.SETTLED - timedelta(seconds=1)):
+        counted = reports.outcome(session, campaign, now=at)  # the window is open, or closed under an hour ago
+        assert (counted.recipients, counted.holdout) == (ReturnRate(20, 9), ReturnRate(20, 4))
+        assert campaign.recipients_returned is None
+
+    settled = reports.outcome(session, campaign, now=closes + reports.SETTLED)
+    session.commit()
+    session.expire_all()
+
+    assert (campaign.recipient_members, campaign.recipients_returned, campaign.holdout_members,
+            campaign.holdout_returned) == (20, 9, 20, 4)
+    assert settled == counted  # the same as counted before it was kept, lift and all
+    assert reports.outcome(session, campaign, now=closes) == settled  # now read from the campaign
+    buy(sent[15], timedelta(days=3))  # in the window by the test's clock: a purchase the kept figures do not see
+    session.commit()
+    assert reports.report(session, campaign, now=closes + timedelta(days=30)).recipients == ReturnRate(20, 9)

@@ -307,3 +307,17 @@ def test_the_list_shows_a_campaign_with_nothing_left_to_send_as_sent(owner, sess
     badges = re.findall(r'href="/campaigns/(\d+)" class="campaign-name">Spring</a>\s*<span class="badge badge-(\w+)">',
                         owner.get("/campaigns").text)
     assert sorted(badges) == sorted([(str(finished.id), "sent"), (str(sending.id), "sending")])
+
+
+def test_the_report_and_home_keep_the_return_rates_of_a_window_that_has_closed(owner, session, merchant, members):
+    reported, on_home, still_open = (draft(session, merchant) for _ in range(3))
+    for campaign, days_ago in ((reported, 16), (on_home, 15), (still_open, 1)):  # return windows of 14 days
+        broadcast.start_campaign(session, merchant, campaign, now=utcnow() - timedelta(days=days_ago))
+    session.commit()
+
+    assert owner.get(f"/campaigns/{reported.id}").status_code == 200
+    session.expire_all()
+    assert (reported.recipient_members, reported.recipients_returned, on_home.recipients_returned) == (3, 0, None)
+    assert owner.get("/").status_code == 200
+    session.expire_all()
+    assert (on_home.recipient_members, on_home.recipients_returned, still_open.recipients_returned) == (3, 0, None)
