@@ -6,8 +6,8 @@ Home reads them as they were last counted, with that time.
 - The scheduler counts them again, every `REFRESH_EVERY`, for the merchants who read them in the last `READ_WITHIN`
   once they are `FRESH / 2` old (`refresh_read`), so Home finds them fresh: at most FRESH / 2 + REFRESH_EVERY old.
 - They are kept as JSON: dataclasses as objects, dates and times in ISO 8601, spans in seconds, enums by value;
-  read back through the dataclasses' type hints. A release that changes those dataclasses empties
-  `dashboard_figures` in its migration, so that no row of the old shape is read.
+  read back through the dataclasses' type hints. Each row names the dataclasses' `SHAPE`: figures kept in another
+  shape (by an earlier release) are counted again, never read.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ READ_WITHIN = timedelta(days=7)
 def refresh(session: Session, merchant: Merchant, *, now: datetime) -> dashboard.Figures:
     """Count the merchant's figures at `now` and keep them (the caller commits)."""
     counted = dashboard.figures(session, merchant, now=now)
-    kept = {"computed_at": now, "figures": to_json(counted)}
+    kept = {"computed_at": now, "figures": {"shape": SHAPE, **to_json(counted)}}
     session.execute(
         insert_on_conflict(session, DashboardFigures)
         .values(merchant_id=merchant.id, read_at=now, **kept)
@@ -45,11 +45,12 @@ def refresh(session: Session, merchant: Merchant, *, now: datetime) -> dashboard
 
 
 def kept(session: Session, merchant: Merchant, *, now: datetime) -> tuple[dashboard.Figures, datetime]:
-    """The merchant's figures and when they were counted: as kept if younger than `FRESH`, else counted now."""
+    """The merchant's figures and when they were counted: as kept if younger than `FRESH` (and of this `SHAPE`),
+    else counted now."""
     row = session.execute(
         select(DashboardFigures.computed_at, DashboardFigures.figures).where(DashboardFigures.merchant_id == merchant.id)
     ).first()
-    if row is None or row.computed_at <= now - FRESH:
+    if row is None or row.computed_at <= now - FRESH or row.figures.get("shape") != SHAPE:
         shown, computed_at = refresh(session, merchant, now=now), now
     else:
         shown, computed_at = from_json(dashboard.Figures, row.figures), row.computed_at
@@ -80,6 +81,15 @@ def refresh_read(sessions: sessionmaker, *, now: datetime) -> list[int]:
                 continue
         refreshed.append(merchant_id)
     return refreshed
+
+
+def shape(kind: Any) -> str:
+    """The names and types of `kind`'s fields, nested (what `from_json` relies on)."""
+    if is_dataclass(kind):
+        return f"{kind.__name__}({', '.join(f'{name}: {shape(hint)}' for name, hint in get_type_hints(kind).items())})"
+    if get_args(kind):
+        return f"{get_origin(kind).__name__}[{', '.join(shape(arg) for arg in get_args(kind))}]"
+    return kind.__name__
 
 
 def to_json(value: Any) -> Any:
@@ -113,3 +123,6 @@ def from_json(kind: Any, value: Any) -> Any:
     if kind is timedelta:
         return timedelta(seconds=value)
     return kind(value)  # int, float, str, bool, enums
+
+
+SHAPE = shape(dashboard.Figures)

@@ -90,6 +90,18 @@ def test_kept_figures_are_read_until_they_are_older_than_fresh_then_counted_agai
     assert session.scalar(select(DashboardFigures.read_at)) == now + FRESH
 
 
+def test_figures_kept_in_another_shape_are_counted_again_not_read(session, merchant, now):
+    dashboard_kept.kept(session, merchant, now=now)
+    add_members(session, merchant, 2, first_joined=now)
+    old = session.scalar(select(DashboardFigures))
+    old.figures = {**old.figures, "shape": "Figures(members: int)"}  # as an earlier release would have kept them
+    session.flush()
+
+    shown, computed_at = dashboard_kept.kept(session, merchant, now=now + timedelta(seconds=1))
+    assert (shown.summary.members, computed_at) == (2, now + timedelta(seconds=1))
+    assert session.scalar(select(DashboardFigures.figures))["shape"] == dashboard_kept.SHAPE
+
+
 def test_home_shows_the_same_figures_kept_as_counted_and_when_they_were_counted(
     owner, session, merchant, now, monkeypatch  # noqa: F811
 ):
