@@ -105,11 +105,6 @@ def test_referrals_both_ways(owner, session, merchant, ann, now):
     assert f'Brought by <a href="/members/{ann.id}">Ann Lee</a>' in owner.get(f"/members/{friend.id}").text
 
 
-def test_the_calendar_can_add_the_next_texts_by_an_include(app):
-    source = app.jinja_env.loader.get_source(app.jinja_env, "members/detail.html")[0]
-    assert '{% include "members/_next_texts.html" ignore missing %}' in source
-
-
 class TestOptOutInPerson:
     def test_staff_record_it_and_the_evidence_shows(self, owner, session, ann):
         page = owner.get(f"/members/{ann.id}").text
