@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from smscrm import broadcast, dashboard, dashboard_kept
 from smscrm.broadcast import CampaignDraft
@@ -15,7 +15,8 @@ from smscrm.db.engine import make_sessionmaker
 from smscrm.loyalty import classes, members, purchases
 from smscrm.marketing import segments
 from smscrm.messaging import consent, outbox
-from smscrm.models import Category, ConsentAction, ConsentChannel, DashboardFigures, InboxItem, VisitSurvey
+from smscrm.models import (Category, ConsentAction, ConsentChannel, DashboardFigures, InboxItem, OutboundMessage,
+                           VisitSurvey)
 from smscrm.web import home
 from tests.web.conftest import add_members, other_merchant, owner, sign_in  # noqa: F401  (fixtures)
 
@@ -52,7 +53,12 @@ def a_shop_with_every_figure(session, merchant, now) -> None:
                                                                          holdout_pct=25), segment=everyone, now=now)
         session.flush()
         broadcast.send_now(session, merchant, campaign, now=now - timedelta(days=days_ago))
-    purchases.record_purchase(session, merchant, phone="+14156660030", amount_minor=900, now=now - timedelta(days=5))
+    # one member texted by both campaigns (the holdouts are drawn at random) comes back after both
+    texted_by_both = session.scalars(
+        select(OutboundMessage.to_phone).where(OutboundMessage.campaign_id.is_not(None))
+        .group_by(OutboundMessage.to_phone).having(func.count() == 2).order_by(OutboundMessage.to_phone)
+    ).first()
+    purchases.record_purchase(session, merchant, phone=texted_by_both, amount_minor=900, now=now - timedelta(days=5))
     session.commit()
 
 
