@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from smscrm import care, points
 from smscrm.accounts.merchants import create_merchant
 from smscrm.errors import ValidationError
+from smscrm.loyalty import expiry
 from smscrm.marketing import care_days, care_rules
 from smscrm.models import (
     CareKind,
@@ -526,8 +527,9 @@ class TestBoundedEvaluations:
         assert session.scalar(select(func.count()).select_from(ClassMark)) == 6
 
 
-def test_the_expiring_points_agree_with_the_points_ledger(session, merchant, now):
-    """Care's one-sum reading of the ledger gives what `points.unspent_before` gives, member by member."""
+def test_the_expiring_points_are_the_old_credits_the_debits_have_not_used_up(session, merchant, now):
+    """Both readings of the ledger (one member's, care's; every member's at once, the nightly expiry's) give what
+    is left of the credits before the cutoff once each debit has taken the oldest points first, replayed here."""
     points.update_settings(merchant, points_expiry_months=12)
     phones = [add_member(session, merchant, now=now, phone=f"+1415555{index:04d}",
                          joined_at=now - timedelta(days=500)).phone for index in range(4)]
@@ -544,9 +546,23 @@ def test_the_expiring_points_agree_with_the_points_ledger(session, merchant, now
 
     cutoff = now - timedelta(days=350)
     ids = select(Member.id).where(Member.merchant_id == merchant.id)
-    ours = dict(session.execute(care_days.expiring_points(cutoff, among=ids)).all())
-    theirs = {row.member_id: row.points for row in session.execute(points.unspent_before(ids, cutoff))}
-    assert {member_id: max(0, value) for member_id, value in ours.items()} == {
-        member_id: theirs.get(member_id, 0) for member_id in ours
-    }
-    assert any(value > 0 for value in ours.values())
+    replayed = {}
+    for member_id in session.scalars(ids):
+        credits = []  # [created_at, points left], oldest first
+        for entry in session.scalars(select(PointsEntry).where(PointsEntry.member_id == member_id)
+                                     .order_by(PointsEntry.id)):
+            if entry.points > 0:
+                credits.append([entry.created_at, entry.points])
+                continue
+            debit = -entry.points
+            for credit in credits:
+                taken = min(debit, credit[1])
+                credit[1], debit = credit[1] - taken, debit - taken
+        replayed[member_id] = sum(left for created_at, left in credits if created_at < cutoff)
+    one_by_one = dict(session.execute(ids.add_columns(expiry.member_unspent_before(cutoff))).all())
+    all_at_once = {row.member_id: row.points for row in session.execute(points.unspent_before(ids, cutoff))}
+
+    assert {member_id: max(0, value or 0) for member_id, value in one_by_one.items()} == replayed
+    assert {member_id: max(0, all_at_once.get(member_id, 0)) for member_id in replayed} == replayed
+    # 50 old points, 30 expired, 15 spent; 5 old; 40 new; 8 old and 8 new
+    assert sorted(replayed.values()) == [0, 5, 5, 8]

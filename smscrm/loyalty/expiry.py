@@ -5,6 +5,8 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
     Select,
     String,
     and_,
@@ -14,6 +16,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
 )
 from sqlalchemy.orm import Session
@@ -71,21 +74,28 @@ def _expire_for(session: Session, merchant: Merchant, *, cutoff: datetime, now: 
 
 
 def unspent_before(member_ids: Select, cutoff: datetime) -> Select:
-    """Per member of `member_ids`: `points`, what is still unspent of the credits made before `cutoff`, and
-    `through_id`, the newest such credit. A member whose old credits are all spent has `points` <= 0.
-
-    Every debit (redeem, expire, a negative adjustment) takes the oldest points first, so the debits
-    use up the old credits before any newer one: what is left of them is their sum minus all debits.
-    """
+    """Per member of `member_ids`: `points`, what is still unspent of the credits made before `cutoff`
+    (`unspent_sum`), and `through_id`, the newest such credit; one pass over their ledgers together."""
     is_old_credit = and_(PointsEntry.points > 0, PointsEntry.created_at < cutoff)
-    old_credits = func.sum(case((is_old_credit, PointsEntry.points), else_=0))
-    debits = func.sum(case((PointsEntry.points < 0, PointsEntry.points), else_=0))
     return (
         select(
             PointsEntry.member_id,
-            (old_credits + debits).label("points"),
+            unspent_sum(cutoff).label("points"),
             func.max(case((is_old_credit, PointsEntry.id))).label("through_id"),
         )
         .where(PointsEntry.member_id.in_(member_ids))
         .group_by(PointsEntry.member_id)
     )
+
+
+def member_unspent_before(cutoff: datetime) -> ScalarSelect[int]:
+    """`unspent_sum` for the member of the enclosing query, read from their own ledger alone (by its index): for
+    a few members among many, whose ledgers a pass over every entry would mostly read for nothing."""
+    return select(unspent_sum(cutoff)).where(PointsEntry.member_id == Member.id).scalar_subquery()
+
+
+def unspent_sum(cutoff: datetime) -> ColumnElement[int]:
+    """Summed over a member's ledger: what is still unspent of the credits made before `cutoff`, <= 0 when they
+    are all spent. Every debit (redeem, expire, a negative adjustment) takes the oldest points first, so the
+    debits use up the old credits before any newer one: what is left of them is their sum plus every debit."""
+    return func.sum(case((or_(PointsEntry.points < 0, PointsEntry.created_at < cutoff), PointsEntry.points), else_=0))

@@ -178,7 +178,7 @@ def _grouped_texts(rule: CareRule, branches: list[tuple[int, Select]]) -> Select
     due = union_all(*(
         members.with_only_columns(literal(offset).label("day"), Member.id.label("member_id"))
         for offset, members in branches
-    )).subquery("due")
+    )).cte("due")  # read twice (every due day, and each member's first), selected once
     counted = select(due.c.day, func.count()).group_by(due.c.day)
     if rule.kind not in REPEATING:
         return counted

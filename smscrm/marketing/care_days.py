@@ -12,8 +12,9 @@ import re
 from calendar import isleap
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, exists, literal, or_
 
+from smscrm.loyalty.expiry import member_unspent_before
 from smscrm.loyalty.periods import months_before
 from smscrm.marketing import care_audience, care_texts, festivals, segments
 from smscrm.marketing.care_batches import Due
@@ -92,65 +93,44 @@ def win_back(evaluation: RuleEvaluation, day: date, due_at: datetime) -> Due:
 
 def points_expiring(evaluation: RuleEvaluation, day: date, due_at: datetime) -> Due | None:
     """Members with points that expire within `days` days, reminded at most once per `days` days: of the
-    members who earned lately (`earned_lately`), only their ledgers are summed."""
-    earned = _earned_lately(evaluation, due_at)
+    members who earned lately (`earned_lately`, found by the ledger's index of credits by time), only their
+    own ledgers are read."""
+    earned = earned_lately(evaluation, day, due_at)
     if earned is None:
         return None
-    earners = select(PointsEntry.member_id).where(*earned)
-    expiring = expiring_points(_expiry_cutoff(evaluation, due_at), among=earners).subquery()
+    expiring = member_unspent_before(_expiry_cutoff(evaluation, due_at))
     local = (due_at + timedelta(days=evaluation.rule.days)).astimezone(evaluation.zone)
     date_text = {Language.EN: f"{local:%b} {local.day}", Language.ZH: f"{local.month}月{local.day}日"}
-
-    def remind(touched: Select) -> int:
-        with_points = touched.join(expiring, expiring.c.member_id == Member.id)
-        return care_texts.queue(
-            evaluation, with_points, literal(day.isoformat()), expiring=expiring.c.points, date=date_text
-        )
-
-    holders = care_audience.members(evaluation).join(expiring, expiring.c.member_id == Member.id).where(
-        Member.points_balance > 0, expiring.c.points > 0, care_audience.not_touched_since(evaluation, day)
+    holders = care_audience.members(evaluation).where(
+        earned, Member.points_balance > 0, expiring > 0, care_audience.not_touched_since(evaluation, day)
     )
-    return Due(holders, remind, touches=True)
+    occurrence = literal(day.isoformat())
+    return Due(
+        holders,
+        lambda touched: care_texts.queue(evaluation, touched, occurrence, expiring=expiring, date=date_text),
+        touches=True,
+    )
 
 
 def earned_lately(evaluation: RuleEvaluation, day: date, due_at: datetime) -> ColumnElement[bool] | None:
     """Earned points in the `days` (and one more) days before the occurrence's expiry cutoff: the occasion
     of expiring points (None when points do not expire). Points older than the expiry period are expired
     every night (`points.expire_points`), so only these members can be due."""
-    earned = _earned_lately(evaluation, due_at)
-    return None if earned is None else exists().where(PointsEntry.member_id == Member.id, *earned)
-
-
-def _earned_lately(evaluation: RuleEvaluation, due_at: datetime) -> list[ColumnElement[bool]] | None:
-    """The ledger's credits of the window before the expiry cutoff (None when points do not expire)."""
     if not evaluation.merchant.points_expiry_months:
         return None
     cutoff = _expiry_cutoff(evaluation, due_at)
-    return [
+    return exists().where(
+        PointsEntry.member_id == Member.id,
         PointsEntry.merchant_id == evaluation.merchant.id,
         PointsEntry.points > 0,
         PointsEntry.created_at >= cutoff - timedelta(days=evaluation.rule.days + 1),
         PointsEntry.created_at < cutoff,
-    ]
+    )
 
 
 def _expiry_cutoff(evaluation: RuleEvaluation, due_at: datetime) -> datetime:
     """Points earned before it expire within `days` days of `due_at`."""
     return months_before(due_at + timedelta(days=evaluation.rule.days), evaluation.merchant.points_expiry_months)
-
-
-def expiring_points(cutoff: datetime, *, among: Select) -> Select:
-    """Per member of `among`, the points that expire by `cutoff` unless spent first: what is
-    left of the credits made before it once every debit has taken the oldest points first (the rule
-    of `points.unspent_before`; with entries in time order it is one sum per member instead of a window
-    over every credit)."""
-    old_credits = case((and_(PointsEntry.points > 0, PointsEntry.created_at < cutoff), PointsEntry.points), else_=0)
-    debits = case((PointsEntry.points < 0, PointsEntry.points), else_=0)
-    return (
-        select(PointsEntry.member_id, (func.sum(old_credits) + func.sum(debits)).label("points"))
-        .where(PointsEntry.member_id.in_(among))
-        .group_by(PointsEntry.member_id)
-    )
 
 
 def _anniversary_days(evaluation: RuleEvaluation, day: date, first_year: int) -> list[tuple[datetime, datetime]]:

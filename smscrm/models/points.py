@@ -10,11 +10,12 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from smscrm.db.indexes import index_where_set
+from smscrm.db.indexes import index_where, index_where_set
 from smscrm.db.types import Base
 
 
@@ -111,6 +112,8 @@ class PointsEntry(Base):
     __table_args__ = (
         UniqueConstraint("merchant_id", "idempotency_key"),
         Index("ix_points_entries_member_id_id", "member_id", "id"),
+        # the credits of a span of time (points expiring: who earned in the days before the expiry cutoff)
+        index_where("ix_points_entries_merchant_credits_created", "merchant_id", "created_at", where=text("points > 0")),
         index_where_set("ix_points_entries_purchase_id", "purchase_id"),
         index_where_set("ix_points_entries_redemption_id", "redemption_id"),
         CheckConstraint("points <> 0", name="points_nonzero"),
