@@ -32,14 +32,14 @@ REFRESH_EVERY = timedelta(minutes=5)
 READ_WITHIN = timedelta(days=7)
 
 
-def refresh(session: Session, merchant: Merchant, *, now: datetime) -> dashboard.Figures:
-    """Count the merchant's figures at `now` and keep them (the caller commits)."""
+def refresh(session: Session, merchant: Merchant, *, now: datetime, is_read: bool = False) -> dashboard.Figures:
+    """Count the merchant's figures at `now` and keep them, noted as read now when `is_read` (the caller commits)."""
     counted = dashboard.figures(session, merchant, now=now)
     kept = {"computed_at": now, "figures": {"shape": SHAPE, **to_json(counted)}}
     session.execute(
         insert_on_conflict(session, DashboardFigures)
         .values(merchant_id=merchant.id, read_at=now, **kept)
-        .on_conflict_do_update(index_elements=["merchant_id"], set_=kept)
+        .on_conflict_do_update(index_elements=["merchant_id"], set_={**kept, **({"read_at": now} if is_read else {})})
     )
     return counted
 
@@ -51,11 +51,9 @@ def kept(session: Session, merchant: Merchant, *, now: datetime) -> tuple[dashbo
         select(DashboardFigures.computed_at, DashboardFigures.figures).where(DashboardFigures.merchant_id == merchant.id)
     ).first()
     if row is None or row.computed_at <= now - FRESH or row.figures.get("shape") != SHAPE:
-        shown, computed_at = refresh(session, merchant, now=now), now
-    else:
-        shown, computed_at = from_json(dashboard.Figures, row.figures), row.computed_at
+        return refresh(session, merchant, now=now, is_read=True), now
     session.execute(update(DashboardFigures).where(DashboardFigures.merchant_id == merchant.id).values(read_at=now))
-    return shown, computed_at
+    return from_json(dashboard.Figures, row.figures), row.computed_at
 
 
 def refresh_read(sessions: sessionmaker, *, now: datetime) -> list[int]:

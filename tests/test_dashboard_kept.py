@@ -142,6 +142,9 @@ def test_the_job_counts_again_the_figures_read_in_the_last_7_days_once_half_stal
     kept_at(session, merchant, computed_at=now - FRESH / 2, read_at=now - timedelta(days=6))
     kept_at(session, other_merchant, computed_at=now - FRESH / 2 + timedelta(seconds=1), read_at=now)
     assert dashboard_kept.refresh_read(sessions, now=now) == [merchant.id]
+    with sessions() as fresh:  # the job's count is not a read: the figures stop being counted 7 days after it
+        assert fresh.scalar(select(DashboardFigures.read_at)
+                            .where(DashboardFigures.merchant_id == merchant.id)) == now - timedelta(days=6)
 
     kept_at(session, merchant, computed_at=now - FRESH, read_at=now - timedelta(days=7, seconds=1))
     assert dashboard_kept.refresh_read(sessions, now=now) == []
