@@ -207,17 +207,11 @@ def _date(value, label: str) -> date | None:
 
 
 def filter_condition(segment_filter: SegmentFilter, *, now: datetime, timezone: str) -> ColumnElement[bool]:
-    """The filter as a condition on the member's own row, without the merchant: callers add it."""
+    """The filter as a condition on the member's own row, without the merchant: callers add it. The cheapest
+    tests come first, as PostgreSQL tries a row's conditions in the order written and stops at the first false:
+    comparisons of numbers and times, then choices among texts (IN lists), then interests (a pattern)."""
     f = segment_filter
     conditions = []
-    for column, chosen in (
-        (Member.value_class, f.value_classes),
-        (Member.stage, f.stages),
-        (Member.language, f.languages),
-        (Member.birthday_month, f.birthday_months),
-    ):
-        if chosen:
-            conditions.append(column.in_(chosen))
     for column, low, high in (
         (Member.points_balance, f.points_min, f.points_max),
         (Member.visit_count, f.visits_min, f.visits_max),
@@ -235,10 +229,18 @@ def filter_condition(segment_filter: SegmentFilter, *, now: datetime, timezone: 
         conditions.append(Member.joined_at >= _local_midnight(f.joined_from, timezone))
     if f.joined_to is not None:
         conditions.append(Member.joined_at < _local_midnight(f.joined_to + timedelta(days=1), timezone))
-    if f.interests:
-        conditions.append(_likes_any(f.interests))
     if f.at_risk_days is not None:
         conditions.append(_at_risk_condition(f.at_risk_days, now))
+    for column, chosen in (
+        (Member.value_class, f.value_classes),
+        (Member.stage, f.stages),
+        (Member.language, f.languages),
+        (Member.birthday_month, f.birthday_months),
+    ):
+        if chosen:
+            conditions.append(column.in_(chosen))
+    if f.interests:
+        conditions.append(_likes_any(f.interests))
     return and_(true(), *conditions)
 
 
