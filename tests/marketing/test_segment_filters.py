@@ -132,6 +132,27 @@ def test_joined_between_uses_the_merchants_calendar(session, merchant, now):
     assert matching(session, merchant, now, {"joined_from": "2026-03-01"}) == {"march"}
 
 
+def test_the_joined_dates_reach_the_database_as_constants(session, merchant, now, engine):
+    """The plan PostgreSQL keeps for a count run often is made without its parameters' values; the joined dates, a
+    range on an indexed column, are in the SQL itself so that plan knows how many members they hold."""
+    from sqlalchemy import event
+
+    sent = []
+
+    def note(_connection, _cursor, statement, parameters, *_args) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        matching(session, merchant, now, {"joined_from": "2026-02-01", "joined_to": "2026-02-28"})
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    (statement, parameters), = [(statement, parameters) for statement, parameters in sent if "FROM members" in statement]
+    assert "2026-02-01 08:00:00" in statement and "2026-03-01 08:00:00" in statement  # Los Angeles midnights, in UTC
+    values = parameters.values() if isinstance(parameters, dict) else parameters  # PostgreSQL's names, SQLite's places
+    assert not any(isinstance(value, (datetime, str)) and "2026-0" in str(value) for value in values)
+
+
 def test_other_merchants_members_never_match(session, merchant, now, population):
     from smscrm.accounts.merchants import create_merchant
 
