@@ -76,7 +76,8 @@ class days_after(FunctionElement):
 @compiles(days_after, "postgresql")
 def _days_after_postgresql(element, compiler, **kw):
     moment, days = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"timezone('UTC'::text, (timezone('UTC'::text, {moment}) + ({days} * '{24 * element.times}:00:00'::interval)))"
+    hours = f"'{24 * element.times}:00:00'::interval"
+    return f"timezone('UTC'::text, (timezone('UTC'::text, {moment}) + ({days} * {hours})))"
 
 
 @compiles(days_after, "sqlite")

@@ -210,7 +210,8 @@ class TestAtRiskFrom:
     def test_it_follows_the_columns_written_by_the_orm(self, session, merchant, now):
         from tests.campaign_members import add_member
 
-        member = add_member(session, merchant, now=now, last_visit_at=now - timedelta(days=5), typical_visit_gap_days=11.5)
+        member = add_member(session, merchant, now=now, last_visit_at=now - timedelta(days=5),
+                            typical_visit_gap_days=11.5)
         session.commit()
         assert self.assert_agrees(session) == [now + timedelta(days=18)]
         member.typical_visit_gap_days = 2.25

@@ -147,7 +147,8 @@ def test_the_joined_dates_reach_the_database_as_constants(session, merchant, now
         matching(session, merchant, now, {"joined_from": "2026-02-01", "joined_to": "2026-02-28"})
     finally:
         event.remove(engine, "before_cursor_execute", note)
-    (statement, parameters), = [(statement, parameters) for statement, parameters in sent if "FROM members" in statement]
+    (statement, parameters), = [(statement, parameters) for statement, parameters in sent
+                                 if "FROM members" in statement]
     assert "2026-02-01 08:00:00" in statement and "2026-03-01 08:00:00" in statement  # Los Angeles midnights, in UTC
     values = parameters.values() if isinstance(parameters, dict) else parameters  # PostgreSQL's names, SQLite's places
     assert not any(isinstance(value, (datetime, str)) and "2026-0" in str(value) for value in values)
