@@ -9,7 +9,10 @@ from datetime import datetime, timezone
 
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Boolean, Float, Integer
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import Float, Integer
+
+from smscrm.db.types import UTCDateTime
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 SECONDS_PER_DAY = 86400.0
@@ -53,23 +56,32 @@ def days_from_epoch(moment: datetime) -> float:
     return (moment - EPOCH).total_seconds() / SECONDS_PER_DAY
 
 
-class is_before_days_ago(FunctionElement):
-    """`is_before_days_ago(column, now, days)`: the moment in `column` is more than `days` (a number per row,
-    fractional allowed) of 24 hours before `now`. A comparison of timestamps on PostgreSQL (`now - days × 24 h`:
-    an interval of hours, untouched by daylight saving), which costs a fraction of `epoch_days` per row."""
+class days_after(FunctionElement):
+    """`days_after(moment, days, times)`: the moment `times` × `days` (a number per row, fractional allowed) of
+    24 hours after the time column `moment`, as such a column holds it. Immutable, so a generated column can be
+    one (`timestamptz + interval` is only stable: PostgreSQL adds the hours to the UTC wall-clock time, which
+    daylight saving never moves); SQLite's time arithmetic keeps milliseconds. Written as PostgreSQL gives a
+    generated column's expression back, so the migrations test compares it with the model's."""
 
-    type = Boolean()
+    type = UTCDateTime()
     inherit_cache = True
-    name = "is_before_days_ago"
+    name = "days_after"
+    _traverse_internals = FunctionElement._traverse_internals + [("times", InternalTraversal.dp_plain_obj)]
+
+    def __init__(self, moment, days, times: int):
+        self.times = times
+        super().__init__(moment, days)
 
 
-@compiles(is_before_days_ago, "postgresql")
-def _is_before_days_ago_postgresql(element, compiler, **kw):
-    column, now, days = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"({column} < {now} - ({days}) * interval '24 hours')"
+@compiles(days_after, "postgresql")
+def _days_after_postgresql(element, compiler, **kw):
+    moment, days = (compiler.process(clause, **kw) for clause in element.clauses)
+    hours = f"'{24 * element.times}:00:00'::interval"
+    return f"timezone('UTC'::text, (timezone('UTC'::text, {moment}) + ({days} * {hours})))"
 
 
-@compiles(is_before_days_ago, "sqlite")
-def _is_before_days_ago_sqlite(element, compiler, **kw):
-    column, now, days = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"(julianday({column}) < julianday({now}) - ({days}))"
+@compiles(days_after, "sqlite")
+def _days_after_sqlite(element, compiler, **kw):
+    moment, days = (compiler.process(clause, **kw) for clause in element.clauses)
+    # the text SQLAlchemy stores a time as (six digits of seconds' fraction), so times compare as text
+    return f"strftime('%Y-%m-%d %H:%M:%f000', julianday({moment}) + {element.times} * {days})"

@@ -132,7 +132,7 @@ def record_visit(member: Member, amount_minor: int, at: datetime) -> None:
     session = object_session(member)
     session.flush()
     session.connection().execute(_RECORD_VISIT, {"member_id": member.id, "visit_amount": amount_minor, "visit_at": at})
-    session.expire(member, list(_SEGMENT_COLUMNS))
+    session.expire(member, [*_SEGMENT_COLUMNS, "at_risk_from"])  # the database writes at_risk_from with the visits
 
 
 def recompute(session: Session, *, now: datetime) -> int:

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Computed,
     Float,
     ForeignKey,
     Index,
@@ -13,12 +14,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    column,
     func,
     literal,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from smscrm.db.indexes import postgresql_only
+from smscrm.db.sqltime import days_after
 from smscrm.db.types import Base
 from smscrm.models.points import Stage
 
@@ -60,6 +63,13 @@ class Member(Base):
     visit_count: Mapped[int] = mapped_column(default=0, server_default="0")
     total_spend_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     typical_visit_gap_days: Mapped[float | None] = mapped_column(Float)
+    # the moment the member is at risk by their own rhythm: twice their typical gap after their last visit (NULL
+    # without a gap); the database writes it whenever either changes, so no writer can leave it behind (the
+    # at-risk filter, `marketing.segments`, compares it with `now` instead of converting every row's times).
+    # Stored on PostgreSQL, computed when read on SQLite (which cannot add a stored one): migration 0027
+    at_risk_from: Mapped[datetime | None] = mapped_column(
+        Computed(days_after(column("last_visit_at"), column("typical_visit_gap_days"), times=2))
+    )
     referral_code: Mapped[str | None] = mapped_column(String(12))
     notes: Mapped[str | None] = mapped_column(String(1000))  # the staff's own notes on the member page
     # the topics of `interests`, each between newlines ("\ngreen tea\nmatcha\n"), "" for none: a segment's

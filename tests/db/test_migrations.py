@@ -132,3 +132,42 @@ def test_migration_0024_puts_the_interests_already_kept_on_the_members_rows(tmp_
         1: {"green tea", "100% matcha"}, 2: set(), 3: {"绿茶"}}
     assert on_rows[2] == "" and on_rows[3] == "\n绿茶\n"
     assert merchants == [7]
+
+
+def test_the_generated_columns_are_the_models(engine):
+    """Alembic does not compare a generated column's expression: the one the migrations gave the database is the
+    model's, as the database gives it back (migration 0027: members.at_risk_from)."""
+    from smscrm.models import Member
+
+    column = Member.__table__.c.at_risk_from
+    reflected = {each["name"]: each for each in inspect(engine).get_columns("members")}["at_risk_from"]
+    model = column.computed.sqltext.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+    assert reflected["computed"]["sqltext"] == str(model)
+    assert reflected["computed"].get("persisted", False) == (engine.dialect.name == "postgresql")
+
+
+def test_migration_0027_puts_when_each_member_is_at_risk_on_their_row(tmp_path):
+    """Members kept before it get twice their typical gap after their last visit (none without a gap)."""
+    from datetime import datetime, timedelta, timezone
+
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    command.upgrade(alembic_config(url), "0024")
+    database = create_engine(url)
+    with database.begin() as connection:
+        connection.execute(text("INSERT INTO merchants (id, name, signature, default_language, timezone, country, texts,"
+                                " created_at) VALUES (7, 'Tea', 'Tea', 'en', 'UTC', 'US', '{}', '2026-03-10')"))
+        for id_, last, gap in ((1, "2026-03-10 15:00:00.000000", 11.5), (2, "2026-03-10 15:00:00.000000", None),
+                               (3, None, None)):
+            connection.execute(text("INSERT INTO members (id, merchant_id, phone, language, is_opted_out, points_balance,"
+                                    " created_at, last_visit_at, typical_visit_gap_days) VALUES (:id, 7, :phone, 'en',"
+                                    " 0, 0, '2026-03-10', :last, :gap)"),
+                               {"id": id_, "phone": f"+1415555010{id_}", "last": last, "gap": gap})
+    command.upgrade(alembic_config(url), "head")
+    with database.connect() as connection:
+        at_risk_from = dict(connection.execute(text("SELECT id, at_risk_from FROM members")).all())
+    database.dispose()
+    last = datetime(2026, 3, 10, 15, tzinfo=timezone.utc)
+    assert at_risk_from == {1: f"{last + timedelta(days=23):%Y-%m-%d %H:%M:%S.%f}", 2: None, 3: None}

@@ -1,6 +1,6 @@
 """Value classes, lifecycle stages and visit statistics: as each event updates them, and as the nightly
 set-based recompute rebuilds them from the purchases."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -165,3 +165,59 @@ class TestRecompute:
         session.commit()
         assert buy(phones[0], 1000).points_earned == 20
         assert buy(phones[1], 1000).points_earned == 10
+
+
+class TestAtRiskFrom:
+    """`members.at_risk_from` (what the at-risk filter reads) is twice the typical gap after the last visit, NULL
+    without a gap, however the two are written: each purchase, the recompute, the ORM, an UPDATE."""
+
+    @staticmethod
+    def assert_agrees(session) -> list[datetime | None]:
+        session.expire_all()
+        rows = session.execute(select(Member.last_visit_at, Member.typical_visit_gap_days, Member.at_risk_from)
+                               .order_by(Member.phone)).all()
+        precision = timedelta(0) if session.get_bind().dialect.name == "postgresql" else timedelta(milliseconds=1)
+        for last, gap, at_risk_from in rows:
+            if last is None or gap is None:
+                assert at_risk_from is None
+            else:
+                assert abs(at_risk_from - (last + timedelta(days=2 * gap))) <= precision, (last, gap, at_risk_from)
+        return [at_risk_from for *_, at_risk_from in rows]
+
+    def test_it_follows_each_purchase_and_the_recompute(self, session, merchant, join, buy, now):
+        join(PHONES[0])
+        join(PHONES[1])
+        assert self.assert_agrees(session) == [None, None]
+        buy(PHONES[0], 100)
+        buy(PHONES[0], 100, at=now + timedelta(hours=3))  # one visit day: no gap yet
+        assert self.assert_agrees(session) == [None, None]
+        for days in (3, 7):
+            buy(PHONES[0], 100, days=days)
+            self.assert_agrees(session)
+        buy(PHONES[0], 100, at=now + timedelta(days=10, minutes=7))  # days 0, 3, 7, 10: a gap of 10 / 3 days
+        buy(PHONES[1], 100, days=-4)
+        buy(PHONES[1], 100, days=1)
+        maintained = ann, bob = self.assert_agrees(session)
+        assert abs(ann - (now + timedelta(days=10 + 20 / 3, minutes=7))) <= timedelta(milliseconds=1)
+        assert bob == now + timedelta(days=11)  # days -4 and 1
+        session.execute(update(Member).values(last_visit_at=None, typical_visit_gap_days=None))
+        session.commit()
+        assert self.assert_agrees(session) == [None, None]
+        classes.recompute(session, now=now)
+        session.commit()
+        assert self.assert_agrees(session) == maintained
+
+    def test_it_follows_the_columns_written_by_the_orm(self, session, merchant, now):
+        from tests.campaign_members import add_member
+
+        member = add_member(session, merchant, now=now, last_visit_at=now - timedelta(days=5),
+                            typical_visit_gap_days=11.5)
+        session.commit()
+        assert self.assert_agrees(session) == [now + timedelta(days=18)]
+        member.typical_visit_gap_days = 2.25
+        session.commit()
+        assert self.assert_agrees(session) == [now - timedelta(days=0.5)]
+        assert member.at_risk_from == now - timedelta(days=0.5)
+        member.last_visit_at = None
+        session.commit()
+        assert self.assert_agrees(session) == [None]

@@ -103,6 +103,24 @@ def test_at_risk_counts_fractions_of_a_day(session, merchant, now):
     assert matching(session, merchant, now, {"at_risk_days": 14}) == {"just"}
 
 
+def test_at_risk_is_the_rule_in_days_for_every_rhythm(session, merchant, now):
+    """The filter (the last visit and `Member.at_risk_from` compared with `now`) counts exactly the members whose
+    days since the last visit exceed max(N, 2 × typical gap), on both sides of each threshold and on it."""
+    rhythms = {}
+    for days in (9, 10, 19, 20, 23, 30, 61):
+        for hours in (-1, 0, 1):
+            for gap in (None, 1.0, 4.5, 10.0, 10 / 3, 11.5, 30.0):
+                name = f"away {days} days {hours} hours, gap {gap}"
+                rhythms[name] = (timedelta(days=days, hours=hours), gap)
+                add_member(session, merchant, now=now, name=name, last_visit_at=now - rhythms[name][0],
+                           typical_visit_gap_days=gap, visit_count=3)
+    add_member(session, merchant, now=now, name="never visited")
+    session.commit()
+    for days in (1, 10, 20, 23):
+        expected = {name for name, (away, gap) in rhythms.items() if away > timedelta(days=max(days, 2 * (gap or 0)))}
+        assert matching(session, merchant, now, {"at_risk_days": days}) == expected, days
+
+
 def test_joined_between_uses_the_merchants_calendar(session, merchant, now):
     # The merchant is in Los Angeles (UTC-8 in February): 07:30 UTC on 1 March is still 28 February there.
     add_member(session, merchant, now=now, name="late feb", joined_at=datetime(2026, 3, 1, 7, 30, tzinfo=UTC))
@@ -112,6 +130,28 @@ def test_joined_between_uses_the_merchants_calendar(session, merchant, now):
     february = {"joined_from": "2026-02-01", "joined_to": "2026-02-28"}
     assert matching(session, merchant, now, february) == {"late feb", "early feb"}
     assert matching(session, merchant, now, {"joined_from": "2026-03-01"}) == {"march"}
+
+
+def test_the_joined_dates_reach_the_database_as_constants(session, merchant, now, engine):
+    """The plan PostgreSQL keeps for a count run often is made without its parameters' values; the joined dates, a
+    range on an indexed column, are in the SQL itself so that plan knows how many members they hold."""
+    from sqlalchemy import event
+
+    sent = []
+
+    def note(_connection, _cursor, statement, parameters, *_args) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        matching(session, merchant, now, {"joined_from": "2026-02-01", "joined_to": "2026-02-28"})
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    (statement, parameters), = [(statement, parameters) for statement, parameters in sent
+                                 if "FROM members" in statement]
+    assert "2026-02-01 08:00:00" in statement and "2026-03-01 08:00:00" in statement  # Los Angeles midnights, in UTC
+    values = parameters.values() if isinstance(parameters, dict) else parameters  # PostgreSQL's names, SQLite's places
+    assert not any(isinstance(value, (datetime, str)) and "2026-0" in str(value) for value in values)
 
 
 def test_other_merchants_members_never_match(session, merchant, now, population):
