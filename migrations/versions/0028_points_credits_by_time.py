@@ -5,13 +5,13 @@
   the calendar (and each evaluation) read the whole ledger twice.
 
 Revision ID: 0028
-Revises: 0024
+Revises: 0027
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0028"
-down_revision = "0024"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
