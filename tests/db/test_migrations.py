@@ -79,6 +79,15 @@ def test_the_outbox_keeps_one_index_for_its_due_rows(engine):
     assert "ix_outbound_messages_due" not in names
 
 
+def a_merchant(connection, id_: int) -> None:
+    """A merchant row as every schema since the first holds it, for the migrations' data tests."""
+    from sqlalchemy import text
+
+    connection.execute(text("INSERT INTO merchants (id, name, signature, default_language, timezone, country, texts,"
+                            " created_at) VALUES (:id, 'Tea', 'Tea', 'en', 'UTC', 'US', '{}', '2026-03-10')"),
+                       {"id": id_})
+
+
 def test_migration_0020_counts_the_parts_of_the_texts_already_written(tmp_path):
     """The outbox's new `parts` column is filled for the rows written before it (then NOT NULL)."""
     from alembic import command
@@ -91,8 +100,7 @@ def test_migration_0020_counts_the_parts_of_the_texts_already_written(tmp_path):
     bodies = ["Hi", "a" * 200, "【绿叶茶馆】感谢光临！" * 8]
     database = create_engine(url)
     with database.begin() as connection:
-        connection.execute(text("INSERT INTO merchants (id, name, signature, default_language, timezone, country, texts,"
-                                " created_at) VALUES (1, 'Tea', 'Tea', 'en', 'UTC', 'US', '{}', '2026-03-10')"))
+        a_merchant(connection, 1)
         for body in bodies:
             connection.execute(text(
                 "INSERT INTO outbound_messages (merchant_id, to_phone, from_phone, body, category, purpose, status,"
@@ -114,8 +122,7 @@ def test_migration_0024_puts_the_interests_already_kept_on_the_members_rows(tmp_
     command.upgrade(alembic_config(url), "0026")
     database = create_engine(url)
     with database.begin() as connection:
-        connection.execute(text("INSERT INTO merchants (id, name, signature, default_language, timezone, country, texts,"
-                                " created_at) VALUES (7, 'Tea', 'Tea', 'en', 'UTC', 'US', '{}', '2026-03-10')"))
+        a_merchant(connection, 7)
         for id_ in (1, 2, 3):
             connection.execute(text("INSERT INTO members (id, merchant_id, phone, language, is_opted_out, points_balance,"
                                     " created_at) VALUES (:id, 7, :phone, 'en', 0, 0, '2026-03-10')"),
@@ -157,8 +164,7 @@ def test_migration_0027_puts_when_each_member_is_at_risk_on_their_row(tmp_path):
     command.upgrade(alembic_config(url), "0024")
     database = create_engine(url)
     with database.begin() as connection:
-        connection.execute(text("INSERT INTO merchants (id, name, signature, default_language, timezone, country, texts,"
-                                " created_at) VALUES (7, 'Tea', 'Tea', 'en', 'UTC', 'US', '{}', '2026-03-10')"))
+        a_merchant(connection, 7)
         for id_, last, gap in ((1, "2026-03-10 15:00:00.000000", 11.5), (2, "2026-03-10 15:00:00.000000", None),
                                (3, None, None)):
             connection.execute(text("INSERT INTO members (id, merchant_id, phone, language, is_opted_out, points_balance,"
