@@ -177,3 +177,92 @@ def test_migration_0027_puts_when_each_member_is_at_risk_on_their_row(tmp_path):
     database.dispose()
     last = datetime(2026, 3, 10, 15, tzinfo=timezone.utc)
     assert at_risk_from == {1: f"{last + timedelta(days=23):%Y-%m-%d %H:%M:%S.%f}", 2: None, 3: None}
+
+
+@pytest.mark.postgres_only("SQLite keeps members' columns in the order they were added (migration 0029)")
+def test_the_members_columns_are_in_the_models_order(engine):
+    """Migration 0029 wrote the table with the columns in the order the model declares them (fixed widths first)."""
+    from smscrm.models import Member
+
+    assert [each["name"] for each in inspect(engine).get_columns("members")] == list(Member.__table__.columns.keys())
+
+
+@pytest.fixture
+def scratch_postgres(database_url):
+    """An empty PostgreSQL database beside the test database, for migrating data written at an older revision."""
+    from sqlalchemy import create_engine, make_url, text
+
+    url = make_url(database_url)
+    scratch = url.set(database=f"{url.database}_migrations")
+    server = create_engine(url, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}"'))
+        connection.execute(text(f'CREATE DATABASE "{scratch.database}"'))
+    yield scratch.render_as_string(hide_password=False)
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
+    server.dispose()
+
+
+@pytest.mark.postgres_only("migration 0029 rewrites the members table on PostgreSQL only")
+def test_migration_0029_keeps_every_member_and_what_points_at_them(scratch_postgres):
+    """Members written before the columns' new order come out the same, their id sequence goes on, and the
+    constraints, indexes and other tables' foreign keys are all back."""
+    from alembic import command
+    from sqlalchemy import create_engine, exc, text
+
+    command.upgrade(alembic_config(scratch_postgres), "0028")
+    database = create_engine(scratch_postgres)
+    member = {"merchant_id": 7, "phone": "+14155550101", "name": "林小姐", "language": "zh",
+              "joined_at": "2026-03-01 10:00+00", "is_opted_out": False, "points_balance": 120, "birthday_month": 3,
+              "birthday_day": 8, "birth_year": 1990, "created_at": "2026-03-01 10:00+00", "stage": "repeat",
+              "value_class": "A", "first_visit_at": "2026-03-01 10:00+00", "last_visit_at": "2026-03-09 10:00+00",
+              "visit_count": 4, "total_spend_minor": 12345, "typical_visit_gap_days": 2.5, "referral_code": "LIN7",
+              "notes": "oolong, no sugar", "interest_topics": "\noolong\n"}
+    names = ", ".join(member)
+    with database.begin() as connection:
+        a_merchant(connection, 7)
+        connection.execute(text(f"INSERT INTO members (id, {names}) VALUES (41, {', '.join(':' + k for k in member)})"),
+                           member)
+        connection.execute(text("INSERT INTO members (merchant_id, phone, language, is_opted_out, points_balance,"
+                                " created_at) VALUES (7, '+14155550102', 'en', true, 0, '2026-03-02')"))
+        connection.execute(text("SELECT setval('members_id_seq', 50)"))
+        connection.execute(text("INSERT INTO points_entries (merchant_id, member_id, kind, points, balance_after,"
+                                " idempotency_key, created_at) VALUES (7, 41, 'earn', 120, 120, 'p1', '2026-03-09')"))
+        before = connection.execute(text("SELECT * FROM members ORDER BY id")).mappings().all()
+        indexes = connection.execute(text("SELECT indexname, indexdef FROM pg_indexes"
+                                          " WHERE tablename = 'members' ORDER BY 1")).all()
+        constraints = connection.execute(text("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
+                                              " FROM pg_constraint WHERE 'members'::regclass IN (conrelid, confrelid)"
+                                              " ORDER BY 1, 2")).all()
+    command.upgrade(alembic_config(scratch_postgres), "head")
+    with database.begin() as connection:
+        after = connection.execute(text("SELECT * FROM members ORDER BY id")).mappings().all()
+        assert [dict(row) for row in after] == [dict(row) for row in before]
+        assert after[1]["id"] == 41
+        assert after[1]["at_risk_from"].isoformat() == "2026-03-14T10:00:00+00:00"  # still generated: 2 × 2.5 days
+        assert list(after[0].keys())[:3] == ["id", "merchant_id", "joined_at"]
+        assert connection.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'members'"
+                                        " ORDER BY 1")).all() == indexes
+        assert connection.execute(text("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
+                                        " FROM pg_constraint WHERE 'members'::regclass IN (conrelid, confrelid)"
+                                        " ORDER BY 1, 2")).all() == constraints
+        assert connection.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'members'")).scalar() == [
+            "fillfactor=70"]
+        new_id = connection.execute(text("INSERT INTO members (merchant_id, phone, language, is_opted_out,"
+                                         " points_balance, created_at) VALUES (7, '+14155550103', 'en', false, 0,"
+                                         " '2026-03-10') RETURNING id")).scalar()
+        assert new_id == 51
+    with pytest.raises(exc.IntegrityError, match="fk_points_entries_member_id_members"), database.begin() as connection:
+        connection.execute(text("INSERT INTO points_entries (merchant_id, member_id, kind, points, balance_after,"
+                                " idempotency_key, created_at) VALUES (7, 999, 'earn', 5, 5, 'p2', '2026-03-10')"))
+    with pytest.raises(exc.IntegrityError, match="uq_members_merchant_id_phone"), database.begin() as connection:
+        connection.execute(text("INSERT INTO members (merchant_id, phone, language, is_opted_out, points_balance,"
+                                " created_at) VALUES (7, '+14155550101', 'en', false, 0, '2026-03-10')"))
+    command.downgrade(alembic_config(scratch_postgres), "0028")
+    with database.connect() as connection:
+        assert [dict(row) for row in connection.execute(text("SELECT * FROM members WHERE id < 50 ORDER BY id"))
+                .mappings()] == [dict(row) for row in before]
+        assert list(connection.execute(text("SELECT * FROM members LIMIT 1")).keys())[:3] == ["id", "merchant_id",
+                                                                                             "phone"]
+    database.dispose()
