@@ -5,8 +5,9 @@ from its start: each text before it (phone, name, …) is measured on the way, a
 aligned again. The columns the segment filters and counts test came last or behind texts (interest_topics the
 22nd, at_risk_from the 23rd). The table is written again with the fixed-width columns first, widest first (no
 padding between them), then the short texts the filters read (language, value_class, stage, interest_topics),
-then the free texts: in turns with the row-reading reference, at risk after 30 days 1.36× → 1.15×, interests
-1.48× → 1.27×, joined/Chinese/March 1.42× → 1.19×, and the table 18% smaller (bench/README-members.md).
+then the free texts. Paired runs of bench/segment_count on the same rows in either order, quiet: at risk after 30
+days 1.36–1.41× the row-reading reference → 1.07–1.15×, the exclusion 1.38–1.47× → 1.12–1.21×, interests
+1.35–1.49× → 1.26–1.32×; and the table 18% smaller (bench/README-members.md).
 
 PostgreSQL cannot move a column, so the table is copied: everything else (types, defaults, the generated
 at_risk_from, constraints, indexes, fillfactor, the id sequence, the other tables' foreign keys) is read from the
