@@ -43,8 +43,9 @@ class Member(Base):
         Index("ix_members_merchant_created", "merchant_id", "created_at", "id"),  # the member list, newest first
     )
 
-    # the columns in the order PostgreSQL's scans read best (migration 0029): fixed widths first, widest first, then
-    # the short texts segment filters test, then the free texts; a new column goes where it belongs, not last
+    # the columns in the table's order on PostgreSQL (migration 0029), the one its scans read best: fixed widths
+    # first, widest first, then the short texts segment filters test, then the free texts. A column added later
+    # comes last (ALTER TABLE appends), here too: tests/db/test_migrations.py compares the two orders
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))  # leads the unique keys here and the indexes in care.py
     joined_at: Mapped[datetime | None]
