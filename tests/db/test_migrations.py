@@ -227,6 +227,7 @@ def test_migration_0029_keeps_every_member_and_what_points_at_them(scratch_postg
         connection.execute(text("INSERT INTO members (merchant_id, phone, language, is_opted_out, points_balance,"
                                 " created_at) VALUES (7, '+14155550102', 'en', true, 0, '2026-03-02')"))
         connection.execute(text("SELECT setval('members_id_seq', 50)"))
+        connection.execute(text("GRANT SELECT ON members TO PUBLIC"))  # as an operator's reporting role might have
         connection.execute(text("INSERT INTO points_entries (merchant_id, member_id, kind, points, balance_after,"
                                 " idempotency_key, created_at) VALUES (7, 41, 'earn', 120, 120, 'p1', '2026-03-09')"))
         before = connection.execute(text("SELECT * FROM members ORDER BY id")).mappings().all()
@@ -249,6 +250,7 @@ def test_migration_0029_keeps_every_member_and_what_points_at_them(scratch_postg
                                         " ORDER BY 1, 2")).all() == constraints
         assert connection.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'members'")).scalar() == [
             "fillfactor=70"]
+        assert connection.execute(text("SELECT has_table_privilege('public', 'members', 'SELECT')")).scalar()
         new_id = connection.execute(text("INSERT INTO members (merchant_id, phone, language, is_opted_out,"
                                          " points_balance, created_at) VALUES (7, '+14155550103', 'en', false, 0,"
                                          " '2026-03-10') RETURNING id")).scalar()
