@@ -13,8 +13,8 @@ PostgreSQL cannot move a column, so the table is copied: everything else (types,
 at_risk_from, constraints, indexes, fillfactor, the id sequence, the other tables' foreign keys, grants to other
 roles) is read from the database's catalogue and given back to the copy unchanged, in this migration's
 transaction. The copy holds the table's lock for as long as it takes (15 s for 1,100,000 members here, plus
-checking the foreign keys that point at members again). SQLite keeps its order: its row header gives every column's size at once, and the
-zero-set-up database holds a shop's members, not a chain's.
+checking the foreign keys that point at members again). SQLite keeps its order: its row header gives every
+column's size at once, and the zero-set-up database holds a shop's members, not a chain's.
 
 Revision ID: 0029
 Revises: 0028
