@@ -1,13 +1,18 @@
 """The migrations, run on an empty database, give exactly the models' schema."""
+from datetime import datetime, timedelta, timezone
+
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, exc, inspect, make_url, text
 
 from smscrm.db.indexes import POSTGRESQL_ONLY
 from smscrm.db.migrations import alembic_config
 from smscrm.db.types import Base
+from smscrm.models import Member
+from smscrm.sending.parts import count
 
 
 @pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")  # SQLite's
@@ -79,28 +84,24 @@ def test_the_outbox_keeps_one_index_for_its_due_rows(engine):
     assert "ix_outbound_messages_due" not in names
 
 
-def a_merchant(connection, id_: int) -> None:
-    """A merchant row as every schema since the first holds it, for the migrations' data tests."""
-    from sqlalchemy import text
-
-    connection.execute(text("INSERT INTO merchants (id, name, signature, default_language, timezone, country, texts,"
-                            " created_at) VALUES (:id, 'Tea', 'Tea', 'en', 'UTC', 'US', '{}', '2026-03-10')"),
-                       {"id": id_})
+def database_at(url: str, revision: str, merchant_id: int):
+    """The database at `url` migrated to `revision`, holding a merchant row as every schema since the first holds
+    it: the start of the migrations' data tests (the caller disposes of it)."""
+    command.upgrade(alembic_config(url), revision)
+    database = create_engine(url)
+    with database.begin() as connection:
+        connection.execute(text("INSERT INTO merchants (id, name, signature, default_language, timezone, country,"
+                                " texts, created_at) VALUES (:id, 'Tea', 'Tea', 'en', 'UTC', 'US', '{}', '2026-03-10')"),
+                           {"id": merchant_id})
+    return database
 
 
 def test_migration_0020_counts_the_parts_of_the_texts_already_written(tmp_path):
     """The outbox's new `parts` column is filled for the rows written before it (then NOT NULL)."""
-    from alembic import command
-    from sqlalchemy import create_engine, text
-
-    from smscrm.sending.parts import count
-
     url = f"sqlite:///{tmp_path / 'before.db'}"
-    command.upgrade(alembic_config(url), "0015")
     bodies = ["Hi", "a" * 200, "【绿叶茶馆】感谢光临！" * 8]
-    database = create_engine(url)
+    database = database_at(url, "0015", 1)
     with database.begin() as connection:
-        a_merchant(connection, 1)
         for body in bodies:
             connection.execute(text(
                 "INSERT INTO outbound_messages (merchant_id, to_phone, from_phone, body, category, purpose, status,"
@@ -115,14 +116,9 @@ def test_migration_0020_counts_the_parts_of_the_texts_already_written(tmp_path):
 
 def test_migration_0024_puts_the_interests_already_kept_on_the_members_rows(tmp_path):
     """Each member's topics on their row (none: ""), and each interest knows its member's merchant."""
-    from alembic import command
-    from sqlalchemy import create_engine, text
-
     url = f"sqlite:///{tmp_path / 'before.db'}"
-    command.upgrade(alembic_config(url), "0026")
-    database = create_engine(url)
+    database = database_at(url, "0026", 7)
     with database.begin() as connection:
-        a_merchant(connection, 7)
         for id_ in (1, 2, 3):
             connection.execute(text("INSERT INTO members (id, merchant_id, phone, language, is_opted_out, points_balance,"
                                     " created_at) VALUES (:id, 7, :phone, 'en', 0, 0, '2026-03-10')"),
@@ -144,8 +140,6 @@ def test_migration_0024_puts_the_interests_already_kept_on_the_members_rows(tmp_
 def test_the_generated_columns_are_the_models(engine):
     """Alembic does not compare a generated column's expression: the one the migrations gave the database is the
     model's, as the database gives it back (migration 0027: members.at_risk_from)."""
-    from smscrm.models import Member
-
     column = Member.__table__.c.at_risk_from
     reflected = {each["name"]: each for each in inspect(engine).get_columns("members")}["at_risk_from"]
     model = column.computed.sqltext.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
@@ -155,16 +149,9 @@ def test_the_generated_columns_are_the_models(engine):
 
 def test_migration_0027_puts_when_each_member_is_at_risk_on_their_row(tmp_path):
     """Members kept before it get twice their typical gap after their last visit (none without a gap)."""
-    from datetime import datetime, timedelta, timezone
-
-    from alembic import command
-    from sqlalchemy import create_engine, text
-
     url = f"sqlite:///{tmp_path / 'before.db'}"
-    command.upgrade(alembic_config(url), "0024")
-    database = create_engine(url)
+    database = database_at(url, "0024", 7)
     with database.begin() as connection:
-        a_merchant(connection, 7)
         for id_, last, gap in ((1, "2026-03-10 15:00:00.000000", 11.5), (2, "2026-03-10 15:00:00.000000", None),
                                (3, None, None)):
             connection.execute(text("INSERT INTO members (id, merchant_id, phone, language, is_opted_out, points_balance,"
@@ -182,16 +169,12 @@ def test_migration_0027_puts_when_each_member_is_at_risk_on_their_row(tmp_path):
 @pytest.mark.postgres_only("SQLite keeps members' columns in the order they were added (migration 0029)")
 def test_the_members_columns_are_in_the_models_order(engine):
     """Migration 0029 wrote the table with the columns in the order the model declares them (fixed widths first)."""
-    from smscrm.models import Member
-
     assert [each["name"] for each in inspect(engine).get_columns("members")] == list(Member.__table__.columns.keys())
 
 
 @pytest.fixture
 def scratch_postgres(database_url):
     """An empty PostgreSQL database beside the test database, for migrating data written at an older revision."""
-    from sqlalchemy import create_engine, make_url, text
-
     url = make_url(database_url)
     scratch = url.set(database=f"{url.database}_migrations")
     server = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -208,11 +191,7 @@ def scratch_postgres(database_url):
 def test_migration_0029_keeps_every_member_and_what_points_at_them(scratch_postgres):
     """Members written before the columns' new order come out the same, their id sequence goes on, and the
     constraints, indexes and other tables' foreign keys are all back."""
-    from alembic import command
-    from sqlalchemy import create_engine, exc, text
-
-    command.upgrade(alembic_config(scratch_postgres), "0028")
-    database = create_engine(scratch_postgres)
+    database = database_at(scratch_postgres, "0028", 7)
     member = {"merchant_id": 7, "phone": "+14155550101", "name": "林小姐", "language": "zh",
               "joined_at": "2026-03-01 10:00+00", "is_opted_out": False, "points_balance": 120, "birthday_month": 3,
               "birthday_day": 8, "birth_year": 1990, "created_at": "2026-03-01 10:00+00", "stage": "repeat",
@@ -221,7 +200,6 @@ def test_migration_0029_keeps_every_member_and_what_points_at_them(scratch_postg
               "notes": "oolong, no sugar", "interest_topics": "\noolong\n"}
     names = ", ".join(member)
     with database.begin() as connection:
-        a_merchant(connection, 7)
         connection.execute(text(f"INSERT INTO members (id, {names}) VALUES (41, {', '.join(':' + k for k in member)})"),
                            member)
         connection.execute(text("INSERT INTO members (merchant_id, phone, language, is_opted_out, points_balance,"
